@@ -1,0 +1,96 @@
+namespace Nabla.Autograd;
+
+/// <summary>The outcome of <see cref="GradCheck.Check"/>: the worst disagreement and where it was.</summary>
+/// <param name="Passed">Every element agreed within atol + rtol·|numeric|.</param>
+/// <param name="MaxAbsError">The largest |analytic − numeric| over all checked elements.</param>
+/// <param name="Message">Where the worst element was, with both values; or a summary when all passed.</param>
+public sealed record GradCheckResult(bool Passed, double MaxAbsError, string Message);
+
+/// <summary>
+/// Finite-difference gradient checker for any function of tensors. It reduces the output to the scalar
+/// L = Σ f(x) ⊙ r with a fixed random r, so every output element is checked at once, then compares the
+/// analytic ∂L/∂xᵢ from <see cref="Tensor.Backward()"/> with central differences
+/// (L(x + εeᵢ) − L(x − εeᵢ)) / (2ε), where L is summed in double.
+/// </summary>
+/// <remarks>
+/// Tensors are float32, so the defaults balance rounding (∝ 1/ε) against truncation (∝ ε²): ε = 5e-3,
+/// atol = 1e-3, rtol = 1e-2. Keep inputs away from kinks (ReLU at 0, |x| at 0, ties of max). CPU tensors only.
+/// </remarks>
+public static class GradCheck
+{
+    /// <summary>Compares analytic and numeric gradients of <paramref name="f"/> at <paramref name="inputs"/>.</summary>
+    /// <param name="f">The function; it must be deterministic.</param>
+    /// <param name="inputs">Points to check at. Those with <see cref="Tensor.RequiresGrad"/> are checked; if none has it, all are.</param>
+    /// <param name="eps">Finite-difference step ε.</param>
+    /// <param name="atol">Absolute tolerance.</param>
+    /// <param name="rtol">Relative tolerance (to the numeric value).</param>
+    /// <param name="seed">Seed of the random projection r.</param>
+    public static GradCheckResult Check(Func<Tensor[], Tensor> f, Tensor[] inputs, float eps = 5e-3f, double atol = 1e-3, double rtol = 1e-2, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (!(eps > 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "GradCheck: eps must be positive.");
+        bool any = inputs.Any(t => t.RequiresGrad);
+        var check = inputs.Select(t => !any || t.RequiresGrad).ToArray();
+        // Fresh contiguous leaves we own, so perturbing them touches nothing else.
+        var xs = inputs.Select((t, i) => Tensor.FromArray(t.ToArray(), t.shape).RequiresGrad_(check[i])).ToArray();
+
+        var y = f(xs);
+        if (!y.RequiresGrad)
+            return new GradCheckResult(false, double.PositiveInfinity, "GradCheck: the output does not depend on any checked input (it does not require grad).");
+        var r = Tensor.Randn(y.shape, new Generator(seed));
+        var rHost = r.ToArray();
+        y.Backward(r);
+
+        double worstExcess = double.NegativeInfinity, maxAbs = 0;
+        string worst = "";
+        int checkedCount = 0;
+        for (int i = 0; i < xs.Length; i++)
+        {
+            if (!check[i]) continue;
+            var data = ((CpuStorage)xs[i].Storage).Data;
+            var analytic = xs[i].Grad?.ToArray() ?? new float[data.Length];
+            for (int j = 0; j < data.Length; j++)
+            {
+                float orig = data[j];
+                float plus = orig + eps, minus = orig - eps;
+                data[j] = plus;
+                double lp = Project(f, xs, rHost);
+                data[j] = minus;
+                double lm = Project(f, xs, rHost);
+                data[j] = orig;
+                // The step actually taken in float32, not the ε asked for.
+                double numeric = (lp - lm) / ((double)plus - minus);
+                double err = Math.Abs(analytic[j] - numeric);
+                double excess = err - (atol + rtol * Math.Abs(numeric));
+                maxAbs = Math.Max(maxAbs, double.IsNaN(err) ? double.PositiveInfinity : err);
+                if (excess > worstExcess || double.IsNaN(err))
+                {
+                    worstExcess = double.IsNaN(err) ? double.PositiveInfinity : excess;
+                    worst = $"input {i} {Shapes.Format(xs[i].shape)} element {j}: analytic {analytic[j]:G6}, numeric {numeric:G6}, |diff| {err:G3}";
+                }
+                checkedCount++;
+            }
+        }
+        bool passed = worstExcess <= 0;
+        return new GradCheckResult(passed, maxAbs, passed
+            ? $"GradCheck passed on {checkedCount} elements; max |diff| {maxAbs:G3}."
+            : $"GradCheck failed (atol {atol}, rtol {rtol}, eps {eps}): worst at {worst}.");
+    }
+
+    /// <summary>Like <see cref="Check"/> but throws <see cref="InvalidOperationException"/> with the worst element when it fails.</summary>
+    public static void Assert(Func<Tensor[], Tensor> f, Tensor[] inputs, float eps = 5e-3f, double atol = 1e-3, double rtol = 1e-2, int seed = 0)
+    {
+        var result = Check(f, inputs, eps, atol, rtol, seed);
+        if (!result.Passed) throw new InvalidOperationException(result.Message);
+    }
+
+    private static double Project(Func<Tensor[], Tensor> f, Tensor[] xs, float[] r)
+    {
+        using var _ = GradMode.NoGrad();
+        var y = f(xs).ToArray();
+        double s = 0;
+        for (int k = 0; k < y.Length; k++) s += (double)y[k] * r[k];
+        return s;
+    }
+}

@@ -1,0 +1,297 @@
+using Nabla.Kernels;
+
+namespace Nabla.Backends;
+
+/// <summary>The managed CPU backend: storage in float arrays, kernels from <see cref="Nabla.Kernels"/>.</summary>
+public sealed class CpuBackend : IBackend
+{
+    /// <summary>The one instance.</summary>
+    public static CpuBackend Instance { get; } = new();
+
+    private CpuBackend() { }
+
+    /// <inheritdoc/>
+    public Device Device => Device.Cpu;
+
+    /// <inheritdoc/>
+    public Storage Allocate(int length) => new CpuStorage(new float[length]);
+
+    /// <inheritdoc/>
+    public Storage FromHost(ReadOnlySpan<float> values) => new CpuStorage(values.ToArray());
+
+    private static float[] Data(Tensor t) => t.Storage is CpuStorage s
+        ? s.Data
+        : throw new ArgumentException($"CpuBackend: tensor of shape {Shapes.Format(t.shape)} lives on {t.Storage.Device}, not the CPU.");
+
+    /// <inheritdoc/>
+    public void ToHost(Tensor src, Span<float> dst)
+    {
+        var plan = RowPlan.Create(src.shape, [src.strides], [src.offset]);
+        var x = Data(src);
+        for (int r = 0; r < plan.Rows; r++)
+            Elementwise.UnaryRow(UnaryOp.Identity, x.AsSpan(plan.Offsets[r]), plan.InnerStrides[0], dst[(r * plan.Inner)..], 1, plan.Inner, 0, 0);
+    }
+
+    /// <inheritdoc/>
+    public void Copy(Tensor src, Tensor dst) => Unary(UnaryOp.Identity, src, dst);
+
+    /// <inheritdoc/>
+    public void Fill(Tensor dst, float value)
+    {
+        var y = Data(dst);
+        if (dst.IsContiguous) { y.AsSpan(dst.offset, dst.Numel).Fill(value); return; }
+        var plan = RowPlan.Create(dst.shape, [dst.strides], [dst.offset]);
+        for (int r = 0; r < plan.Rows; r++)
+        {
+            int o = plan.Offsets[r], s = plan.InnerStrides[0];
+            for (int i = 0; i < plan.Inner; i++) y[o + i * s] = value;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Unary(UnaryOp op, Tensor x, Tensor y, float p0 = 0, float p1 = 0)
+    {
+        var xd = Data(x);
+        var yd = Data(y);
+        var plan = RowPlan.Create(y.shape, [x.strides, y.strides], [x.offset, y.offset]);
+        int sx = plan.InnerStrides[0], sy = plan.InnerStrides[1];
+        for (int r = 0; r < plan.Rows; r++)
+            Elementwise.UnaryRow(op, xd.AsSpan(plan.Offsets[2 * r]), sx, yd.AsSpan(plan.Offsets[2 * r + 1]), sy, plan.Inner, p0, p1);
+    }
+
+    /// <inheritdoc/>
+    public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y, float p0 = 0, float p1 = 0)
+    {
+        var ad = Data(a);
+        var bd = Data(b);
+        var yd = Data(y);
+        var plan = RowPlan.Create(y.shape, [BroadcastStrides(a, y.shape), BroadcastStrides(b, y.shape), y.strides], [a.offset, b.offset, y.offset]);
+        int sa = plan.InnerStrides[0], sb = plan.InnerStrides[1], sy = plan.InnerStrides[2];
+        for (int r = 0; r < plan.Rows; r++)
+        {
+            int oa = plan.Offsets[3 * r], ob = plan.Offsets[3 * r + 1], oy = plan.Offsets[3 * r + 2];
+            Elementwise.BinaryRow(op, ad.AsSpan(oa), sa, bd.AsSpan(ob), sb, yd.AsSpan(oy), sy, plan.Inner, p0, p1);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Where(Tensor cond, Tensor a, Tensor b, Tensor y)
+    {
+        var cd = Data(cond);
+        var ad = Data(a);
+        var bd = Data(b);
+        var yd = Data(y);
+        var plan = RowPlan.Create(y.shape,
+            [BroadcastStrides(cond, y.shape), BroadcastStrides(a, y.shape), BroadcastStrides(b, y.shape), y.strides],
+            [cond.offset, a.offset, b.offset, y.offset]);
+        var s = plan.InnerStrides;
+        for (int r = 0; r < plan.Rows; r++)
+        {
+            int oc = plan.Offsets[4 * r], oa = plan.Offsets[4 * r + 1], ob = plan.Offsets[4 * r + 2], oy = plan.Offsets[4 * r + 3];
+            for (int i = 0; i < plan.Inner; i++)
+                yd[oy + i * s[3]] = cd[oc + i * s[0]] != 0 ? ad[oa + i * s[1]] : bd[ob + i * s[2]];
+        }
+    }
+
+    /// <summary>Strides of <paramref name="t"/> seen through a broadcast to <paramref name="shape"/> (0 on broadcast dims).</summary>
+    internal static int[] BroadcastStrides(Tensor t, int[] shape)
+    {
+        var result = new int[shape.Length];
+        int lead = shape.Length - t.shape.Length;
+        for (int d = 0; d < t.shape.Length; d++)
+            result[lead + d] = t.shape[d] == 1 && shape[lead + d] != 1 ? 0 : t.strides[d];
+        return result;
+    }
+
+    private static float[] ContiguousData(Tensor t, out int offset)
+    {
+        if (t.IsContiguous) { offset = t.offset; return Data(t); }
+        offset = 0;
+        return t.ToArray();
+    }
+
+    /// <inheritdoc/>
+    public void Reduce(ReduceOp op, Tensor x, int[] dims, Tensor y)
+    {
+        var cur = ContiguousData(x, out int curOffset);
+        var curShape = (int[])x.shape.Clone();
+        // Reduce runs of consecutive dims, last run first; sum and max are separable over dims.
+        int i = dims.Length - 1;
+        float[]? result = null;
+        while (i >= 0)
+        {
+            int hi = dims[i], lo = hi;
+            while (i > 0 && dims[i - 1] == lo - 1) { i--; lo--; }
+            i--;
+            int outer = 1, r = 1, inner = 1;
+            for (int d = 0; d < lo; d++) outer *= curShape[d];
+            for (int d = lo; d <= hi; d++) r *= curShape[d];
+            for (int d = hi + 1; d < curShape.Length; d++) inner *= curShape[d];
+            var next = new float[outer * inner];
+            Kernels.Reduce.OuterInner(op, cur.AsSpan(curOffset, outer * r * inner), next, outer, r, inner);
+            for (int d = lo; d <= hi; d++) curShape[d] = 1;
+            cur = next;
+            curOffset = 0;
+            result = next;
+        }
+        result ??= cur.AsSpan(curOffset, x.Numel).ToArray();
+        Copy(new Tensor(new CpuStorage(result), curShape), y);
+    }
+
+    /// <inheritdoc/>
+    public void Softmax(Tensor x, int dim, bool log, Tensor y)
+    {
+        int rank = x.Rank;
+        if (dim == rank - 1 && x.IsContiguous && y.IsContiguous)
+        {
+            int n = x.shape[dim];
+            Kernels.Softmax.Rows(Data(x).AsSpan(x.offset), Data(y).AsSpan(y.offset), n == 0 ? 0 : x.Numel / n, n, log);
+            return;
+        }
+        // Move dim last, compute on a contiguous copy, write back through the same permutation of y.
+        var perm = new int[rank];
+        for (int d = 0, k = 0; d < rank; d++) if (d != dim) perm[k++] = d;
+        perm[rank - 1] = dim;
+        var xp = x.Permute(perm).Contiguous();
+        var tmp = Tensor.ZerosLike(xp);
+        int len = x.shape[dim];
+        Kernels.Softmax.Rows(Data(xp).AsSpan(xp.offset), Data(tmp), len == 0 ? 0 : x.Numel / len, len, log);
+        Copy(tmp, y.Permute(perm));
+    }
+
+    /// <inheritdoc/>
+    public void MatMul(Tensor a, Tensor b, Tensor y, bool accumulate)
+    {
+        int rank = y.Rank;
+        int m = y.shape[rank - 2], n = y.shape[rank - 1], k = a.shape[rank - 1];
+        if (!MatrixLayout(a, m, k, out bool ta, out int lda)) { a = a.Contiguous(); MatrixLayout(a, m, k, out ta, out lda); }
+        if (!MatrixLayout(b, k, n, out bool tb, out int ldb)) { b = b.Contiguous(); MatrixLayout(b, k, n, out tb, out ldb); }
+        if (!y.IsContiguous) throw new ArgumentException("MatMul: the output must be contiguous.", nameof(y));
+        var ad = Data(a);
+        var bd = Data(b);
+        var yd = Data(y);
+        int batch = 1;
+        for (int d = 0; d < rank - 2; d++) batch *= y.shape[d];
+        var idx = new int[rank - 2];
+        for (int bi = 0; bi < batch; bi++)
+        {
+            int rem = bi, oa = a.offset, ob = b.offset;
+            for (int d = rank - 3; d >= 0; d--)
+            {
+                idx[d] = rem % y.shape[d];
+                rem /= y.shape[d];
+                oa += idx[d] * a.strides[d];
+                ob += idx[d] * b.strides[d];
+            }
+            Gemm.Sgemm(ta, tb, m, n, k, ad.AsSpan(oa), lda, bd.AsSpan(ob), ldb, yd.AsSpan(y.offset + bi * m * n), n, accumulate);
+        }
+    }
+
+    // A (rows × cols) matrix view is usable by GEMM as stored (unit column stride) or transposed (unit row stride).
+    private static bool MatrixLayout(Tensor t, int rows, int cols, out bool transposed, out int ld)
+    {
+        int sr = t.strides[^2], sc = t.strides[^1];
+        if ((sc == 1 || cols == 1) && (rows == 1 || sr >= cols)) { transposed = false; ld = rows == 1 ? Math.Max(cols, 1) : sr; return true; }
+        if ((sr == 1 || rows == 1) && (cols == 1 || sc >= rows)) { transposed = true; ld = cols == 1 ? Math.Max(rows, 1) : sc; return true; }
+        transposed = false;
+        ld = 0;
+        return false;
+    }
+
+    /// <inheritdoc/>
+    public void Gather(Tensor x, int dim, IntTensor index, Tensor y)
+    {
+        var xd = ContiguousData(x, out int xo);
+        var yd = Data(y);
+        int outer = 1, inner = 1;
+        for (int d = 0; d < dim; d++) outer *= index.ShapeArray[d];
+        for (int d = dim + 1; d < index.Rank; d++) inner *= index.ShapeArray[d];
+        int xStride = 1; // x and index agree on every dim but dim (checked by the op), so inner sizes match
+        for (int d = dim + 1; d < x.Rank; d++) xStride *= x.shape[d];
+        int xDim = x.shape[dim], iDim = index.ShapeArray[dim];
+        var idx = index.Data;
+        for (int o = 0; o < outer; o++)
+            for (int j = 0; j < iDim; j++)
+                for (int i = 0; i < inner; i++)
+                {
+                    int flat = (o * iDim + j) * inner + i;
+                    yd[y.offset + flat] = xd[xo + (o * xDim + idx[flat]) * xStride + i];
+                }
+    }
+
+    /// <inheritdoc/>
+    public void ScatterAdd(Tensor g, int dim, IntTensor index, Tensor dx)
+    {
+        var gd = ContiguousData(g, out int go);
+        var dd = Data(dx);
+        int outer = 1, inner = 1;
+        for (int d = 0; d < dim; d++) outer *= index.ShapeArray[d];
+        for (int d = dim + 1; d < index.Rank; d++) inner *= index.ShapeArray[d];
+        int xStride = 1;
+        for (int d = dim + 1; d < dx.Rank; d++) xStride *= dx.shape[d];
+        int xDim = dx.shape[dim], iDim = index.ShapeArray[dim];
+        var idx = index.Data;
+        for (int o = 0; o < outer; o++)
+            for (int j = 0; j < iDim; j++)
+                for (int i = 0; i < inner; i++)
+                {
+                    int flat = (o * iDim + j) * inner + i;
+                    dd[dx.offset + (o * xDim + idx[flat]) * xStride + i] += gd[go + flat];
+                }
+    }
+
+    /// <inheritdoc/>
+    public void IndexSelect(Tensor x, int dim, IntTensor index, Tensor y)
+    {
+        var xd = ContiguousData(x, out int xo);
+        var yd = Data(y);
+        int outer = 1, inner = 1;
+        for (int d = 0; d < dim; d++) outer *= x.shape[d];
+        for (int d = dim + 1; d < x.Rank; d++) inner *= x.shape[d];
+        int xDim = x.shape[dim], n = index.Numel;
+        var idx = index.Data;
+        for (int o = 0; o < outer; o++)
+            for (int j = 0; j < n; j++)
+                xd.AsSpan(xo + (o * xDim + idx[j]) * inner, inner).CopyTo(yd.AsSpan(y.offset + (o * n + j) * inner, inner));
+    }
+
+    /// <inheritdoc/>
+    public void IndexAdd(Tensor g, int dim, IntTensor index, Tensor dx)
+    {
+        var gd = ContiguousData(g, out int go);
+        var dd = Data(dx);
+        int outer = 1, inner = 1;
+        for (int d = 0; d < dim; d++) outer *= dx.shape[d];
+        for (int d = dim + 1; d < dx.Rank; d++) inner *= dx.shape[d];
+        int xDim = dx.shape[dim], n = index.Numel;
+        var idx = index.Data;
+        for (int o = 0; o < outer; o++)
+            for (int j = 0; j < n; j++)
+            {
+                var dst = dd.AsSpan(dx.offset + (o * xDim + idx[j]) * inner, inner);
+                System.Numerics.Tensors.TensorPrimitives.Add(dst, gd.AsSpan(go + (o * n + j) * inner, inner), dst);
+            }
+    }
+
+    /// <inheritdoc/>
+    public void ArgMax(Tensor x, int dim, IntTensor result)
+    {
+        var xd = ContiguousData(x, out int xo);
+        int outer = 1, inner = 1;
+        for (int d = 0; d < dim; d++) outer *= x.shape[d];
+        for (int d = dim + 1; d < x.Rank; d++) inner *= x.shape[d];
+        int r = x.shape[dim];
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                int best = 0;
+                float bv = xd[xo + o * r * inner + i];
+                for (int j = 1; j < r && !float.IsNaN(bv); j++)
+                {
+                    float v = xd[xo + (o * r + j) * inner + i];
+                    if (v > bv || float.IsNaN(v)) { bv = v; best = j; }
+                }
+                result.Data[o * inner + i] = best;
+            }
+    }
+}

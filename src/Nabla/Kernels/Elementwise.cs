@@ -1,0 +1,107 @@
+using System.Numerics.Tensors;
+using Nabla.Backends;
+
+namespace Nabla.Kernels;
+
+/// <summary>
+/// Elementwise kernels over rows: contiguous rows go through <see cref="TensorPrimitives"/> (SIMD), broadcast
+/// (stride-0) operands through its span–scalar overloads, anything else through the scalar loop that
+/// <see cref="ElementwiseNaive"/> also uses. No autograd, no allocation.
+/// </summary>
+public static class Elementwise
+{
+    /// <summary>y[i·sy] = f(x[i·sx]) for i &lt; n.</summary>
+    public static void UnaryRow(UnaryOp op, ReadOnlySpan<float> x, int sx, Span<float> y, int sy, int n, float p0, float p1)
+    {
+        if (n == 0) return;
+        if (sx == 1 && sy == 1)
+        {
+            UnaryContiguous(op, x[..n], y[..n], p0, p1);
+            return;
+        }
+        for (int i = 0; i < n; i++) y[i * sy] = ElementwiseNaive.Unary(op, x[i * sx], p0, p1);
+    }
+
+    /// <summary>y = f(x) on contiguous spans of equal length (y may be x).</summary>
+    public static void UnaryContiguous(UnaryOp op, ReadOnlySpan<float> x, Span<float> y, float p0, float p1)
+    {
+        switch (op)
+        {
+            case UnaryOp.Identity: x.CopyTo(y); return;
+            case UnaryOp.Neg: TensorPrimitives.Negate(x, y); return;
+            case UnaryOp.Exp: TensorPrimitives.Exp(x, y); return;
+            case UnaryOp.Log: TensorPrimitives.Log(x, y); return;
+            case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, y); return;
+            case UnaryOp.Abs: TensorPrimitives.Abs(x, y); return;
+            case UnaryOp.Relu: TensorPrimitives.Max(x, 0f, y); return;
+            case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, y); return;
+            case UnaryOp.Tanh: TensorPrimitives.Tanh(x, y); return;
+            case UnaryOp.AddScalar: TensorPrimitives.Add(x, p0, y); return;
+            case UnaryOp.MulScalar: TensorPrimitives.Multiply(x, p0, y); return;
+            case UnaryOp.Clamp:
+                TensorPrimitives.Max(x, p0, y);
+                TensorPrimitives.Min(y, p1, y);
+                return;
+            default:
+                for (int i = 0; i < x.Length; i++) y[i] = ElementwiseNaive.Unary(op, x[i], p0, p1);
+                return;
+        }
+    }
+
+    /// <summary>y[i·sy] = f(a[i·sa], b[i·sb]) for i &lt; n; a stride of 0 broadcasts one value.</summary>
+    public static void BinaryRow(BinaryOp op, ReadOnlySpan<float> a, int sa, ReadOnlySpan<float> b, int sb, Span<float> y, int sy, int n, float p0, float p1)
+    {
+        if (n == 0) return;
+        if (sy == 1)
+        {
+            if (sa == 1 && sb == 1) { BinaryVV(op, a[..n], b[..n], y[..n], p0, p1); return; }
+            if (sa == 1 && sb == 0 && BinaryVS(op, a[..n], b[0], y[..n])) return;
+            if (sa == 0 && sb == 1 && BinarySV(op, a[0], b[..n], y[..n])) return;
+        }
+        for (int i = 0; i < n; i++) y[i * sy] = ElementwiseNaive.Binary(op, a[i * sa], b[i * sb], p0, p1);
+    }
+
+    private static void BinaryVV(BinaryOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y, float p0, float p1)
+    {
+        switch (op)
+        {
+            case BinaryOp.Add: TensorPrimitives.Add(a, b, y); return;
+            case BinaryOp.Sub: TensorPrimitives.Subtract(a, b, y); return;
+            case BinaryOp.Mul: TensorPrimitives.Multiply(a, b, y); return;
+            case BinaryOp.Div: TensorPrimitives.Divide(a, b, y); return;
+            case BinaryOp.Maximum: TensorPrimitives.Max(a, b, y); return;
+            case BinaryOp.Minimum: TensorPrimitives.Min(a, b, y); return;
+            default:
+                for (int i = 0; i < y.Length; i++) y[i] = ElementwiseNaive.Binary(op, a[i], b[i], p0, p1);
+                return;
+        }
+    }
+
+    private static bool BinaryVS(BinaryOp op, ReadOnlySpan<float> a, float b, Span<float> y)
+    {
+        switch (op)
+        {
+            case BinaryOp.Add: TensorPrimitives.Add(a, b, y); return true;
+            case BinaryOp.Sub: TensorPrimitives.Subtract(a, b, y); return true;
+            case BinaryOp.Mul: TensorPrimitives.Multiply(a, b, y); return true;
+            case BinaryOp.Div: TensorPrimitives.Divide(a, b, y); return true;
+            case BinaryOp.Maximum: TensorPrimitives.Max(a, b, y); return true;
+            case BinaryOp.Minimum: TensorPrimitives.Min(a, b, y); return true;
+            default: return false;
+        }
+    }
+
+    private static bool BinarySV(BinaryOp op, float a, ReadOnlySpan<float> b, Span<float> y)
+    {
+        switch (op)
+        {
+            case BinaryOp.Add: TensorPrimitives.Add(b, a, y); return true;
+            case BinaryOp.Sub: TensorPrimitives.Subtract(a, b, y); return true;
+            case BinaryOp.Mul: TensorPrimitives.Multiply(b, a, y); return true;
+            case BinaryOp.Div: TensorPrimitives.Divide(a, b, y); return true;
+            case BinaryOp.Maximum: TensorPrimitives.Max(b, a, y); return true;
+            case BinaryOp.Minimum: TensorPrimitives.Min(b, a, y); return true;
+            default: return false;
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using Nabla.Backends;
+
+namespace Nabla.Kernels;
+
+/// <summary>
+/// The scalar definition of every elementwise function, and a naive n-d broadcast loop over it: the reference
+/// that the fast kernels are tested against.
+/// </summary>
+public static class ElementwiseNaive
+{
+    /// <summary>f(x) for one value.</summary>
+    public static float Unary(UnaryOp op, float x, float p0, float p1) => op switch
+    {
+        UnaryOp.Identity => x,
+        UnaryOp.Neg => -x,
+        UnaryOp.Exp => MathF.Exp(x),
+        UnaryOp.Log => MathF.Log(x),
+        UnaryOp.Sqrt => MathF.Sqrt(x),
+        UnaryOp.Abs => MathF.Abs(x),
+        UnaryOp.Relu => float.IsNaN(x) ? x : (x > 0 ? x : 0f),
+        UnaryOp.Sigmoid => 1f / (1f + MathF.Exp(-x)),
+        UnaryOp.Tanh => MathF.Tanh(x),
+        UnaryOp.Pow => MathF.Pow(x, p0),
+        UnaryOp.Clamp => float.IsNaN(x) ? x : MathF.Min(MathF.Max(x, p0), p1),
+        UnaryOp.AddScalar => x + p0,
+        UnaryOp.MulScalar => x * p0,
+        UnaryOp.Sign => float.IsNaN(x) ? x : x > 0 ? 1f : x < 0 ? -1f : 0f,
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, "Unknown unary op."),
+    };
+
+    /// <summary>f(a, b) for one pair.</summary>
+    public static float Binary(BinaryOp op, float a, float b, float p0, float p1) => op switch
+    {
+        BinaryOp.Add => a + b,
+        BinaryOp.Sub => a - b,
+        BinaryOp.Mul => a * b,
+        BinaryOp.Div => a / b,
+        BinaryOp.Maximum => MathF.Max(a, b),
+        BinaryOp.Minimum => MathF.Min(a, b),
+        BinaryOp.ReluGrad => b > 0 ? a : 0f,
+        BinaryOp.SigmoidGrad => a * b * (1f - b),
+        BinaryOp.TanhGrad => a * (1f - b * b),
+        BinaryOp.ClampGrad => b >= p0 && b <= p1 ? a : 0f,
+        BinaryOp.Greater => a > b ? 1f : 0f,
+        BinaryOp.GreaterEqual => a >= b ? 1f : 0f,
+        BinaryOp.Equal => a == b ? 1f : 0f,
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, "Unknown binary op."),
+    };
+
+    /// <summary>
+    /// y = f(a, b) over an n-d shape, one element at a time through the multi-index (strides 0 broadcast).
+    /// The slow, obviously-right twin of the row kernels.
+    /// </summary>
+    public static void Binary(BinaryOp op, int[] shape,
+        ReadOnlySpan<float> a, int[] stridesA, int offsetA,
+        ReadOnlySpan<float> b, int[] stridesB, int offsetB,
+        Span<float> y, int[] stridesY, int offsetY, float p0 = 0, float p1 = 0)
+    {
+        int n = Shapes.Numel(shape);
+        var idx = new int[shape.Length];
+        for (int flat = 0; flat < n; flat++)
+        {
+            int rem = flat, oa = offsetA, ob = offsetB, oy = offsetY;
+            for (int d = shape.Length - 1; d >= 0; d--)
+            {
+                idx[d] = rem % shape[d];
+                rem /= shape[d];
+                oa += idx[d] * stridesA[d];
+                ob += idx[d] * stridesB[d];
+                oy += idx[d] * stridesY[d];
+            }
+            y[oy] = Binary(op, a[oa], b[ob], p0, p1);
+        }
+    }
+
+    /// <summary>y = f(x) over an n-d shape, element by element.</summary>
+    public static void Unary(UnaryOp op, int[] shape, ReadOnlySpan<float> x, int[] stridesX, int offsetX,
+        Span<float> y, int[] stridesY, int offsetY, float p0 = 0, float p1 = 0)
+    {
+        int n = Shapes.Numel(shape);
+        for (int flat = 0; flat < n; flat++)
+        {
+            int rem = flat, ox = offsetX, oy = offsetY;
+            for (int d = shape.Length - 1; d >= 0; d--)
+            {
+                int i = rem % shape[d];
+                rem /= shape[d];
+                ox += i * stridesX[d];
+                oy += i * stridesY[d];
+            }
+            y[oy] = Unary(op, x[ox], p0, p1);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+using Nabla.Backends;
+using Nabla.Kernels;
+
+namespace Nabla.Tests;
+
+/// <summary>Every fast kernel against its naive twin, over layouts that exercise each path.</summary>
+public class KernelTests
+{
+    static float[] Rand(int n, int seed, float lo = -2f, float hi = 2f) => Tensor.Uniform([n], lo, hi, new Generator(seed)).ToArray();
+
+    public static TheoryData<BinaryOp> BinaryOps() => new(Enum.GetValues<BinaryOp>());
+    public static TheoryData<UnaryOp> UnaryOps() => new(Enum.GetValues<UnaryOp>());
+
+    // (a shape, b shape): same shape, row broadcast, column broadcast (stride-0 inner), scalar both sides, 3-D mix.
+    static readonly (int[] a, int[] b)[] Layouts =
+    [
+        ([37], [37]), ([5, 33], [33]), ([5, 33], [5, 1]), ([1], [4, 9]), ([4, 9], []), ([2, 1, 17], [3, 1]), ([3, 17], [2, 3, 17]),
+    ];
+
+    [Theory]
+    [MemberData(nameof(BinaryOps))]
+    public void Binary_fast_matches_naive_on_every_layout(BinaryOp op)
+    {
+        foreach (var (sa, sb) in Layouts)
+        {
+            var a = Tensor.FromArray(Rand(Shapes.Numel(sa), 1), sa);
+            var b = Tensor.FromArray(Rand(Shapes.Numel(sb), 2, 0.25f, 2f), sb); // positive: safe divisor
+            var shape = Shapes.Broadcast(sa, sb, "test");
+            var fast = Tensor.Zeros(shape);
+            CpuBackend.Instance.Binary(op, a, b, fast, -0.5f, 0.5f);
+            var naive = new float[Shapes.Numel(shape)];
+            ElementwiseNaive.Binary(op, shape, a.ToArray(), CpuBackend.BroadcastStrides(a, shape), 0,
+                b.ToArray(), CpuBackend.BroadcastStrides(b, shape), 0, naive, Shapes.ContiguousStrides(shape), 0, -0.5f, 0.5f);
+            var f = fast.ToArray();
+            for (int i = 0; i < f.Length; i++)
+                Assert.True(Math.Abs(f[i] - naive[i]) <= 1e-6f * Math.Max(1f, Math.Abs(naive[i])),
+                    $"{op} {Shapes.Format(sa)}·{Shapes.Format(sb)} [{i}]: fast {f[i]}, naive {naive[i]}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(UnaryOps))]
+    public void Unary_fast_matches_naive_on_contiguous_and_strided_input(UnaryOp op)
+    {
+        var x = Tensor.FromArray(Rand(7 * 9, 3, 0.1f, 2f), 7, 9); // positive: valid for log and sqrt
+        foreach (var view in new[] { x, x.T, x.Slice(1, 0, 9, 2) })
+        {
+            var fast = Tensor.Zeros(view.Shape.ToArray());
+            CpuBackend.Instance.Unary(op, view, fast, 1.3f, 1.7f);
+            var naive = new float[view.Numel];
+            var vs = view.Shape.ToArray();
+            ElementwiseNaive.Unary(op, vs, ((CpuStorage)view.Storage).Data, view.Strides.ToArray(), view.Offset,
+                naive, Shapes.ContiguousStrides(vs), 0, 1.3f, 1.7f);
+            var f = fast.ToArray();
+            for (int i = 0; i < f.Length; i++)
+                Assert.True(Math.Abs(f[i] - naive[i]) <= 2e-6f * Math.Max(1f, Math.Abs(naive[i])), $"{op} [{i}]: fast {f[i]}, naive {naive[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData(ReduceOp.Sum, 3, 50, 1)]
+    [InlineData(ReduceOp.Sum, 1, 129, 7)]
+    [InlineData(ReduceOp.Sum, 4, 1, 5)]
+    [InlineData(ReduceOp.Max, 3, 50, 1)]
+    [InlineData(ReduceOp.Max, 2, 33, 9)]
+    [InlineData(ReduceOp.Sum, 2, 0, 3)]
+    public void Reduce_fast_matches_naive(ReduceOp op, int outer, int r, int inner)
+    {
+        var x = Rand(outer * r * inner, 4);
+        var fast = new float[outer * inner];
+        var naive = new float[outer * inner];
+        Reduce.OuterInner(op, x, fast, outer, r, inner);
+        ReduceNaive.OuterInner(op, x, naive, outer, r, inner);
+        for (int i = 0; i < fast.Length; i++)
+            Assert.True(Math.Abs(fast[i] - naive[i]) <= 1e-5f * Math.Max(1f, Math.Abs(naive[i])), $"[{i}]: fast {fast[i]}, naive {naive[i]}");
+    }
+
+    [Fact]
+    public void Reduce_propagates_NaN_in_max()
+    {
+        var y = new float[1];
+        Reduce.OuterInner(ReduceOp.Max, [1f, float.NaN, 3f], y, 1, 3, 1);
+        Assert.True(float.IsNaN(y[0]));
+    }
+
+    [Theory]
+    [InlineData(4, 10, false)]
+    [InlineData(4, 10, true)]
+    [InlineData(3, 1, false)]
+    [InlineData(2, 300, true)]
+    public void Softmax_fast_matches_naive(int rows, int n, bool log)
+    {
+        var x = Rand(rows * n, 5, -30f, 30f);
+        var fast = new float[x.Length];
+        var naive = new float[x.Length];
+        Softmax.Rows(x, fast, rows, n, log);
+        SoftmaxNaive.Rows(x, naive, rows, n, log);
+        for (int i = 0; i < x.Length; i++)
+            Assert.True(Math.Abs(fast[i] - naive[i]) <= 1e-5f * Math.Max(1f, Math.Abs(naive[i])), $"[{i}]: fast {fast[i]}, naive {naive[i]}");
+    }
+
+    [Fact]
+    public void Softmax_is_stable_for_huge_logits()
+    {
+        var y = Tensor.FromArray([1000f, 1000f, -1000f]).Softmax(0).ToArray();
+        Assert.Equal([0.5f, 0.5f, 0f], y);
+        var l = Tensor.FromArray([1000f, 0f]).LogSoftmax(0).ToArray();
+        Assert.Equal(0f, l[0]);
+        Assert.Equal(-1000f, l[1]);
+    }
+
+    [Fact]
+    public void Row_plan_merges_contiguous_dims()
+    {
+        var plan = RowPlan.Create([2, 3, 4], [[12, 4, 1], [12, 4, 1]], [0, 0]);
+        Assert.Equal(1, plan.Rows);
+        Assert.Equal(24, plan.Inner);
+        var bias = RowPlan.Create([5, 7], [[7, 1], [0, 1]], [0, 0]);
+        Assert.Equal(5, bias.Rows);
+        Assert.Equal(7, bias.Inner);
+    }
+}
