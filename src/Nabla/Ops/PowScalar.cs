@@ -1,28 +1,13 @@
-using Nabla.Autograd;
 using Nabla.Backends;
 
 namespace Nabla.Ops;
 
 /// <summary>y = xᵖ for a scalar exponent p. ∂y/∂x = p·xᵖ⁻¹.</summary>
-internal sealed class PowScalarOp(Tensor x, Tensor y, float p) : Node(x)
+internal sealed class PowScalarOp(Tensor x, Tensor y, float p) : UnaryNode(x, y)
 {
-    private Tensor? _y = y;
-
     public override string Name => "PowScalar";
 
-    public static Tensor Forward(Tensor x, float exponent)
-    {
-        var y = OpHelpers.Unary(UnaryOp.Pow, x, exponent, 0);
-        if (GradMode.ShouldRecord(x)) y.gradFn = new PowScalarOp(x, y, exponent);
-        return y;
-    }
+    public static Tensor Forward(Tensor x, float p) => Run(UnaryOp.Pow, x, p, 0, (x, y) => new PowScalarOp(x, y, p));
 
-    protected internal override void Backward(Tensor g, Tensor?[] grads)
-    {
-        var x = Inputs[0];
-        var y = _y!;
-        grads[0] = p == 0 ? Tensor.ZerosLike(x) : g * OpHelpers.Unary(UnaryOp.Pow, x, p - 1) * p;
-    }
-
-    protected override void ReleaseSaved() => _y = null;
+    protected internal override void Backward(Tensor g, Tensor?[] grads) => grads[0] = p == 0 ? Tensor.ZerosLike(X) : g * OpHelpers.Unary(UnaryOp.Pow, X, p - 1) * p;
 }
