@@ -93,7 +93,7 @@ public class KernelTests
         var x = Rand(rows * n, 5, -30f, 30f);
         var fast = new float[x.Length];
         var naive = new float[x.Length];
-        Softmax.Rows(x, fast, rows, n, log);
+        Nabla.Kernels.Softmax.Rows(x, fast, rows, n, log);
         SoftmaxNaive.Rows(x, naive, rows, n, log);
         for (int i = 0; i < x.Length; i++)
             Assert.True(Math.Abs(fast[i] - naive[i]) <= 1e-5f * Math.Max(1f, Math.Abs(naive[i])), $"[{i}]: fast {fast[i]}, naive {naive[i]}");

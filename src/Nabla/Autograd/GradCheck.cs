@@ -29,13 +29,40 @@ public static class GradCheck
     {
         ArgumentNullException.ThrowIfNull(f);
         ArgumentNullException.ThrowIfNull(inputs);
-        if (!(eps > 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "GradCheck: eps must be positive.");
         bool any = inputs.Any(t => t.RequiresGrad);
-        var check = inputs.Select(t => !any || t.RequiresGrad).ToArray();
         // Fresh contiguous leaves we own, so perturbing them touches nothing else.
-        var xs = inputs.Select((t, i) => Tensor.FromArray(t.ToArray(), t.shape).RequiresGrad_(check[i])).ToArray();
+        var xs = inputs.Select(t => Tensor.FromArray(t.ToArray(), t.shape).RequiresGrad_(!any || t.RequiresGrad)).ToArray();
+        return Run(() => f(xs), xs.Where(x => x.RequiresGrad).ToArray(), eps, atol, rtol, seed);
+    }
 
-        var y = f(xs);
+    /// <summary>
+    /// Checks the gradients of existing leaf tensors, e.g. a module's parameters: <paramref name="f"/> is
+    /// evaluated while each element of each tensor is perturbed in place (and restored).
+    /// </summary>
+    public static GradCheckResult CheckParameters(Func<Tensor> f, IEnumerable<Tensor> parameters, float eps = 5e-3f, double atol = 1e-3, double rtol = 1e-2, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var ps = parameters.ToArray();
+        foreach (var p in ps)
+            if (!p.IsLeaf || !p.RequiresGrad || !p.IsContiguous || p.Storage is not CpuStorage)
+                throw new ArgumentException($"CheckParameters: every tensor must be a contiguous CPU leaf that requires grad; got shape {Shapes.Format(p.shape)}.", nameof(parameters));
+        var saved = ps.Select(p => p.Grad).ToArray();
+        try
+        {
+            return Run(f, ps, eps, atol, rtol, seed);
+        }
+        finally
+        {
+            for (int i = 0; i < ps.Length; i++) ps[i].Grad = saved[i];
+        }
+    }
+
+    private static GradCheckResult Run(Func<Tensor> f, Tensor[] checkedTensors, float eps, double atol, double rtol, int seed)
+    {
+        if (!(eps > 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "GradCheck: eps must be positive.");
+        foreach (var t in checkedTensors) t.Grad = null;
+        var y = f();
         if (!y.RequiresGrad)
             return new GradCheckResult(false, double.PositiveInfinity, "GradCheck: the output does not depend on any checked input (it does not require grad).");
         var r = Tensor.Randn(y.shape, new Generator(seed));
@@ -45,20 +72,21 @@ public static class GradCheck
         double worstExcess = double.NegativeInfinity, maxAbs = 0;
         string worst = "";
         int checkedCount = 0;
-        for (int i = 0; i < xs.Length; i++)
+        for (int i = 0; i < checkedTensors.Length; i++)
         {
-            if (!check[i]) continue;
-            var data = ((CpuStorage)xs[i].Storage).Data;
-            var analytic = xs[i].Grad?.ToArray() ?? new float[data.Length];
-            for (int j = 0; j < data.Length; j++)
+            var t = checkedTensors[i];
+            var data = ((CpuStorage)t.Storage).Data;
+            var analytic = t.Grad?.ToArray() ?? new float[t.Numel];
+            for (int j = 0; j < analytic.Length; j++)
             {
-                float orig = data[j];
+                int at = t.offset + j;
+                float orig = data[at];
                 float plus = orig + eps, minus = orig - eps;
-                data[j] = plus;
-                double lp = Project(f, xs, rHost);
-                data[j] = minus;
-                double lm = Project(f, xs, rHost);
-                data[j] = orig;
+                data[at] = plus;
+                double lp = Project(f, rHost);
+                data[at] = minus;
+                double lm = Project(f, rHost);
+                data[at] = orig;
                 // The step actually taken in float32, not the ε asked for.
                 double numeric = (lp - lm) / ((double)plus - minus);
                 double err = Math.Abs(analytic[j] - numeric);
@@ -67,7 +95,7 @@ public static class GradCheck
                 if (excess > worstExcess || double.IsNaN(err))
                 {
                     worstExcess = double.IsNaN(err) ? double.PositiveInfinity : excess;
-                    worst = $"input {i} {Shapes.Format(xs[i].shape)} element {j}: analytic {analytic[j]:G6}, numeric {numeric:G6}, |diff| {err:G3}";
+                    worst = $"input {i} {Shapes.Format(t.shape)} element {j}: analytic {analytic[j]:G6}, numeric {numeric:G6}, |diff| {err:G3}";
                 }
                 checkedCount++;
             }
@@ -85,10 +113,10 @@ public static class GradCheck
         if (!result.Passed) throw new InvalidOperationException(result.Message);
     }
 
-    private static double Project(Func<Tensor[], Tensor> f, Tensor[] xs, float[] r)
+    private static double Project(Func<Tensor> f, float[] r)
     {
         using var _ = GradMode.NoGrad();
-        var y = f(xs).ToArray();
+        var y = f().ToArray();
         double s = 0;
         for (int k = 0; k < y.Length; k++) s += (double)y[k] * r[k];
         return s;

@@ -31,6 +31,12 @@ public enum UnaryOp
     MulScalar,
     /// <summary>y = sign(x) ∈ {−1, 0, 1}.</summary>
     Sign,
+    /// <summary>y = x·Φ(x) = ½x·(1 + erf(x/√2)) (exact GELU).</summary>
+    Gelu,
+    /// <summary>y = ½x·(1 + tanh(√(2/π)(x + 0.044715x³))) (GELU, tanh approximation).</summary>
+    GeluTanh,
+    /// <summary>y = ln(1 + e^(p0·x))/p0, or x where p0·x &gt; p1 (softplus with β = p0, threshold = p1).</summary>
+    Softplus,
 }
 
 /// <summary>Elementwise functions of two broadcast tensors. The "Grad"/"Mask" entries serve backward passes.</summary>
@@ -56,6 +62,12 @@ public enum BinaryOp
     TanhGrad,
     /// <summary>a if p0 ≤ b ≤ p1 else 0 (clamp backward: a = upstream, b = input).</summary>
     ClampGrad,
+    /// <summary>a · GELU′(b) (exact GELU backward: a = upstream, b = input).</summary>
+    GeluGrad,
+    /// <summary>a · GELU′(b) for the tanh approximation.</summary>
+    GeluTanhGrad,
+    /// <summary>a · σ(p0·b), or a where p0·b &gt; p1 (softplus backward: a = upstream, b = input).</summary>
+    SoftplusGrad,
     /// <summary>1 if a &gt; b else 0.</summary>
     Greater,
     /// <summary>1 if a ≥ b else 0.</summary>

@@ -25,6 +25,9 @@ public static class ElementwiseNaive
         UnaryOp.AddScalar => x + p0,
         UnaryOp.MulScalar => x * p0,
         UnaryOp.Sign => float.IsNaN(x) ? x : x > 0 ? 1f : x < 0 ? -1f : 0f,
+        UnaryOp.Gelu => (float)(0.5 * x * Erfc(-x * InvSqrt2)),
+        UnaryOp.GeluTanh => (float)(0.5 * x * (1 + Math.Tanh(Sqrt2OverPi * (x + 0.044715 * x * (double)x * x)))),
+        UnaryOp.Softplus => p0 * x > p1 ? x : (float)(Log1p(Math.Exp(p0 * (double)x)) / p0),
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, "Unknown unary op."),
     };
 
@@ -41,11 +44,44 @@ public static class ElementwiseNaive
         BinaryOp.SigmoidGrad => a * b * (1f - b),
         BinaryOp.TanhGrad => a * (1f - b * b),
         BinaryOp.ClampGrad => b >= p0 && b <= p1 ? a : 0f,
+        BinaryOp.GeluGrad => (float)(a * (0.5 * Erfc(-b * InvSqrt2) + b * Math.Exp(-0.5 * b * (double)b) * InvSqrt2Pi)),
+        BinaryOp.GeluTanhGrad => (float)(a * GeluTanhDerivative(b)),
+        BinaryOp.SoftplusGrad => p0 * b > p1 ? a : (float)(a / (1 + Math.Exp(-p0 * (double)b))),
         BinaryOp.Greater => a > b ? 1f : 0f,
         BinaryOp.GreaterEqual => a >= b ? 1f : 0f,
         BinaryOp.Equal => a == b ? 1f : 0f,
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, "Unknown binary op."),
     };
+
+    private const double InvSqrt2 = 0.70710678118654752440;
+    private const double InvSqrt2Pi = 0.39894228040143267794;
+    private const double Sqrt2OverPi = 0.79788456080286535588;
+
+    /// <summary>
+    /// erfc(x) with fractional error below 1.2e-7 everywhere (Chebyshev fit, Numerical Recipes §6.2), so
+    /// ½x·erfc(−x/√2) keeps its relative accuracy deep in the negative tail where 1 + erf cancels.
+    /// </summary>
+    public static double Erfc(double x)
+    {
+        double z = Math.Abs(x);
+        double t = 1 / (1 + 0.5 * z);
+        double r = t * Math.Exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+            + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+        return x >= 0 ? r : 2 - r;
+    }
+
+    /// <summary>ln(1 + u) without losing u's digits when |u| is tiny.</summary>
+    public static double Log1p(double u)
+    {
+        double w = 1 + u;
+        return w == 1 ? u : Math.Log(w) * u / (w - 1);
+    }
+
+    private static double GeluTanhDerivative(double x)
+    {
+        double th = Math.Tanh(Sqrt2OverPi * (x + 0.044715 * x * x * x));
+        return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * Sqrt2OverPi * (1 + 3 * 0.044715 * x * x);
+    }
 
     /// <summary>
     /// y = f(a, b) over an n-d shape, one element at a time through the multi-index (strides 0 broadcast).

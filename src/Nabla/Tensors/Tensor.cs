@@ -190,6 +190,13 @@ public sealed partial class Tensor
         return sb.ToString();
     }
 
+    // Attaches a node to a freshly computed leaf (ops that compute their output without recording sub-ops).
+    internal Tensor WithGradFn(Node node)
+    {
+        gradFn = node;
+        return this;
+    }
+
     internal Tensor View(int[] newShape, int[] newStrides, int newOffset) => new(Storage, newShape, newStrides, newOffset);
 
     internal static Tensor Empty(IBackend backend, int[] shape) => new(backend.Allocate(Shapes.Numel(shape)), shape);
