@@ -1,0 +1,48 @@
+namespace Nabla;
+
+/// <summary>
+/// Modules applied in order (torch.nn.Sequential); children are named "0", "1", "2" … so state-dict keys match
+/// PyTorch's (<c>0.weight</c>, <c>2.bias</c>).
+/// </summary>
+public sealed class Sequential : Module
+{
+    private readonly List<Module> _modules = [];
+
+    /// <summary>An empty chain; <see cref="Add"/> appends.</summary>
+    public Sequential() { }
+
+    /// <summary>A chain of modules named by position.</summary>
+    public Sequential(params Module[] modules)
+    {
+        ArgumentNullException.ThrowIfNull(modules);
+        foreach (var m in modules) Add(m);
+    }
+
+    /// <summary>A chain of named modules (PyTorch's OrderedDict form).</summary>
+    public Sequential(params (string Name, Module Module)[] modules)
+    {
+        ArgumentNullException.ThrowIfNull(modules);
+        foreach (var (name, m) in modules) _modules.Add(RegisterModule(name, m));
+    }
+
+    /// <summary>Appends a module named by its position; returns this.</summary>
+    public Sequential Add(Module module)
+    {
+        _modules.Add(RegisterModule(_modules.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), module));
+        return this;
+    }
+
+    /// <summary>Number of modules.</summary>
+    public int Count => _modules.Count;
+
+    /// <summary>The module at a position.</summary>
+    public Module this[int index] => _modules[index];
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        var x = input;
+        foreach (var m in _modules) x = m.Forward(x);
+        return x;
+    }
+}

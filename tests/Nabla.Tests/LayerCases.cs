@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Nabla.Autograd;
+
+namespace Nabla.Tests;
+
+/// <summary>
+/// Layers and activations against PyTorch (tests/fixtures/nn.json from make_nn_fixtures.py): forward, input
+/// gradient and parameter gradients at 1e-5 relative, and a finite-difference check per row.
+/// </summary>
+public class LayerCases
+{
+    static readonly Lazy<JsonElement[]> Cases = new(() => Fixtures.Load("nn.json").GetProperty("layers").EnumerateArray().ToArray());
+
+    public static TheoryData<string> Names()
+    {
+        var d = new TheoryData<string>();
+        foreach (var c in Cases.Value) d.Add(c.GetProperty("name").GetString()!);
+        return d;
+    }
+
+    static JsonElement Case(string name) => Cases.Value.Single(c => c.GetProperty("name").GetString() == name);
+
+    static float F(JsonElement attrs, string key, float fallback) => attrs.TryGetProperty(key, out var v) ? v.GetSingle() : fallback;
+    static int I(JsonElement attrs, string key, int fallback) => attrs.TryGetProperty(key, out var v) ? v.GetInt32() : fallback;
+
+    /// <summary>The Nabla module for a PyTorch class name and its constructor kwargs.</summary>
+    public static Module Build(string module, JsonElement a) => module switch
+    {
+        "Linear" => new Linear(a.GetProperty("in_features").GetInt32(), a.GetProperty("out_features").GetInt32(), new Generator(0),
+            !a.TryGetProperty("bias", out var b) || b.GetBoolean()),
+        "Flatten" => new Flatten(I(a, "start_dim", 1), I(a, "end_dim", -1)),
+        "Identity" => new Identity(),
+        "Sigmoid" => new Sigmoid(),
+        "Tanh" => new Tanh(),
+        "ReLU" => new ReLU(),
+        "SiLU" => new SiLU(),
+        "Softplus" => new Softplus(F(a, "beta", 1f), F(a, "threshold", 20f)),
+        "LeakyReLU" => new LeakyReLU(F(a, "negative_slope", 0.01f)),
+        "ELU" => new ELU(F(a, "alpha", 1f)),
+        "GELU" => new GELU(a.TryGetProperty("approximate", out var ap) ? ap.GetString()! : "none"),
+        "Softmax" => new Softmax(a.GetProperty("dim").GetInt32()),
+        "LogSoftmax" => new LogSoftmax(a.GetProperty("dim").GetInt32()),
+        _ => throw new NotSupportedException(module),
+    };
+
+    static Module Prepared(JsonElement c)
+    {
+        var m = Build(c.GetProperty("module").GetString()!, c.GetProperty("attrs"));
+        var state = new StateDict();
+        foreach (var p in c.GetProperty("params").EnumerateObject()) state.Add(p.Name, Fixtures.Tensor(p.Value));
+        m.LoadStateDict(state);
+        return m;
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Matches_pytorch(string name)
+    {
+        var c = Case(name);
+        var m = Prepared(c);
+        var x = Fixtures.Tensor(c.GetProperty("input")).RequiresGrad_();
+        var y = m.Forward(x);
+        Fixtures.Close($"{name} output", c.GetProperty("output"), y);
+        y.Backward(Fixtures.Tensor(c.GetProperty("grad_output")));
+        Fixtures.Close($"{name} grad_input", c.GetProperty("grad_input"), x.Grad!);
+        var parameters = m.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
+        foreach (var g in c.GetProperty("param_grads").EnumerateObject())
+            Fixtures.Close($"{name} grad {g.Name}", g.Value, parameters[g.Name].Grad!);
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Gradient_matches_finite_differences(string name)
+    {
+        var c = Case(name);
+        var m = Prepared(c);
+        var x = Fixtures.Tensor(c.GetProperty("input"));
+        var result = GradCheck.Check(xs => m.Forward(xs[0]), [x]);
+        Assert.True(result.Passed, $"{name}: {result.Message}");
+        var parameters = m.Parameters().ToArray();
+        if (parameters.Length == 0) return;
+        var pr = GradCheck.CheckParameters(() => m.Forward(x), parameters);
+        Assert.True(pr.Passed, $"{name} parameters: {pr.Message}");
+    }
+}

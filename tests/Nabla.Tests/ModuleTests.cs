@@ -1,0 +1,153 @@
+using System.Text.Json;
+
+namespace Nabla.Tests;
+
+public class ModuleTests
+{
+    sealed class Block : Module
+    {
+        public Block(Generator g)
+        {
+            RegisterModule("features", new Sequential(new Linear(4, 3, g), new ReLU()));
+            RegisterParameter("scale", Tensor.Ones(3));
+            RegisterBuffer("count", IntTensor.Zeros(1));
+            RegisterBuffer("running", Tensor.Zeros(3));
+            RegisterBuffer("scratch", Tensor.Zeros(3), persistent: false);
+        }
+
+        public override Tensor Forward(Tensor input) => input;
+    }
+
+    [Fact]
+    public void Names_follow_pytorch_dotted_paths_and_order()
+    {
+        var m = new Block(new Generator(0));
+        Assert.Equal(["scale", "count", "running", "features.0.weight", "features.0.bias"], m.StateDict().Keys.ToArray());
+        Assert.Equal(["scale", "features.0.weight", "features.0.bias"], m.NamedParameters().Select(p => p.Name).ToArray());
+        Assert.Equal(["", "features", "features.0", "features.1"], m.NamedModules().Select(p => p.Name).ToArray());
+    }
+
+    [Fact]
+    public void Mlp_spec_has_pytorch_layout_and_keys()
+    {
+        var net = Models.FromSpec("mlp:256,128", 784, 10, new Generator(0));
+        var keys = net.StateDict().Select(kv => $"{kv.Key}{Shapes.Format(kv.Value.Shape.ToArray())}").ToArray();
+        Assert.Equal(["0.weight(256, 784)", "0.bias(256,)", "2.weight(128, 256)", "2.bias(128,)", "4.weight(10, 128)", "4.bias(10,)"], keys);
+        Assert.IsType<ReLU>(((Sequential)net)[1]);
+        var tanh = Models.FromSpec("mlp:8", 4, 2, new Generator(0), activation: "tanh");
+        Assert.IsType<Tanh>(((Sequential)tanh)[1]);
+        Assert.Equal(new[] { 5, 2 }, tanh.Forward(Tensor.Zeros(5, 4)).Shape);
+        Assert.Throws<FormatException>(() => Models.FromSpec("mlp:12,x", 4, 2, new Generator(0)));
+        Assert.Throws<FormatException>(() => Models.FromSpec("resnet:9000", 4, 2, new Generator(0)));
+        Assert.Throws<ArgumentException>(() => Models.FromSpec("mlp:8", 4, 2, new Generator(0), activation: "swishy"));
+        Assert.Contains("(0): Linear(in_features=784, out_features=256, bias=True)", net.ToString());
+    }
+
+    [Fact]
+    public void Train_and_eval_propagate_to_children()
+    {
+        var net = Models.Mlp(3, [4], 2, new Generator(0));
+        net.Eval();
+        Assert.All(net.NamedModules(), m => Assert.False(m.Module.Training));
+        net.Train();
+        Assert.All(net.NamedModules(), m => Assert.True(m.Module.Training));
+    }
+
+    [Fact]
+    public void LoadStateDict_reports_every_problem_in_one_message()
+    {
+        var net = Models.Mlp(3, [4], 2, new Generator(0));
+        var state = new StateDict
+        {
+            { "0.weight", Tensor.Zeros(4, 3) },
+            { "0.bias", Tensor.Zeros(5) },          // shape mismatch
+            { "2.weight", Tensor.Zeros(2, 4) },
+            { "extra.weight", Tensor.Zeros(1) },     // unexpected; 2.bias missing
+        };
+        var ex = Assert.Throws<InvalidOperationException>(() => net.LoadStateDict(state));
+        Assert.Contains("Missing key(s): \"2.bias\"", ex.Message);
+        Assert.Contains("Unexpected key(s): \"extra.weight\"", ex.Message);
+        Assert.Contains("0.bias: shape (5,) in the state, (4,) in the model", ex.Message);
+        Assert.NotEqual(0f, net.StateDict()["0.weight"].Float!.Abs().Sum().Item()); // nothing was changed
+
+        state["0.bias"] = Tensor.Ones(4);
+        var result = net.LoadStateDict(state, strict: false);
+        Assert.Equal(["2.bias"], result.MissingKeys);
+        Assert.Equal(["extra.weight"], result.UnexpectedKeys);
+        Assert.Equal(new[] { 1f, 1f, 1f, 1f }, ((Linear)net[0]).Bias!.ToArray());
+    }
+
+    [Fact]
+    public void Loading_keeps_parameter_identity_for_optimizers()
+    {
+        var net = Models.Mlp(3, [4], 2, new Generator(0));
+        var before = net.Parameters().ToArray();
+        net.LoadStateDict(Models.Mlp(3, [4], 2, new Generator(5)).StateDict());
+        Assert.Equal(before, net.Parameters().ToArray());
+        Assert.Equal(Models.Mlp(3, [4], 2, new Generator(5)).StateDict()["0.weight"].Float!.ToArray(), before[0].ToArray());
+    }
+
+    [Fact]
+    public void Linear_default_init_follows_pytorch_bounds()
+    {
+        var l = new Linear(400, 300, new Generator(3));
+        float bound = 1 / MathF.Sqrt(400);
+        var w = l.Weight.ToArray();
+        Assert.All(w, v => Assert.InRange(v, -bound, bound));
+        // U(±b) has variance b²/3.
+        double var = w.Select(v => (double)v * v).Average();
+        Assert.Equal(bound * bound / 3, var, 4);
+        Assert.All(l.Bias!.ToArray(), v => Assert.InRange(v, -bound, bound));
+        Assert.True(l.Weight.RequiresGrad);
+        Assert.Equal(l.Weight.ToArray(), new Linear(400, 300, new Generator(3)).Weight.ToArray());
+    }
+
+    [Fact]
+    public void Pytorch_saved_mlp_loads_and_reproduces_pytorch_outputs()
+    {
+        var io = Fixtures.Load("torch_mlp_io.json");
+        var g = new Generator(0);
+        var net = new Sequential(new Linear(6, 8, g), new ReLU(), new Linear(8, 5, g), new Tanh(), new Linear(5, 3, g));
+        net.Load(Path.Combine(Fixtures.Dir, "torch_mlp.safetensors"));
+        var y = net.Forward(Fixtures.Tensor(io.GetProperty("input")));
+        Fixtures.Close("torch mlp output", io.GetProperty("output"), y);
+    }
+
+    [Fact]
+    public void Saved_file_follows_the_format_and_round_trips()
+    {
+        var dir = Directory.CreateTempSubdirectory("nabla-save");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "mlp.safetensors");
+            var net = Models.Mlp(6, [8, 5], 3, new Generator(1));
+            net.Save(path);
+            var bytes = File.ReadAllBytes(path);
+            ulong n = BitConverter.ToUInt64(bytes, 0);
+            Assert.Equal(0UL, n % 8);
+            var header = JsonDocument.Parse(bytes.AsMemory(8, (int)n)).RootElement;
+            Assert.Equal("pt", header.GetProperty("__metadata__").GetProperty("format").GetString());
+            var entries = header.EnumerateObject().Where(p => p.Name != "__metadata__").ToArray();
+            Assert.Equal(["0.bias", "0.weight", "2.bias", "2.weight", "4.bias", "4.weight"], entries.Select(e => e.Name).Order(StringComparer.Ordinal).ToArray());
+            long expected = 0;
+            foreach (var e in entries.OrderBy(e => e.Value.GetProperty("data_offsets")[0].GetInt64()))
+            {
+                Assert.Equal("F32", e.Value.GetProperty("dtype").GetString());
+                var offs = e.Value.GetProperty("data_offsets");
+                Assert.Equal(expected, offs[0].GetInt64());
+                long numel = e.Value.GetProperty("shape").EnumerateArray().Aggregate(1L, (p, v) => p * v.GetInt64());
+                Assert.Equal(expected + 4 * numel, offs[1].GetInt64());
+                expected = offs[1].GetInt64();
+            }
+            Assert.Equal(8 + (long)n + expected, bytes.LongLength);
+            var copy = Models.Mlp(6, [8, 5], 3, new Generator(99));
+            copy.Load(path);
+            foreach (var (key, value) in net.StateDict())
+                Assert.Equal(value.Float!.ToArray(), copy.StateDict()[key].Float!.ToArray());
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
