@@ -16,4 +16,34 @@ public static partial class Functional
         var y = input.MatMul(weight.T);
         return bias is null ? y : y + bias;
     }
+
+    /// <summary>max(x, 0).</summary>
+    public static Tensor Relu(Tensor x) => x.Relu();
+
+    /// <summary>1/(1 + e⁻ˣ).</summary>
+    public static Tensor Sigmoid(Tensor x) => x.Sigmoid();
+
+    /// <summary>tanh x.</summary>
+    public static Tensor Tanh(Tensor x) => x.Tanh();
+
+    /// <summary>x if x &gt; 0 else slope·x.</summary>
+    public static Tensor LeakyRelu(Tensor x, float negativeSlope = 0.01f) => x.LeakyRelu(negativeSlope);
+
+    /// <summary>x if x &gt; 0 else α(eˣ − 1).</summary>
+    public static Tensor Elu(Tensor x, float alpha = 1f) => x.Elu(alpha);
+
+    /// <summary>x·Φ(x), or its tanh approximation.</summary>
+    public static Tensor Gelu(Tensor x, bool tanhApproximation = false) => x.Gelu(tanhApproximation);
+
+    /// <summary>x·σ(x).</summary>
+    public static Tensor Silu(Tensor x) => x.Silu();
+
+    /// <summary>ln(1 + e^(βx))/β, linear past the threshold.</summary>
+    public static Tensor Softplus(Tensor x, float beta = 1f, float threshold = 20f) => x.Softplus(beta, threshold);
+
+    /// <summary>Softmax along dim.</summary>
+    public static Tensor Softmax(Tensor x, int dim) => x.Softmax(dim);
+
+    /// <summary>Log-softmax along dim.</summary>
+    public static Tensor LogSoftmax(Tensor x, int dim) => x.LogSoftmax(dim);
 }
