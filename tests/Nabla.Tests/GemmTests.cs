@@ -262,6 +262,27 @@ public class GemmTests
         }
     }
 
+    private sealed class CountingWork : IParallelWork
+    {
+        public readonly int[] Counts = new int[4];
+        public void Execute(int part) => Interlocked.Increment(ref Counts[part]);
+    }
+
+    [Fact]
+    public void WorkerPoolRunsEveryPartExactlyOnce()
+    {
+        var work = new CountingWork();
+        for (int i = 1; i <= 20000; i++)
+        {
+            if (i % 2000 == 0) Thread.Sleep(3); // let the workers fall asleep now and then
+            WorkerPool.Run(i % 3 == 0 ? 3 : 2, work);
+            int threeParts = i / 3;
+            Assert.Equal(i, work.Counts[0]);
+            Assert.Equal(i, work.Counts[1]);
+            Assert.Equal(threeParts, work.Counts[2]);
+        }
+    }
+
     [Fact]
     public void WorkerPoolRethrowsWorkerExceptionsOnCaller()
     {

@@ -14,7 +14,10 @@ internal interface IParallelWork
 /// Dedicated background worker threads for fork-join kernels (GEMM). A call runs part 0 on the caller
 /// and parts 1..n-1 on workers that spin for a bounded time after each job before blocking on an event
 /// (waking a blocked thread costs milliseconds under a hypervisor; a spinning one answers in about a
-/// microsecond). No allocation per call in steady state: the work is an object the caller reuses.
+/// microsecond). A part that no worker has claimed by the time the caller finishes part 0 is run by the
+/// caller itself, so a descheduled or sleeping worker (another process on the core, or a worker that has
+/// gone to sleep) costs at most the serial time of its part, never a wake-up latency.
+/// No allocation per call in steady state: the work is an object the caller reuses.
 /// One call at a time owns the workers; a concurrent or nested call runs all its parts on its own
 /// thread, which gives the same results because each part's result does not depend on who runs it.
 /// </summary>
@@ -63,7 +66,20 @@ internal static class WorkerPool
                 callerError = e;
             }
 
+            // Run the parts no worker has started yet here, then wait for the ones that were started.
             Exception? firstError = callerError;
+            for (int p = 1; p < parts; p++)
+            {
+                if (!workers[p - 1].TryClaim()) continue;
+                try
+                {
+                    work.Execute(p);
+                }
+                catch (Exception e)
+                {
+                    workers[p - 1].SetError(e);
+                }
+            }
             for (int p = 1; p < parts; p++)
             {
                 Exception? e = workers[p - 1].WaitDone();
@@ -102,7 +118,9 @@ internal static class WorkerPool
         private int _part;
         private Exception? _error;
         private int _posted;     // generation of the last posted job
-        private int _completed;  // generation of the last finished job
+        private int _ticket;     // generation of the posted job while nobody has claimed it, else 0
+        private int _completed;  // generation of the last job the worker finished (or skipped)
+        private bool _claimedByCaller;
         private int _sleeping;   // 1 while the worker may be blocked on _wake
 
         public Worker(int index)
@@ -120,14 +138,28 @@ internal static class WorkerPool
             _work = work;
             _part = part;
             _error = null;
-            Interlocked.Increment(ref _posted); // full fence: publishes the fields above
+            _claimedByCaller = false;
+            int generation = _posted + 1;
+            if (generation == 0) generation = 1; // 0 means "claimed" in _ticket
+            Volatile.Write(ref _ticket, generation);
+            Interlocked.Exchange(ref _posted, generation); // full fence: publishes the fields above
             if (Volatile.Read(ref _sleeping) != 0) _wake.Set();
         }
 
+        /// <summary>Caller side: takes the posted part if the worker has not started it.</summary>
+        public bool TryClaim()
+        {
+            int generation = _posted;
+            _claimedByCaller = Interlocked.CompareExchange(ref _ticket, 0, generation) == generation;
+            return _claimedByCaller;
+        }
+
+        public void SetError(Exception e) => _error = e;
+
         public Exception? WaitDone()
         {
-            int target = Volatile.Read(ref _posted);
-            if (Volatile.Read(ref _completed) != target)
+            int target = _posted;
+            if (!_claimedByCaller && Volatile.Read(ref _completed) != target)
             {
                 var spinner = new SpinWait();
                 while (Volatile.Read(ref _completed) != target)
@@ -160,13 +192,18 @@ internal static class WorkerPool
                 }
 
                 seen = Volatile.Read(ref _posted);
-                try
+                // The fields of job 'seen' stay put until the caller has seen it completed, unless the
+                // caller claimed it first (then the claim fails here and the job is skipped).
+                if (Interlocked.CompareExchange(ref _ticket, 0, seen) == seen)
                 {
-                    _work!.Execute(_part);
-                }
-                catch (Exception e)
-                {
-                    _error = e;
+                    try
+                    {
+                        _work!.Execute(_part);
+                    }
+                    catch (Exception e)
+                    {
+                        _error = e;
+                    }
                 }
                 Volatile.Write(ref _completed, seen);
             }

@@ -1,0 +1,18 @@
+using BenchmarkDotNet.Running;
+
+namespace Nabla.Bench;
+
+/// <summary>
+/// Entry point. <c>gflops [options]</c> prints the hand-timed GFLOP/s table published in
+/// docs/PERFORMANCE.md; anything else goes to BenchmarkDotNet (e.g. <c>--filter *Sgemm*</c>).
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "gflops")
+            return GflopsTable.Run(args[1..]);
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, new ShortConfig());
+        return 0;
+    }
+}
