@@ -50,6 +50,8 @@ public enum BinaryOp
     Mul,
     /// <summary>a / b.</summary>
     Div,
+    /// <summary>a + p0·b with one rounding (fused multiply-add), as PyTorch's <c>add(a, b, alpha)</c>.</summary>
+    AddScaled,
     /// <summary>max(a, b), NaN propagating.</summary>
     Maximum,
     /// <summary>min(a, b), NaN propagating.</summary>

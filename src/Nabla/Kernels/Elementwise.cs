@@ -69,6 +69,7 @@ public static class Elementwise
             case BinaryOp.Sub: TensorPrimitives.Subtract(a, b, y); return;
             case BinaryOp.Mul: TensorPrimitives.Multiply(a, b, y); return;
             case BinaryOp.Div: TensorPrimitives.Divide(a, b, y); return;
+            case BinaryOp.AddScaled: TensorPrimitives.FusedMultiplyAdd(b, p0, a, y); return;
             case BinaryOp.Maximum: TensorPrimitives.Max(a, b, y); return;
             case BinaryOp.Minimum: TensorPrimitives.Min(a, b, y); return;
             default:

@@ -38,6 +38,7 @@ public static class ElementwiseNaive
         BinaryOp.Sub => a - b,
         BinaryOp.Mul => a * b,
         BinaryOp.Div => a / b,
+        BinaryOp.AddScaled => MathF.FusedMultiplyAdd(b, p0, a),
         BinaryOp.Maximum => MathF.Max(a, b),
         BinaryOp.Minimum => MathF.Min(a, b),
         BinaryOp.ReluGrad => b > 0 ? a : 0f,

@@ -279,14 +279,58 @@ public sealed partial class Tensor
                 $"{op}: a tensor that requires grad cannot be changed in place while grad mode is on; wrap the update in GradMode.NoGrad().");
     }
 
-    /// <summary>this ← this + alpha·other (other broadcast to this shape).</summary>
+    /// <summary>this ← this + alpha·other (other broadcast to this shape), one rounding per element.</summary>
     public Tensor AddInPlace(Tensor other, float alpha = 1f)
     {
         CheckInPlace("AddInPlace");
-        var src = alpha == 1f ? other : OpHelpers.Unary(UnaryOp.MulScalar, other, alpha);
-        Shapes.Broadcast(shape, src.shape, "AddInPlace", "this", "other");
-        Backend.Binary(BinaryOp.Add, this, src, this);
+        ArgumentNullException.ThrowIfNull(other);
+        CheckBroadcastsTo(other, "AddInPlace");
+        Backend.Binary(alpha == 1f ? BinaryOp.Add : BinaryOp.AddScaled, this, other, this, alpha);
         return this;
+    }
+
+    /// <summary>this ← this + value·t1·t2 (torch addcmul_).</summary>
+    public Tensor AddcmulInPlace(Tensor t1, Tensor t2, float value = 1f)
+    {
+        CheckInPlace("AddcmulInPlace");
+        var product = OpHelpers.Binary(BinaryOp.Mul, t1, t2, "AddcmulInPlace");
+        CheckBroadcastsTo(product, "AddcmulInPlace");
+        Backend.Binary(BinaryOp.AddScaled, this, product, this, value);
+        return this;
+    }
+
+    /// <summary>this ← this + value·t1/t2 (torch addcdiv_).</summary>
+    public Tensor AddcdivInPlace(Tensor t1, Tensor t2, float value = 1f)
+    {
+        CheckInPlace("AddcdivInPlace");
+        var quotient = OpHelpers.Binary(BinaryOp.Div, t1, t2, "AddcdivInPlace");
+        CheckBroadcastsTo(quotient, "AddcdivInPlace");
+        Backend.Binary(BinaryOp.AddScaled, this, quotient, this, value);
+        return this;
+    }
+
+    /// <summary>this ← max(this, other) elementwise.</summary>
+    public Tensor MaximumInPlace(Tensor other)
+    {
+        CheckInPlace("MaximumInPlace");
+        CheckBroadcastsTo(other, "MaximumInPlace");
+        Backend.Binary(BinaryOp.Maximum, this, other, this);
+        return this;
+    }
+
+    /// <summary>this ← min(max(this, min), max).</summary>
+    public Tensor ClampInPlace(float min, float max)
+    {
+        CheckInPlace("ClampInPlace");
+        Backend.Unary(UnaryOp.Clamp, this, this, min, max);
+        return this;
+    }
+
+    private void CheckBroadcastsTo(Tensor other, string op)
+    {
+        var b = Shapes.Broadcast(shape, other.shape, op, "this", "other");
+        if (!Shapes.Equal(b, shape))
+            throw new ArgumentException($"{op}: other {Shapes.Format(other.shape)} does not broadcast to this {Shapes.Format(shape)}.", nameof(other));
     }
 
     /// <summary>this ← this · c.</summary>

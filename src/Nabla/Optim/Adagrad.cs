@@ -1,0 +1,50 @@
+namespace Nabla.Optim;
+
+/// <summary>
+/// Adagrad, exactly torch.optim.Adagrad:
+/// <code>
+/// g ← g + λθ;  η_t = η / (1 + (t − 1)·lr_decay);  S ← S + g²;  θ ← θ − η_t·g/(√S + ε)
+/// </code>
+/// Defaults as PyTorch: lr η = 1e-2, lr_decay 0, λ = 0, initial accumulator S₀ = 0, ε = 1e-10.
+/// </summary>
+public sealed class Adagrad : Optimizer
+{
+    /// <summary>One group with these hyperparameters.</summary>
+    public Adagrad(IEnumerable<Tensor> parameters, double lr = 1e-2, double lrDecay = 0, double weightDecay = 0,
+        double initialAccumulatorValue = 0, double eps = 1e-10, bool maximize = false)
+        : this(Single(parameters), lr, lrDecay, weightDecay, initialAccumulatorValue, eps, maximize) { }
+
+    /// <summary>Several groups; the arguments are the defaults for what a group does not set.</summary>
+    public Adagrad(IEnumerable<ParamGroup> groups, double lr = 1e-2, double lrDecay = 0, double weightDecay = 0,
+        double initialAccumulatorValue = 0, double eps = 1e-10, bool maximize = false)
+        : base(groups, new Dictionary<string, double>
+        {
+            ["lr"] = lr, ["lr_decay"] = lrDecay, ["weight_decay"] = weightDecay,
+            ["initial_accumulator_value"] = initialAccumulatorValue, ["eps"] = eps, ["maximize"] = maximize ? 1 : 0,
+        })
+    { }
+
+    /// <inheritdoc/>
+    protected override void Validate(ParamGroup g)
+    {
+        NonNegative(g, "lr", "learning rate");
+        NonNegative(g, "lr_decay", "lr_decay value");
+        NonNegative(g, "weight_decay", "weight_decay value");
+        NonNegative(g, "initial_accumulator_value", "initial_accumulator_value value");
+        NonNegative(g, "eps", "epsilon value");
+    }
+
+    /// <inheritdoc/>
+    protected override void Update(ParamGroup g, Tensor p, Tensor grad, ParamState s)
+    {
+        var sum = Buffer(s, "sum", p, (float)g["initial_accumulator_value"]);
+        if (g.Flag("maximize")) grad = -grad;
+        s.Step++;
+        float wd = (float)g["weight_decay"];
+        if (wd != 0) grad = grad.Clone().AddInPlace(p, wd);
+        double clr = g["lr"] / (1 + (s.Step - 1) * g["lr_decay"]);
+        sum.AddcmulInPlace(grad, grad, 1f);
+        var std = sum.Sqrt() + (float)g["eps"];
+        p.AddcdivInPlace(grad, std, -(float)clr);
+    }
+}

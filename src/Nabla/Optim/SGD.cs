@@ -1,0 +1,59 @@
+namespace Nabla.Optim;
+
+/// <summary>
+/// Stochastic gradient descent with heavy-ball or Nesterov momentum, exactly torch.optim.SGD:
+/// <code>
+/// g ← −g if maximize;  g ← g + λθ
+/// if μ ≠ 0:  b ← g (first step) else μb + (1 − τ)g;   g ← g + μb (Nesterov) else b
+/// θ ← θ − η·g
+/// </code>
+/// Defaults: lr η = 1e-3 (PyTorch's), momentum μ = 0.9 (the lecture's; PyTorch 0), dampening τ = 0,
+/// weight decay λ = 0, nesterov false, maximize false. Mini-batch, batch and stochastic descent are the same
+/// rule with different batch sizes.
+/// </summary>
+public sealed class SGD : Optimizer
+{
+    /// <summary>One group with these hyperparameters.</summary>
+    public SGD(IEnumerable<Tensor> parameters, double lr = 1e-3, double momentum = 0.9, double dampening = 0,
+        double weightDecay = 0, bool nesterov = false, bool maximize = false)
+        : this(Single(parameters), lr, momentum, dampening, weightDecay, nesterov, maximize) { }
+
+    /// <summary>Several groups; the arguments are the defaults for what a group does not set.</summary>
+    public SGD(IEnumerable<ParamGroup> groups, double lr = 1e-3, double momentum = 0.9, double dampening = 0,
+        double weightDecay = 0, bool nesterov = false, bool maximize = false)
+        : base(groups, new Dictionary<string, double>
+        {
+            ["lr"] = lr, ["momentum"] = momentum, ["dampening"] = dampening, ["weight_decay"] = weightDecay,
+            ["nesterov"] = nesterov ? 1 : 0, ["maximize"] = maximize ? 1 : 0,
+        })
+    { }
+
+    /// <inheritdoc/>
+    protected override void Validate(ParamGroup g)
+    {
+        NonNegative(g, "lr", "learning rate");
+        NonNegative(g, "momentum", "momentum value");
+        NonNegative(g, "weight_decay", "weight_decay value");
+        if (g.Flag("nesterov") && (g["momentum"] <= 0 || g["dampening"] != 0))
+            throw new ArgumentException("Nesterov momentum requires a momentum and zero dampening");
+    }
+
+    /// <inheritdoc/>
+    protected override void Update(ParamGroup g, Tensor p, Tensor grad, ParamState s)
+    {
+        float momentum = (float)g["momentum"], dampening = (float)g["dampening"], wd = (float)g["weight_decay"];
+        var d = g.Flag("maximize") ? -grad : grad;
+        if (wd != 0) d = d.Clone().AddInPlace(p, wd);
+        if (momentum != 0)
+        {
+            Tensor buf;
+            if (!s.Buffers.TryGetValue("momentum_buffer", out var existing))
+                s.Buffers["momentum_buffer"] = buf = d.Clone();
+            else
+                (buf = existing).MulInPlace(momentum).AddInPlace(d, 1 - dampening);
+            d = g.Flag("nesterov") ? d.Clone().AddInPlace(buf, momentum) : buf;
+        }
+        s.Step++;
+        p.AddInPlace(d, -(float)g["lr"]);
+    }
+}
