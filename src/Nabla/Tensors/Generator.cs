@@ -33,6 +33,27 @@ public sealed class Generator
         return z ^ (z >> 31);
     }
 
+    /// <summary>
+    /// The full internal state (for checkpoints): restoring it with <see cref="SetState"/> continues the exact
+    /// same sequence.
+    /// </summary>
+    public ulong[] GetState() => [_s0, _s1, _s2, _s3, _hasSpare ? 1UL : 0UL, (ulong)BitConverter.DoubleToInt64Bits(_spareNormal)];
+
+    /// <summary>Restores a state from <see cref="GetState"/>.</summary>
+    /// <exception cref="ArgumentException">the state has the wrong length or is all zero.</exception>
+    public void SetState(ulong[] state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Length != 6 || (state[0] | state[1] | state[2] | state[3]) == 0)
+            throw new ArgumentException("Generator.SetState: expected the 6 values from GetState.", nameof(state));
+        (_s0, _s1, _s2, _s3) = (state[0], state[1], state[2], state[3]);
+        _hasSpare = state[4] != 0;
+        _spareNormal = BitConverter.Int64BitsToDouble((long)state[5]);
+    }
+
+    /// <summary>A generator for one stream of a seeded process, e.g. the shuffle of one epoch: decorrelated from its neighbours.</summary>
+    public static Generator ForStream(int seed, int stream) => new(unchecked((ulong)(uint)seed << 32 | (uint)stream) ^ 0xD1B54A32D192ED03UL);
+
     /// <summary>The next 64 random bits.</summary>
     public ulong NextUInt64()
     {

@@ -99,4 +99,26 @@ public sealed class ReduceLROnPlateau
         }
         return reduced;
     }
+
+    /// <summary>The counters for a checkpoint (the learning rate itself lives in the optimizer's state).</summary>
+    public StateDict StateDict()
+    {
+        var d = new StateDict();
+        d.Metadata["scheduler"] = nameof(ReduceLROnPlateau);
+        d.Metadata["best"] = Best.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        d.Metadata["wait"] = Wait.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        d.Metadata["cooldown_counter"] = _cooldownCounter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return d;
+    }
+
+    /// <summary>Restores <see cref="StateDict"/>.</summary>
+    public void LoadStateDict(StateDict state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (!state.Metadata.TryGetValue("scheduler", out var type) || type != nameof(ReduceLROnPlateau))
+            throw new InvalidOperationException($"LoadStateDict: the state is for scheduler '{type ?? "?"}', this is ReduceLROnPlateau.");
+        Best = double.Parse(state.Metadata["best"], System.Globalization.CultureInfo.InvariantCulture);
+        Wait = int.Parse(state.Metadata["wait"], System.Globalization.CultureInfo.InvariantCulture);
+        _cooldownCounter = int.Parse(state.Metadata["cooldown_counter"], System.Globalization.CultureInfo.InvariantCulture);
+    }
 }

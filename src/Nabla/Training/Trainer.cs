@@ -1,0 +1,273 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Nabla.Autograd;
+using Nabla.Data;
+using Nabla.Optim;
+using Nabla.Serialization;
+
+namespace Nabla.Training;
+
+/// <summary>How <see cref="Trainer"/> feeds the data and what else it drives.</summary>
+public sealed class TrainerOptions
+{
+    /// <summary>Samples per optimizer step (1 = stochastic, N = full-batch gradient descent). Default 64.</summary>
+    public int BatchSize { get; init; } = 64;
+    /// <summary>Reshuffle the training data each epoch (from <see cref="Seed"/> and the epoch). Default true.</summary>
+    public bool Shuffle { get; init; } = true;
+    /// <summary>Skip an incomplete last batch. Default false.</summary>
+    public bool DropLast { get; init; }
+    /// <summary>Seed of the shuffles (and of augmentation, via the loader).</summary>
+    public int Seed { get; init; }
+    /// <summary>Prepare batches on a background thread. Default true.</summary>
+    public bool BackgroundLoading { get; init; } = true;
+    /// <summary>A schedule stepped per epoch or per batch, as its <see cref="LRScheduler.Interval"/> says.</summary>
+    public LRScheduler? Scheduler { get; init; }
+    /// <summary>Keras's plateau schedule, stepped each epoch with <see cref="PlateauMonitor"/>.</summary>
+    public ReduceLROnPlateau? Plateau { get; init; }
+    /// <summary>The log key the plateau schedule watches. Default val_loss (loss without validation data).</summary>
+    public string PlateauMonitor { get; init; } = "val_loss";
+    /// <summary>A file the full training state is written to after each epoch (atomically), for <see cref="Trainer.Resume"/>.</summary>
+    public string? CheckpointPath { get; init; }
+    /// <summary>Batch transform run on the loader's worker (augmentation).</summary>
+    public Func<Batch, Generator, Batch>? Transform { get; init; }
+    /// <summary>Cancels between batches; the callbacks still see the end of training.</summary>
+    public CancellationToken Cancellation { get; init; }
+}
+
+/// <summary>
+/// The training loop: mini-batches from a <see cref="DataLoader"/>, forward, loss, backward, optimizer step,
+/// schedules, validation after each epoch, callbacks, a NaN/Inf guard, cancellation, and a resumable checkpoint.
+/// Classification datasets are scored with accuracy (and more at evaluation), regression with MAE.
+/// </summary>
+public sealed class Trainer(TrainerOptions? options = null)
+{
+    /// <summary>The options.</summary>
+    public TrainerOptions Options { get; } = options ?? new TrainerOptions();
+
+    /// <summary>Trains for <paramref name="epochs"/> epochs (or until a callback stops it) and returns the history.</summary>
+    public History Fit(Module model, Loss loss, Optimizer optimizer, TensorDataset train, TensorDataset? validation, int epochs,
+        IEnumerable<Callback>? callbacks = null) => Run(model, loss, optimizer, train, validation, epochs, callbacks?.ToArray() ?? [], null);
+
+    /// <summary>
+    /// Continues a run from a checkpoint written through <see cref="TrainerOptions.CheckpointPath"/>: weights,
+    /// optimizer and schedule state, callback state and history are restored and training goes on from the next
+    /// epoch, ending with exactly the weights an uninterrupted run would have. Pass the same model layout,
+    /// optimizer, schedule, callbacks, data and options as the original run.
+    /// </summary>
+    public History Resume(string checkpointPath, Module model, Loss loss, Optimizer optimizer, TensorDataset train, TensorDataset? validation,
+        int epochs, IEnumerable<Callback>? callbacks = null) =>
+        Run(model, loss, optimizer, train, validation, epochs, callbacks?.ToArray() ?? [], SafeTensors.Read(checkpointPath));
+
+    private History Run(Module model, Loss loss, Optimizer optimizer, TensorDataset train, TensorDataset? validation, int epochs,
+        Callback[] callbacks, StateDict? resume)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(train);
+        if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "Fit: epochs must be non-negative.");
+        if (train.Count == 0) throw new ArgumentException("Fit: the training set is empty.", nameof(train));
+        if (validation is not null && validation.Task != train.Task)
+            throw new ArgumentException("Fit: training and validation data must have the same task.", nameof(validation));
+
+        var loader = new DataLoader(train, Options.BatchSize, Options.Shuffle, Options.DropLast, Options.Seed, Options.BackgroundLoading)
+        {
+            Transform = Options.Transform,
+        };
+        var history = new History();
+        var context = new TrainingContext(model, optimizer, history, epochs, loader.BatchesPerEpoch,
+            Options.DropLast ? loader.BatchesPerEpoch * Options.BatchSize : train.Count);
+        int start = 0;
+        if (resume is not null) start = Restore(resume, model, optimizer, callbacks, history);
+
+        foreach (var c in callbacks) c.OnTrainBegin(context);
+        for (int epoch = start; epoch < epochs && !context.StopTraining; epoch++)
+        {
+            foreach (var c in callbacks) c.OnEpochBegin(context, epoch);
+            var clock = Stopwatch.StartNew();
+            model.Train();
+            double lossSum = 0, metricSum = 0;
+            int seen = 0, batchIndex = 0;
+            foreach (var batch in loader.Epoch(epoch, Options.Cancellation))
+            {
+                if (Options.Cancellation.IsCancellationRequested) break;
+                optimizer.ZeroGrad();
+                var output = model.Forward(batch.Features);
+                var l = Apply(loss, output, batch.Labels, batch.Targets);
+                float value = l.Item();
+                if (!float.IsFinite(value))
+                {
+                    history.Diverged = true;
+                    context.Stop($"The loss became {value.ToString(CultureInfo.InvariantCulture)} at epoch {epoch + 1}, batch {batchIndex + 1}; training stopped before that step. " +
+                        "The model keeps the weights that produced it, and saved checkpoints hold the last completed epoch. Try a lower learning rate.");
+                    break;
+                }
+                l.Backward();
+                optimizer.Step();
+                if (Options.Scheduler?.Interval == StepInterval.Batch) Options.Scheduler.Step();
+                lossSum += (double)value * batch.Count;
+                metricSum += BatchMetric(output, batch);
+                seen += batch.Count;
+                foreach (var c in callbacks) c.OnBatchEnd(context, epoch, batchIndex, value, batch.Count);
+                batchIndex++;
+            }
+            if (history.Diverged) break;
+            if (Options.Cancellation.IsCancellationRequested)
+            {
+                history.Cancelled = true;
+                context.Stop($"Cancelled during epoch {epoch + 1}.");
+                break;
+            }
+
+            var logs = new Dictionary<string, double>(StringComparer.Ordinal)
+            {
+                ["loss"] = lossSum / seen,
+                [train.Task == TaskKind.Classification ? "accuracy" : "mae"] = metricSum / (train.Task == TaskKind.Classification ? seen : seen * (double)train.OutputSize),
+            };
+            if (validation is not null)
+            {
+                var v = Evaluate(model, loss, validation);
+                logs["val_loss"] = v.Loss;
+                foreach (var (k, value) in v.Metrics) logs["val_" + k] = value;
+            }
+            if (Options.Scheduler?.Interval == StepInterval.Epoch) Options.Scheduler.Step();
+            if (Options.Plateau is not null)
+            {
+                string key = logs.ContainsKey(Options.PlateauMonitor) ? Options.PlateauMonitor : "loss";
+                Options.Plateau.Step(logs[key]);
+            }
+            logs["lr"] = optimizer.ParamGroups[0].LearningRate;
+            logs["seconds"] = clock.Elapsed.TotalSeconds;
+            logs["samples_per_second"] = seen / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+            var log = new EpochLog(epoch, logs);
+            history.Epochs.Add(log);
+            foreach (var c in callbacks) c.OnEpochEnd(context, log);
+            if (Options.CheckpointPath is not null) WriteCheckpoint(Options.CheckpointPath, epoch, model, optimizer, callbacks, history);
+        }
+        history.StopReason = context.StopReason;
+        foreach (var c in callbacks) c.OnTrainEnd(context);
+        return history;
+    }
+
+    private static Tensor Apply(Loss loss, Tensor output, IntTensor? labels, Tensor? targets) =>
+        labels is not null ? loss.Forward(output, labels) : loss.Forward(output, targets!);
+
+    // Correct predictions (classification) or the summed absolute error (regression) of one batch.
+    private static double BatchMetric(Tensor output, Batch batch)
+    {
+        using var _ = GradMode.NoGrad();
+        if (batch.Labels is not null)
+        {
+            var predicted = output.ArgMax(1).Data;
+            int correct = 0;
+            for (int i = 0; i < predicted.Length; i++) if (predicted[i] == batch.Labels.Data[i]) correct++;
+            return correct;
+        }
+        return (output - batch.Targets!).Abs().Sum().Item();
+    }
+
+    /// <summary>Loss and metrics on a dataset, in evaluation mode without recording a graph.</summary>
+    public Evaluation Evaluate(Module model, Loss loss, TensorDataset data)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(data);
+        var outputs = Predict(model, data.Features);
+        using var _ = GradMode.NoGrad();
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (data.Task == TaskKind.Classification)
+        {
+            // The loss is the mean over samples (as CrossEntropy's mean without class weights).
+            double l = data.Count == 0 ? double.NaN : loss.Forward(outputs, data.Labels!).Item();
+            var predicted = outputs.ArgMax(1);
+            var confusion = Metrics.ConfusionMatrix(predicted, data.Labels!, data.NumClasses);
+            var (p, r, f1) = Metrics.MacroPrecisionRecallF1(confusion);
+            metrics["accuracy"] = Metrics.Accuracy(predicted, data.Labels!);
+            if (data.NumClasses > 5) metrics["top5_accuracy"] = Metrics.TopK(outputs, data.Labels!, 5);
+            metrics["precision"] = p;
+            metrics["recall"] = r;
+            metrics["f1"] = f1;
+            return new Evaluation { Loss = l, Metrics = metrics, Confusion = confusion, Count = data.Count };
+        }
+        double rl = data.Count == 0 ? double.NaN : loss.Forward(outputs, data.Targets!).Item();
+        metrics["mse"] = Metrics.Mse(outputs, data.Targets!);
+        metrics["mae"] = Metrics.Mae(outputs, data.Targets!);
+        metrics["r2"] = Metrics.R2(outputs, data.Targets!);
+        return new Evaluation { Loss = rl, Metrics = metrics, Count = data.Count };
+    }
+
+    /// <summary>Model outputs for every sample, batch by batch, in evaluation mode; the mode is restored after.</summary>
+    public Tensor Predict(Module model, Tensor features)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(features);
+        bool wasTraining = model.Training;
+        model.Eval();
+        try
+        {
+            using var _ = GradMode.NoGrad();
+            int n = features.Shape[0], step = Math.Max(Options.BatchSize, 256);
+            var parts = new List<Tensor>();
+            for (int i = 0; i < n; i += step)
+                parts.Add(model.Forward(features.Detach().Narrow(0, i, Math.Min(step, n - i))));
+            return parts.Count == 1 ? parts[0] : Tensor.Concat(parts.ToArray(), 0);
+        }
+        finally
+        {
+            model.Train(wasTraining);
+        }
+    }
+
+    // ---- checkpoints -------------------------------------------------------------------------------------
+
+    private void WriteCheckpoint(string path, int epoch, Module model, Optimizer optimizer, Callback[] callbacks, History history)
+    {
+        var state = new StateDict();
+        foreach (var (k, v) in model.StateDict()) state.Add("model." + k, v);
+        var opt = optimizer.StateDict();
+        foreach (var (k, v) in opt) state.Add("optimizer." + k, v);
+        foreach (var (k, v) in opt.Metadata) state.Metadata["optimizer." + k] = v;
+        if (Options.Scheduler is not null)
+            foreach (var (k, v) in Options.Scheduler.StateDict().Metadata) state.Metadata["scheduler." + k] = v;
+        if (Options.Plateau is not null)
+            foreach (var (k, v) in Options.Plateau.StateDict().Metadata) state.Metadata["plateau." + k] = v;
+        for (int i = 0; i < callbacks.Length; i++) callbacks[i].SaveState(state, $"callbacks.{i}.");
+        state.Metadata["epoch"] = epoch.ToString(CultureInfo.InvariantCulture);
+        state.Metadata["seed"] = Options.Seed.ToString(CultureInfo.InvariantCulture);
+        state.Metadata["history"] = JsonSerializer.Serialize(history.Epochs.Select(e => e.Logs.ToDictionary()).ToList(), HistoryJson.Default.ListDictionaryStringDouble);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        SafeTensors.Write(path, state);
+    }
+
+    private int Restore(StateDict state, Module model, Optimizer optimizer, Callback[] callbacks, History history)
+    {
+        if (!state.Metadata.TryGetValue("epoch", out var epochText))
+            throw new InvalidOperationException("Resume: the file is not a training checkpoint (no 'epoch' metadata).");
+        if (state.Metadata.TryGetValue("seed", out var seed) && seed != Options.Seed.ToString(CultureInfo.InvariantCulture))
+            throw new InvalidOperationException($"Resume: the checkpoint was made with seed {seed}, these options use {Options.Seed}.");
+        model.LoadStateDict(Section(state, "model."));
+        optimizer.LoadStateDict(Section(state, "optimizer."));
+        if (Options.Scheduler is not null) Options.Scheduler.LoadStateDict(Section(state, "scheduler."));
+        if (Options.Plateau is not null) Options.Plateau.LoadStateDict(Section(state, "plateau."));
+        for (int i = 0; i < callbacks.Length; i++) callbacks[i].LoadState(state, $"callbacks.{i}.");
+        var logs = JsonSerializer.Deserialize(state.Metadata["history"], HistoryJson.Default.ListDictionaryStringDouble) ?? [];
+        for (int e = 0; e < logs.Count; e++) history.Epochs.Add(new EpochLog(e, logs[e]));
+        return int.Parse(epochText, CultureInfo.InvariantCulture) + 1;
+    }
+
+    private static StateDict Section(StateDict state, string prefix)
+    {
+        var d = new StateDict();
+        foreach (var (k, v) in state)
+            if (k.StartsWith(prefix, StringComparison.Ordinal)) d.Add(k[prefix.Length..], v);
+        foreach (var (k, v) in state.Metadata)
+            if (k.StartsWith(prefix, StringComparison.Ordinal)) d.Metadata[k[prefix.Length..]] = v;
+        return d;
+    }
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(List<Dictionary<string, double>>))]
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+internal sealed partial class HistoryJson : System.Text.Json.Serialization.JsonSerializerContext;
