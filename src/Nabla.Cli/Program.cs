@@ -2,14 +2,16 @@ using System.Reflection;
 
 namespace Nabla.Cli;
 
-/// <summary>The <c>nabla</c> command. For now it prints its version and help; training arrives with issue 5.</summary>
+/// <summary>The <c>nabla</c> command: train and evaluate models from the terminal.</summary>
 public static class Program
 {
-    /// <summary>Entry point; returns the process exit code (0 success, 2 usage error).</summary>
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    /// <summary>Entry point; returns the process exit code (0 success, 1 failure, 2 usage error, 130 interrupted).</summary>
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error, interactive: !Console.IsOutputRedirected);
 
-    /// <summary>Runs the command with the given streams (tests call this directly).</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>Runs the command with the given streams (tests call this directly; never interactive).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, interactive: false);
+
+    private static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool interactive)
     {
         if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
         {
@@ -21,8 +23,28 @@ public static class Program
             stdout.WriteLine($"nabla {Version}");
             return 0;
         }
-        stderr.WriteLine($"nabla: unknown command or option '{args[0]}'. Run 'nabla --help' for usage.");
-        return 2;
+        string command = args[0];
+        var rest = args[1..];
+        try
+        {
+            switch (command)
+            {
+                case "train":
+                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(TrainCommand.Help); return 0; }
+                    return TrainCommand.Run(rest, stdout, stderr, interactive);
+                case "evaluate":
+                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(EvaluateCommand.Help); return 0; }
+                    return EvaluateCommand.Run(rest, stdout, stderr);
+                default:
+                    stderr.WriteLine($"nabla: unknown command or option '{command}'. Run 'nabla --help' for usage.");
+                    return 2;
+            }
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"nabla {command}: {e.Message}");
+            return 2;
+        }
     }
 
     /// <summary>The informational version of the Nabla library.</summary>
@@ -34,10 +56,11 @@ public static class Program
         nabla {Version} — train and judge neural networks in pure .NET
 
         Usage:
-          nabla --help       show this help
-          nabla --version    show the version
+          nabla train [options]      train a model (defaults: MLP on the embedded Fashion-MNIST subset)
+          nabla evaluate [options]   score a saved model on a dataset's test part
+          nabla --help | --version
 
-        Coming next: train, evaluate, cross-validate, augment preview, benchmark.
+        Run 'nabla train --help' or 'nabla evaluate --help' for the options.
         Library: add the Nabla package and 'using Nabla;' — see README.md.
 
         """;

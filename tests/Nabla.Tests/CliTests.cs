@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Nabla.Tests;
 
 public class CliTests
@@ -19,12 +21,16 @@ public class CliTests
     }
 
     [Fact]
-    public void Help_lists_the_options()
+    public void Help_lists_the_commands_and_options()
     {
         var (code, stdout, _) = Run("--help");
         Assert.Equal(0, code);
-        Assert.Contains("--version", stdout);
-        Assert.Contains("Usage", stdout);
+        Assert.Contains("train", stdout);
+        Assert.Contains("evaluate", stdout);
+        var (c2, train, _) = Run("train", "--help");
+        Assert.Equal(0, c2);
+        Assert.Contains("--early-stopping", train);
+        Assert.Contains("--schedule", train);
     }
 
     [Fact]
@@ -33,5 +39,126 @@ public class CliTests
         var (code, _, stderr) = Run("--frobnicate");
         Assert.Equal(2, code);
         Assert.Contains("--frobnicate", stderr);
+    }
+
+    public static TheoryData<string[], string> BadInputs() => new()
+    {
+        { ["train", "--data", "/nonexistent/x.csv", "--label", "y"], "does not exist" },
+        { ["train", "--model", "mlp:12,abc"], "'abc' is not a positive integer" },
+        { ["train", "--model", "transformer:9"], "Unknown model 'transformer'" },
+        { ["train", "--lr", "-1"], "--lr" },
+        { ["train", "--lr", "fast"], "'fast' is not a number" },
+        { ["train", "--optimizer", "lion"], "'lion' is not one of" },
+        { ["train", "--epochs", "-3"], "out of range" },
+        { ["train", "--validation", "holdout:1.5"], "--validation" },
+        { ["train", "--schedule", "step:0:0.5"], "--schedule" },
+        { ["train", "--activation", "sparkle"], "--activation" },
+        { ["train", "--batch-size"], "needs a value" },
+        { ["train", "--init", "/nonexistent/w.safetensors"], "does not exist" },
+        { ["train", "--data", "table.csv"], "--label" },
+        { ["evaluate"], "--model" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public void Wrong_input_prints_one_clear_line_exits_2_and_writes_nothing(string[] args, string expected)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "nabla-bad-" + Guid.NewGuid().ToString("N"));
+        var (code, stdout, stderr) = Run([.. args, "--out", dir]);
+        if (args[0] == "evaluate") (code, stdout, stderr) = Run(args);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, stderr);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.False(Directory.Exists(dir));
+    }
+
+    [Fact]
+    public void Corrupt_and_non_numeric_files_are_usage_errors()
+    {
+        var dir = Directory.CreateTempSubdirectory("nabla-cli-bad");
+        try
+        {
+            var csv = Path.Combine(dir.FullName, "t.csv");
+            File.WriteAllText(csv, "a,b,y\n1,2,0\n3,x,1\n");
+            var (code, _, stderr) = Run("train", "--data", csv, "--label", "y", "--out", Path.Combine(dir.FullName, "out"));
+            Assert.Equal(2, code);
+            Assert.Contains("row 2", stderr);
+            Assert.Contains("'b'", stderr);
+            var idx = Path.Combine(dir.FullName, "idx");
+            Directory.CreateDirectory(idx);
+            foreach (var f in new[] { "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" })
+                File.WriteAllBytes(Path.Combine(idx, f), [0, 0, 8, 3, 1, 2]);
+            (code, _, stderr) = Run("train", "--data", idx, "--out", Path.Combine(dir.FullName, "out2"));
+            Assert.Equal(2, code);
+            Assert.Contains("IDX", stderr);
+            Assert.False(Directory.Exists(Path.Combine(dir.FullName, "out")));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Train_end_to_end_on_the_embedded_data_then_evaluate_and_resume()
+    {
+        var dir = Directory.CreateTempSubdirectory("nabla-cli");
+        try
+        {
+            var outDir = Path.Combine(dir.FullName, "run");
+            var (code, stdout, stderr) = Run("train", "--epochs", "1", "--model", "mlp:32", "--out", outDir, "--json", "--seed", "3");
+            Assert.True(code == 0, stderr);
+            foreach (var f in new[] { "model.safetensors", "metrics.json", "curves.png", "confusion.png", "config.json", "checkpoint.safetensors" })
+                Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+            var metrics = JsonDocument.Parse(stdout).RootElement;
+            double acc = metrics.GetProperty("test").GetProperty("accuracy").GetDouble();
+            Assert.InRange(acc, 0.6, 1.0);
+            Assert.Equal(1, metrics.GetProperty("epochs_run").GetInt32());
+            Assert.Equal("mlp:32", metrics.GetProperty("config").GetProperty("model").GetString());
+            Assert.Equal(10, metrics.GetProperty("confusion").GetArrayLength());
+            Assert.Contains("epoch 1/1", stderr);
+
+            var (ecode, eout, eerr) = Run("evaluate", "--model", outDir, "--json");
+            Assert.True(ecode == 0, eerr);
+            Assert.Equal(acc, JsonDocument.Parse(eout).RootElement.GetProperty("accuracy").GetDouble(), 6);
+
+            // A bare safetensors file with --arch gives the same numbers.
+            var (bcode, bout, berr) = Run("evaluate", "--model", Path.Combine(outDir, "model.safetensors"), "--arch", "mlp:32", "--json");
+            Assert.True(bcode == 0, berr);
+            Assert.Equal(acc, JsonDocument.Parse(bout).RootElement.GetProperty("accuracy").GetDouble(), 6);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Resume_continues_to_the_weights_of_an_uninterrupted_run()
+    {
+        var dir = Directory.CreateTempSubdirectory("nabla-cli-resume");
+        try
+        {
+            string full = Path.Combine(dir.FullName, "full"), part = Path.Combine(dir.FullName, "part");
+            string[] common = ["train", "--model", "mlp:16", "--batch-size", "256", "--early-stopping", "none", "--schedule", "none", "--seed", "1"];
+            Assert.Equal(0, Run([.. common, "--epochs", "2", "--out", full]).code);
+            // An interrupted two-epoch run looks like a one-epoch run whose config asks for two.
+            Assert.Equal(0, Run([.. common, "--epochs", "1", "--out", part]).code);
+            var config = Path.Combine(part, "config.json");
+            File.WriteAllText(config, File.ReadAllText(config).Replace("\"epochs\": 1,", "\"epochs\": 2,", StringComparison.Ordinal));
+            var (code, _, err) = Run("train", "--resume", part);
+            Assert.True(code == 0, err);
+            var a = Serialization.SafeTensors.Read(Path.Combine(full, "model.safetensors"));
+            var b = Serialization.SafeTensors.Read(Path.Combine(part, "model.safetensors"));
+            foreach (var (k, v) in a) Assert.Equal(v.Float!.ToArray(), b[k].Float!.ToArray());
+            Assert.Equal(2, JsonDocument.Parse(File.ReadAllText(Path.Combine(part, "metrics.json"))).RootElement.GetProperty("epochs_run").GetInt32());
+            var (c2, _, e2) = Run("train", "--resume", part, "--lr", "0.1");
+            Assert.Equal(2, c2);
+            Assert.Contains("cannot change", e2);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 }

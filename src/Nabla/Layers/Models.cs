@@ -6,7 +6,8 @@ namespace Nabla;
 public static class Models
 {
     /// <summary>
-    /// A multilayer perceptron <c>Sequential(Linear(in, h₁), act, Linear(h₁, h₂), act, …, Linear(hₖ, out))</c>:
+    /// A multilayer perceptron <c>Sequential(Linear(in, h₁), act, Linear(h₁, h₂), act, …, Linear(hₖ, out))</c> that
+    /// flattens (N, C, H, W) images itself (<see cref="Sequential.FlattenInput"/>):
     /// for 784 inputs, hidden [256, 128] and 10 outputs the keys are 0.weight, 0.bias, 2.weight, 2.bias,
     /// 4.weight, 4.bias, exactly as the same <c>torch.nn.Sequential</c>.
     /// </summary>
@@ -15,7 +16,7 @@ public static class Models
         ArgumentNullException.ThrowIfNull(hidden);
         ArgumentNullException.ThrowIfNull(generator);
         Activations.Create(activation); // validate the name before building anything
-        var net = new Sequential();
+        var net = new Sequential { FlattenInput = true };
         int width = inputs;
         foreach (int h in hidden)
         {

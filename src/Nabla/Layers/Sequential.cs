@@ -38,10 +38,17 @@ public sealed class Sequential : Module
     /// <summary>The module at a position.</summary>
     public Module this[int index] => _modules[index];
 
+    /// <summary>
+    /// Flatten (N, …) inputs to (N, features) before the first module (PyTorch: <c>model(x.flatten(1))</c>), so an
+    /// MLP takes images as they come and keeps the key names of a plain Sequential. Default false.
+    /// </summary>
+    public bool FlattenInput { get; init; }
+
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        var x = input;
+        ArgumentNullException.ThrowIfNull(input);
+        var x = FlattenInput && input.Rank > 2 ? input.Flatten(1) : input;
         foreach (var m in _modules) x = m.Forward(x);
         return x;
     }

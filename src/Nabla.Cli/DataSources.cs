@@ -1,0 +1,71 @@
+using Nabla.Data;
+
+namespace Nabla.Cli;
+
+/// <summary>Where <c>--data</c> points: the embedded subset, the full Fashion-MNIST, a folder of IDX files, or a CSV.</summary>
+internal static class DataSources
+{
+    /// <summary>The training and test parts of a data source.</summary>
+    public static (TensorDataset Train, TensorDataset Test, string Description) Load(string data, string? label, TaskKind task, int seed)
+    {
+        try
+        {
+            if (data == "embedded")
+            {
+                var (tr, te) = FashionMnist.LoadEmbedded();
+                return (tr, te, "embedded Fashion-MNIST subset");
+            }
+            if (data == "fashion-mnist")
+            {
+                var (tr, te) = FashionMnist.LoadFull();
+                return (tr, te, $"Fashion-MNIST ({FashionMnist.DefaultDirectory})");
+            }
+            if (data.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+            {
+                if (label is null) throw new UsageException($"--data {data}: a CSV needs --label COLUMN to name the target column.");
+                if (!File.Exists(data)) throw new UsageException($"--data: file '{data}' does not exist.");
+                var all = CsvTable.Load(data, label, task);
+                // A CSV has no test split of its own: 20% (stratified for classification) is set aside, seeded.
+                var (train, test) = Holdout(all, 0.2, seed);
+                return (train, test, $"{Path.GetFileName(data)} ({all.Count} rows, 20% held out for test)");
+            }
+            if (Directory.Exists(data))
+            {
+                var (tr, te) = FashionMnist.LoadFull(data);
+                return (Renamed(tr), Renamed(te), $"IDX files in {data}");
+            }
+            throw new UsageException($"--data: '{data}' is not 'embedded', 'fashion-mnist', a folder of IDX files or a .csv file.");
+        }
+        catch (FileNotFoundException e) { throw new UsageException(e.Message); }
+        catch (IdxFormatException e) { throw new UsageException(e.Message); }
+        catch (CsvFormatException e) { throw new UsageException(e.Message); }
+    }
+
+    // IDX files from an arbitrary folder are not necessarily clothing: name the classes by number.
+    private static TensorDataset Renamed(TensorDataset d) => new(d.Features, d.Labels!, d.NumClasses);
+
+    /// <summary>
+    /// A seeded random split with <paramref name="fraction"/> of the samples in the second part; for
+    /// classification each class is split in the same proportion (stratified).
+    /// </summary>
+    public static (TensorDataset Train, TensorDataset Held) Holdout(TensorDataset data, double fraction, int seed)
+    {
+        var g = Generator.ForStream(seed, 1_000_003);
+        var train = new List<int>();
+        var held = new List<int>();
+        IEnumerable<int[]> groups = data.Task == TaskKind.Classification
+            ? Enumerable.Range(0, data.Count).GroupBy(i => data.Labels!.Data[i]).OrderBy(grp => grp.Key).Select(grp => grp.ToArray())
+            : [Enumerable.Range(0, data.Count).ToArray()];
+        foreach (var members in groups)
+        {
+            var perm = g.Permutation(members.Length);
+            int nHeld = (int)Math.Round(members.Length * fraction, MidpointRounding.AwayFromZero);
+            for (int k = 0; k < perm.Length; k++) (k < nHeld ? held : train).Add(members[perm[k]]);
+        }
+        if (train.Count == 0 || held.Count == 0)
+            throw new UsageException($"a {fraction:P0} split of {data.Count} samples leaves one part empty.");
+        train.Sort();
+        held.Sort();
+        return (data.Subset(train), data.Subset(held));
+    }
+}

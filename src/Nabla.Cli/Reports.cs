@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Nabla.Data;
+using Nabla.Training;
+using Spectre.Console;
+
+namespace Nabla.Cli;
+
+/// <summary>What a training run produced, as written to metrics.json.</summary>
+internal sealed record RunReport(RunConfig Config, string Data, int TrainCount, int ValidationCount, TensorDataset Test,
+    History History, Evaluation TestEval, double Seconds, int? BestEpoch)
+{
+    public void Write(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteString("nabla", Program.Version);
+        w.WriteString("command", "train");
+        w.WritePropertyName("config");
+        Config.Write(w);
+        w.WriteStartObject("dataset");
+        w.WriteString("source", Data);
+        w.WriteNumber("train", TrainCount);
+        w.WriteNumber("validation", ValidationCount);
+        w.WriteNumber("test", Test.Count);
+        if (Test.Task == TaskKind.Classification)
+        {
+            w.WriteStartArray("classes");
+            foreach (var c in Test.ClassNames) w.WriteStringValue(c);
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+        w.WriteStartArray("history");
+        foreach (var e in History.Epochs)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("epoch", e.Epoch + 1);
+            foreach (var (k, v) in e.Logs) Reports.WriteNumber(w, k, v);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteNumber("epochs_run", History.Epochs.Count);
+        if (BestEpoch is not null) w.WriteNumber("best_epoch", BestEpoch.Value + 1);
+        if (History.StopReason is not null) w.WriteString("stop_reason", History.StopReason);
+        if (History.Epochs.Count > 0)
+        {
+            w.WriteStartObject("final");
+            foreach (var (k, v) in History.Epochs[^1].Logs) Reports.WriteNumber(w, k, v);
+            w.WriteEndObject();
+        }
+        w.WriteStartObject("test");
+        Reports.WriteNumber(w, "loss", TestEval.Loss);
+        foreach (var (k, v) in TestEval.Metrics) Reports.WriteNumber(w, k, v);
+        w.WriteEndObject();
+        if (TestEval.Confusion is { } cm)
+        {
+            w.WriteStartArray("confusion");
+            for (int i = 0; i < cm.GetLength(0); i++)
+            {
+                w.WriteStartArray();
+                for (int j = 0; j < cm.GetLength(1); j++) w.WriteNumberValue(cm[i, j]);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+        }
+        w.WriteNumber("seconds", Math.Round(Seconds, 3));
+        double samples = History.Epochs.Sum(e => e["samples_per_second"] * e["seconds"]);
+        double trainSeconds = History.Epochs.Sum(e => e["seconds"]);
+        if (trainSeconds > 0) w.WriteNumber("samples_per_second", Math.Round(samples / trainSeconds, 1));
+        w.WriteEndObject();
+    }
+}
+
+/// <summary>metrics.json, config.json and the final console table.</summary>
+internal static class Reports
+{
+    public static void WriteNumber(Utf8JsonWriter w, string key, double v)
+    {
+        if (double.IsFinite(v)) w.WriteNumber(key, v);
+        else w.WriteNull(key);
+    }
+
+    /// <summary>Writes indented JSON atomically (temp file, then rename).</summary>
+    public static void WriteJson(string path, Action<Utf8JsonWriter> write)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+            write(w);
+        string tmp = path + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        try
+        {
+            using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write))
+            {
+                f.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
+                f.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
+    /// <summary>Train / validation / test metrics side by side.</summary>
+    public static void PrintSummary(TextWriter log, bool rich, History history, Evaluation test, bool classification, double seconds)
+    {
+        var last = history.Epochs.Count > 0 ? history.Epochs[^1] : null;
+        string[] keys = classification ? ["loss", "accuracy", "precision", "recall", "f1", "top5_accuracy"] : ["loss", "mse", "mae", "r2"];
+        string Cell(double v) => double.IsNaN(v) ? "" : v.ToString("F4", CultureInfo.InvariantCulture);
+        double Train(string k) => last is null ? double.NaN : last[k];
+        double Val(string k) => last is null ? double.NaN : last["val_" + k];
+        double Test(string k) => k == "loss" ? test.Loss : test.Metrics.TryGetValue(k, out var v) ? v : double.NaN;
+        if (rich)
+        {
+            var table = new Table().AddColumns("metric", "train (last epoch)", "validation", "test");
+            foreach (var k in keys) table.AddRow(k, Cell(Train(k)), Cell(Val(k)), Cell(Test(k)));
+            AnsiConsole.Write(table);
+        }
+        else
+        {
+            var sb = new StringBuilder();
+            sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{"metric",-14}{"train",12}{"validation",12}{"test",12}"));
+            foreach (var k in keys) sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{k,-14}{Cell(Train(k)),12}{Cell(Val(k)),12}{Cell(Test(k)),12}"));
+            log.Write(sb.ToString());
+        }
+        string headline = classification ? $"test accuracy {Test("accuracy"):F4}" : $"test R² {Test("r2"):F4}";
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{headline} after {history.Epochs.Count} epochs in {seconds:F1} s"));
+    }
+}

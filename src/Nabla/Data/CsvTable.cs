@@ -1,0 +1,262 @@
+using System.Globalization;
+using CsvHelper;
+using HelperFormatException = CsvHelper.CsvFormatException;
+
+namespace Nabla.Data;
+
+/// <summary>
+/// Reads a CSV table with a header row into a <see cref="TensorDataset"/>: one column holds the label, every other
+/// column is a numeric feature (invariant culture: '.' decimals). Features become (N, F) in column order.
+/// For classification the distinct label strings (trimmed) are sorted — numerically when they are all integers,
+/// ordinally otherwise — and label i is the i-th of them, which is also its class name; for regression the label
+/// must be numeric and becomes targets (N, 1). Any problem raises a <see cref="CsvFormatException"/> naming the
+/// source, the row (1 = the first data row after the header), the column and the value.
+/// </summary>
+public static class CsvTable
+{
+    private static readonly CsvReaderOptions Options = new()
+    {
+        Separator = ',',
+        HasHeader = true,
+        MalformedData = CsvMalformedDataHandling.Throw,
+        FieldCountMismatch = CsvFieldCountHandling.Allow,   // checked here, with a message naming the row
+        MaxRecordSize = 1 << 24,
+    };
+
+    /// <summary>Reads a CSV file; errors name it by <paramref name="path"/>.</summary>
+    /// <param name="path">The file: a header row, then one sample per row.</param>
+    /// <param name="labelColumn">The header name of the label (classification) or target (regression) column.</param>
+    /// <param name="task">Classification (labels are strings, mapped to sorted class indices) or regression (numeric targets).</param>
+    /// <exception cref="CsvFormatException">the file is empty, has no data rows, lacks the label column, has a ragged or non-numeric cell.</exception>
+    /// <exception cref="FileNotFoundException">the file does not exist.</exception>
+    public static TensorDataset Load(string path, string labelColumn, TaskKind task)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(labelColumn);
+        using var reader = CsvReader.FromFile(path, Options);
+        return Load(reader, path, labelColumn, task);
+    }
+
+    /// <summary>Reads CSV text from a reader (left open); <paramref name="sourceName"/> names it in errors.</summary>
+    /// <exception cref="CsvFormatException">the text is empty, has no data rows, lacks the label column, has a ragged or non-numeric cell.</exception>
+    public static TensorDataset Load(TextReader text, string labelColumn, TaskKind task, string? sourceName = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(labelColumn);
+        using var reader = CsvReader.Create(text, Options, leaveOpen: true);
+        return Load(reader, sourceName ?? "<csv>", labelColumn, task);
+    }
+
+    private static TensorDataset Load(CsvReader reader, string source, string labelColumn, TaskKind task)
+    {
+        if (task is not (TaskKind.Classification or TaskKind.Regression))
+            throw new ArgumentOutOfRangeException(nameof(task), task, "CsvTable: unknown task.");
+        try
+        {
+            reader.ReadHeader();
+            string[] headers = [.. reader.Headers];
+            if (headers.Length == 0 || headers.All(string.IsNullOrWhiteSpace))
+                throw new CsvFormatException($"{source}: the file is empty; expected a header row naming the columns.");
+
+            int label = -1;
+            for (int c = 0; c < headers.Length; c++)
+                if (headers[c] == labelColumn)
+                {
+                    if (label >= 0)
+                        throw new CsvFormatException($"{source}: the label column '{labelColumn}' appears twice in the header (columns {label + 1} and {c + 1}).");
+                    label = c;
+                }
+            if (label < 0)
+                throw new CsvFormatException($"{source}: no column named '{labelColumn}'; the columns are: {string.Join(", ", headers.Select(h => $"'{h}'"))}.");
+            int width = headers.Length - 1;
+            if (width == 0)
+                throw new CsvFormatException($"{source}: the only column is the label column '{labelColumn}'; expected at least one numeric feature column.");
+
+            var features = new List<float>();
+            var labels = new List<string>();
+            var targets = new List<float>();
+            long row = 0;
+            while (reader.Read())
+            {
+                row++;
+                if (reader.FieldCount != headers.Length)
+                    throw new CsvFormatException($"{source}: row {row} has {reader.FieldCount} field(s); expected {headers.Length}, one per header column.");
+                if ((long)features.Count + width > Array.MaxLength)
+                    throw new CsvFormatException($"{source}: row {row}: the table holds more than {Array.MaxLength} feature values.");
+                for (int c = 0; c < headers.Length; c++)
+                {
+                    if (c != label)
+                        features.Add(ParseNumber(reader, c, source, row, headers[c]));
+                    else if (task == TaskKind.Regression)
+                        targets.Add(ParseNumber(reader, c, source, row, headers[c]));
+                    else
+                    {
+                        string value = reader.GetString(c).Trim();
+                        if (value.Length == 0)
+                            throw new CsvFormatException($"{source}: row {row}, column '{headers[c]}': the label is empty.");
+                        labels.Add(value);
+                    }
+                }
+            }
+            if (row == 0)
+                throw new CsvFormatException($"{source}: the file has a header but no data rows.");
+
+            var x = Tensor.FromArray(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(features), (int)row, width);
+            if (task == TaskKind.Regression)
+                return new TensorDataset(x, Tensor.FromArray(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(targets), (int)row, 1));
+
+            string[] classes = SortLabels(labels.Distinct(StringComparer.Ordinal));
+            var index = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < classes.Length; i++) index[classes[i]] = i;
+            var y = new int[labels.Count];
+            for (int i = 0; i < y.Length; i++) y[i] = index[labels[i]];
+            return new TensorDataset(x, new IntTensor(y, y.Length), classes.Length, classes);
+        }
+        catch (HelperFormatException e)
+        {
+            string where = e.RecordNumber > 1 ? $"row {e.RecordNumber - 1}: " : e.RecordNumber == 1 ? "header: " : "";
+            throw new CsvFormatException($"{source}: {where}{e.Message}", e);
+        }
+    }
+
+    private static float ParseNumber(CsvReader reader, int column, string source, long row, string name)
+    {
+        if (float.TryParse(reader.GetSpan(column), NumberStyles.Float, CultureInfo.InvariantCulture, out float v) && float.IsFinite(v))
+            return v;
+        string text = reader.GetString(column);
+        string problem = string.IsNullOrWhiteSpace(text) ? "is empty; expected a number"
+            : float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _) ? "is not a finite number"
+            : "is not a number";
+        throw new CsvFormatException($"{source}: row {row}, column '{name}': '{text}' {problem}.");
+    }
+
+    private static string[] SortLabels(IEnumerable<string> distinct)
+    {
+        string[] names = [.. distinct];
+        var numbers = new long[names.Length];
+        bool integers = true;
+        for (int i = 0; i < names.Length && integers; i++)
+            integers = long.TryParse(names[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out numbers[i]);
+        if (integers)
+        {
+            var order = Enumerable.Range(0, names.Length)
+                .OrderBy(i => numbers[i]).ThenBy(i => names[i], StringComparer.Ordinal).ToArray();
+            return [.. order.Select(i => names[i])];
+        }
+        Array.Sort(names, StringComparer.Ordinal);
+        return names;
+    }
+}
+
+/// <summary>
+/// A CSV table cannot be turned into a dataset: the message names the source and, where one is involved, the row
+/// (1 = the first data row after the header), the column and the offending value.
+/// </summary>
+public sealed class CsvFormatException : Exception
+{
+    /// <summary>A format error with a generic message.</summary>
+    public CsvFormatException() : base("CSV: malformed table.") { }
+
+    /// <summary>A format error with a message.</summary>
+    public CsvFormatException(string message) : base(message) { }
+
+    /// <summary>A format error with a message and the exception that revealed it.</summary>
+    public CsvFormatException(string message, Exception? innerException) : base(message, innerException) { }
+}
+
+/// <summary>
+/// Z-score standardisation per feature: (x − mean) / std, with the mean and the population standard deviation of
+/// each feature over the samples (dim 0) of the data it was fitted on; a feature with std 0 gets std 1. Fit it
+/// on the training part only and transform every part with it. The results do not track gradients.
+/// </summary>
+public sealed class Standardizer
+{
+    private float[]? _mean, _std;
+    private int[] _shape = [];
+
+    /// <summary>Whether <see cref="Fit"/> (or <see cref="FromStatistics"/>) has set the statistics.</summary>
+    public bool IsFitted => _mean is not null;
+
+    /// <summary>The mean of each feature, shaped like one sample, e.g. (F).</summary>
+    /// <exception cref="InvalidOperationException">not fitted.</exception>
+    public Tensor Mean => Tensor.FromArray(_mean ?? throw NotFitted(), _shape);
+
+    /// <summary>The standard deviation used for each feature (1 where the data's was 0), shaped like one sample.</summary>
+    /// <exception cref="InvalidOperationException">not fitted.</exception>
+    public Tensor Std => Tensor.FromArray(_std ?? throw NotFitted(), _shape);
+
+    /// <summary>A standardizer with given statistics (e.g. saved with a model), both shaped like one sample.</summary>
+    /// <exception cref="ArgumentException">the shapes differ, or a std is not positive and finite.</exception>
+    public static Standardizer FromStatistics(Tensor mean, Tensor std)
+    {
+        ArgumentNullException.ThrowIfNull(mean);
+        ArgumentNullException.ThrowIfNull(std);
+        if (!mean.Shape.SequenceEqual(std.Shape))
+            throw new ArgumentException($"Standardizer: mean {Shapes.Format(mean.Shape.ToArray())} and std {Shapes.Format(std.Shape.ToArray())} must have the same shape.", nameof(std));
+        float[] s = std.ToArray();
+        foreach (float v in s)
+            if (!(v > 0) || !float.IsFinite(v))
+                throw new ArgumentException($"Standardizer: every std must be positive and finite; found {v.ToString(CultureInfo.InvariantCulture)}.", nameof(std));
+        return new Standardizer { _mean = mean.ToArray(), _std = s, _shape = mean.Shape.ToArray() };
+    }
+
+    /// <summary>Computes each feature's mean and population std over dim 0 of (N, …) features; returns this.</summary>
+    /// <exception cref="ArgumentException">features is not at least 2-D or has no samples.</exception>
+    public Standardizer Fit(Tensor features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        if (features.Rank < 2 || features.Shape[0] == 0)
+            throw new ArgumentException($"Standardizer.Fit: features must be (N, …) with N ≥ 1; got {Shapes.Format(features.Shape.ToArray())}.", nameof(features));
+        int n = features.Shape[0];
+        float[] x = features.ToArray();
+        int width = x.Length / n;
+        var sum = new double[width];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < width; j++) sum[j] += x[i * width + j];
+        var mean = new double[width];
+        for (int j = 0; j < width; j++) mean[j] = sum[j] / n;
+        var squares = new double[width];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < width; j++)
+            {
+                double d = x[i * width + j] - mean[j];
+                squares[j] += d * d;
+            }
+        _mean = new float[width];
+        _std = new float[width];
+        for (int j = 0; j < width; j++)
+        {
+            _mean[j] = (float)mean[j];
+            float s = (float)Math.Sqrt(squares[j] / n);
+            _std[j] = s > 0 && float.IsFinite(s) ? s : 1f;
+        }
+        _shape = features.Shape.Skip(1).ToArray();
+        return this;
+    }
+
+    /// <summary>(x − mean) / std per feature, for (N, …) features shaped like the fitted ones after dim 0.</summary>
+    /// <exception cref="InvalidOperationException">not fitted.</exception>
+    /// <exception cref="ArgumentException">the sample shape differs from the fitted one.</exception>
+    public Tensor Transform(Tensor features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        float[] mean = _mean ?? throw NotFitted(), std = _std!;
+        if (features.Rank != _shape.Length + 1 || !features.Shape.Skip(1).SequenceEqual(_shape))
+            throw new ArgumentException($"Standardizer.Transform: features {Shapes.Format(features.Shape.ToArray())} must be (N, {string.Join(", ", _shape)}) like the fitted data.", nameof(features));
+        float[] x = features.ToArray();
+        int width = mean.Length;
+        var y = new float[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            int j = i % width;
+            y[i] = (float)(((double)x[i] - mean[j]) / std[j]);
+        }
+        return Tensor.FromArray(y, features.Shape.ToArray());
+    }
+
+    /// <summary><see cref="Fit"/> then <see cref="Transform"/> on the same features.</summary>
+    public Tensor FitTransform(Tensor features) => Fit(features).Transform(features);
+
+    private static InvalidOperationException NotFitted() =>
+        new("Standardizer: call Fit on the training features first.");
+}

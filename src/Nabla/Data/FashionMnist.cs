@@ -1,0 +1,80 @@
+using System.Collections.ObjectModel;
+
+namespace Nabla.Data;
+
+/// <summary>
+/// Fashion-MNIST (Zalando, MIT licence): 28×28 greyscale images of 10 clothing classes. <see cref="LoadEmbedded"/>
+/// reads the stratified subset built into Nabla (10,000 train images, 1,000 per class, and 2,000 test images,
+/// 200 per class; see data/fashion-mnist-subset/README.md); <see cref="LoadFull"/> reads the whole dataset
+/// (60,000/10,000) from Debian's <c>dataset-fashion-mnist</c> package or any folder of IDX files.
+/// </summary>
+public static class FashionMnist
+{
+    /// <summary>The folder where Debian's <c>dataset-fashion-mnist</c> package installs the gzipped IDX files.</summary>
+    public const string DefaultDirectory = "/usr/share/datasets/fashion-mnist";
+
+    /// <summary>The class names, index = label.</summary>
+    public static IReadOnlyList<string> ClassNames { get; } = new ReadOnlyCollection<string>(
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]);
+
+    /// <summary>Images in each class of the embedded training subset.</summary>
+    public const int EmbeddedTrainPerClass = 1000;
+
+    /// <summary>Images in each class of the embedded test subset.</summary>
+    public const int EmbeddedTestPerClass = 200;
+
+    private const string ResourcePrefix = "Nabla.Data.FashionMnistSubset.";
+
+    /// <summary>
+    /// Reads the full dataset from <paramref name="directory"/> (default <see cref="DefaultDirectory"/>): the files
+    /// train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each
+    /// gzipped (<c>.gz</c>, as Debian installs them) or raw, with '-' or '.' before "idx".
+    /// </summary>
+    /// <returns>Train (60,000 images) and test (10,000) datasets, features (N, 1, 28, 28) in [0, 1].</returns>
+    /// <exception cref="FileNotFoundException">the folder or one of the files is missing; the message says how to install the dataset.</exception>
+    /// <exception cref="IdxFormatException">a file is malformed.</exception>
+    public static (TensorDataset Train, TensorDataset Test) LoadFull(string? directory = null)
+    {
+        string dir = directory ?? DefaultDirectory;
+        string trainImages = Find(dir, "train-images", "idx3-ubyte");
+        string trainLabels = Find(dir, "train-labels", "idx1-ubyte");
+        string testImages = Find(dir, "t10k-images", "idx3-ubyte");
+        string testLabels = Find(dir, "t10k-labels", "idx1-ubyte");
+        return (Idx.Load(trainImages, trainLabels, ClassNames), Idx.Load(testImages, testLabels, ClassNames));
+    }
+
+    /// <summary>
+    /// Reads the stratified subset embedded in Nabla: train 10,000 images (1,000 per class) from the official train
+    /// split, test 2,000 (200 per class) from the official test split, classes interleaved. Needs no files.
+    /// </summary>
+    /// <returns>Train and test datasets, features (N, 1, 28, 28) in [0, 1], with <see cref="ClassNames"/>.</returns>
+    public static (TensorDataset Train, TensorDataset Test) LoadEmbedded() =>
+        (LoadResource("train"), LoadResource("t10k"));
+
+    private static TensorDataset LoadResource(string split)
+    {
+        string images = $"{ResourcePrefix}{split}-images-idx3-ubyte.gz", labels = $"{ResourcePrefix}{split}-labels-idx1-ubyte.gz";
+        using var imageStream = OpenResource(images);
+        using var labelStream = OpenResource(labels);
+        return Idx.Load(imageStream, labelStream, ClassNames, "embedded " + images, "embedded " + labels);
+    }
+
+    private static Stream OpenResource(string name) =>
+        typeof(FashionMnist).Assembly.GetManifestResourceStream(name)
+        ?? throw new InvalidOperationException($"FashionMnist: the embedded resource {name} is missing from {typeof(FashionMnist).Assembly.GetName().Name}; it is built from data/fashion-mnist-subset/.");
+
+    private static string Find(string dir, string stem, string suffix)
+    {
+        string[] candidates = [$"{stem}-{suffix}.gz", $"{stem}-{suffix}", $"{stem}.{suffix}.gz", $"{stem}.{suffix}"];
+        if (Directory.Exists(dir))
+            foreach (string name in candidates)
+            {
+                string path = Path.Combine(dir, name);
+                if (File.Exists(path)) return path;
+            }
+        string missing = Directory.Exists(dir) ? $" (no {stem}-{suffix}[.gz] there)" : "";
+        throw new FileNotFoundException(
+            $"Fashion-MNIST was not found in {dir}{missing}; install it with: sudo apt-get install dataset-fashion-mnist (or pass a directory with the IDX files)",
+            Path.Combine(dir, candidates[0]));
+    }
+}

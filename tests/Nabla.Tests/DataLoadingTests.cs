@@ -1,0 +1,436 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using Nabla.Data;
+
+namespace Nabla.Tests;
+
+public class DataLoadingTests
+{
+    // ---- helpers -------------------------------------------------------------------------------------------
+
+    /// <summary>An IDX file: 00 00 type rank, big-endian sizes, payload.</summary>
+    static byte[] Idx_(byte type, int[] dims, byte[] payload, int rank = -1)
+    {
+        var bytes = new byte[4 + 4 * dims.Length + payload.Length];
+        bytes[2] = type;
+        bytes[3] = (byte)(rank < 0 ? dims.Length : rank);
+        for (int d = 0; d < dims.Length; d++) BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4 + 4 * d), dims[d]);
+        payload.CopyTo(bytes, 4 + 4 * dims.Length);
+        return bytes;
+    }
+
+    static byte[] Images(int n, int rows, int cols, Func<int, byte>? pixel = null) =>
+        Idx_(0x08, [n, rows, cols], Enumerable.Range(0, n * rows * cols).Select(i => pixel?.Invoke(i) ?? (byte)(i * 37 % 256)).ToArray());
+
+    static byte[] Labels(params byte[] labels) => Idx_(0x08, [labels.Length], labels);
+
+    static byte[] Gzip(byte[] data)
+    {
+        using var ms = new MemoryStream();
+        using (var gz = new GZipStream(ms, CompressionLevel.Optimal, leaveOpen: true)) gz.Write(data);
+        return ms.ToArray();
+    }
+
+    /// <summary>A forward-only view of bytes: the reader cannot ask for the length.</summary>
+    sealed class ForwardOnly(byte[] data) : Stream
+    {
+        readonly MemoryStream _inner = new(data, writable: false);
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, Math.Min(count, 7)); // short reads too
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    static string TempDir()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "nabla-data-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    static int[] CountPerClass(TensorDataset d) =>
+        Enumerable.Range(0, d.NumClasses).Select(c => d.Labels!.Data.Count(y => y == c)).ToArray();
+
+    // ---- IDX: round trips -----------------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void IdxImagesRoundTrip(bool gzip)
+    {
+        byte[] raw = Images(3, 2, 4, i => i switch { 0 => 0, 1 => 255, 2 => 128, _ => (byte)(i * 11) });
+        var x = Idx.ReadImages(gzip ? Gzip(raw) : raw);
+        Assert.Equal([3, 1, 2, 4], x.Shape);
+        float[] v = x.ToArray();
+        for (int i = 0; i < v.Length; i++) Assert.Equal(raw[16 + i] / 255f, v[i]);
+        Assert.Equal(0f, v[0]);
+        Assert.Equal(1f, v[1]);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void IdxLabelsRoundTrip(bool gzip)
+    {
+        byte[] raw = Labels(3, 0, 9, 255, 1);
+        var y = Idx.ReadLabels(gzip ? Gzip(raw) : raw);
+        Assert.Equal([5], y.Shape);
+        Assert.Equal([3, 0, 9, 255, 1], y.Data);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void IdxReadsForwardOnlyStreamsWithShortReads(bool gzip)
+    {
+        byte[] raw = Images(5, 3, 3);
+        var x = Idx.ReadImages(new ForwardOnly(gzip ? Gzip(raw) : raw));
+        Assert.Equal([5, 1, 3, 3], x.Shape);
+        Assert.Equal(raw.Skip(16).Select(b => b / 255f).ToArray(), x.ToArray());
+    }
+
+    [Fact]
+    public void IdxLoadFromFilesRawAndGzip()
+    {
+        string dir = TempDir();
+        try
+        {
+            string images = Path.Combine(dir, "img.gz"), labels = Path.Combine(dir, "lab");
+            File.WriteAllBytes(images, Gzip(Images(4, 2, 2)));
+            File.WriteAllBytes(labels, Labels(1, 0, 2, 1));
+            var d = Idx.Load(images, labels, ["a", "b", "c"]);
+            Assert.Equal(4, d.Count);
+            Assert.Equal([1, 2, 2], d.SampleShape);
+            Assert.Equal(3, d.NumClasses);
+            Assert.Equal(["a", "b", "c"], d.ClassNames);
+            Assert.Equal([1, 0, 2, 1], d.Labels!.Data);
+
+            var noNames = Idx.Load(images, labels);
+            Assert.Equal(3, noNames.NumClasses);
+
+            var e = Assert.Throws<IdxFormatException>(() => Idx.ReadLabels(images));   // an images file read as labels
+            Assert.Contains(images, e.Message);
+            Assert.Contains("expected 1 dimension", e.Message);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void IdxLoadRejectsCountMismatch()
+    {
+        var e = Assert.Throws<IdxFormatException>(() =>
+            Idx.Load(new MemoryStream(Images(4, 2, 2)), new MemoryStream(Labels(1, 0, 2)), null, "imgs", "labs"));
+        Assert.Contains("imgs holds 4 images", e.Message);
+        Assert.Contains("labs holds 3 labels", e.Message);
+    }
+
+    [Fact]
+    public void IdxLoadRejectsLabelsBeyondClassNames()
+    {
+        var e = Assert.Throws<IdxFormatException>(() =>
+            Idx.Load(new MemoryStream(Images(3, 2, 2)), new MemoryStream(Labels(1, 0, 7)), ["a", "b"], "imgs", "labs"));
+        Assert.Contains("label 7 at index 2", e.Message);
+        Assert.Contains("labs", e.Message);
+    }
+
+    // ---- IDX: hostile input ---------------------------------------------------------------------------------
+
+    public static TheoryData<string, bool, byte[]> HostileIdx()
+    {
+        byte[] goodImages = Images(2, 2, 2), goodLabels = Labels(1, 2, 3);
+        byte[] gz = Gzip(goodImages);
+        var corrupt = (byte[])gz.Clone();
+        for (int i = 12; i < corrupt.Length - 8; i++) corrupt[i] ^= 0x5a;
+        return new TheoryData<string, bool, byte[]>
+        {
+            // name, images (else labels), bytes
+            { "empty", true, [] },
+            { "one byte", true, [0] },
+            { "magic only partly there", false, [0, 0, 8] },
+            { "bad magic", true, [0x01, 0x00, 0x08, 0x03, .. goodImages[4..]] },
+            { "bad magic, gzip-like first byte", true, [0x1f, 0x00, 0x08, 0x03, .. goodImages[4..]] },
+            { "float32 type", true, Idx_(0x0D, [2, 2, 2], new byte[32]) },
+            { "int32 type", false, Idx_(0x0C, [3], new byte[12]) },
+            { "images with 1 dim", true, goodLabels },
+            { "labels with 3 dims", false, goodImages },
+            { "images with 4 dims", true, Idx_(0x08, [1, 1, 2, 2], new byte[4]) },
+            { "rank byte 0", false, Idx_(0x08, [], [1, 2, 3], rank: 0) },
+            { "header cut short", true, goodImages[..10] },
+            { "zero images", true, Idx_(0x08, [0, 28, 28], []) },
+            { "zero rows", true, Idx_(0x08, [2, 0, 28], []) },
+            { "negative cols", true, Idx_(0x08, [2, 2, -2], new byte[8]) },
+            { "negative labels count", false, Idx_(0x08, [int.MinValue], []) },
+            { "size product overflows int", true, Idx_(0x08, [65536, 65536, 65536], new byte[16]) },
+            { "size product over 2^31", true, Idx_(0x08, [int.MaxValue, 2, 1], new byte[16]) },
+            { "payload too short", true, goodImages[..^1] },
+            { "payload empty", false, goodLabels[..8] },
+            { "trailing byte", true, [.. goodImages, 0] },
+            { "trailing bytes labels", false, [.. goodLabels, 1, 2, 3] },
+            { "gzip truncated in half", true, gz[..(gz.Length / 2)] },
+            { "gzip trailer cut", true, gz[..^4] },
+            { "gzip trailer gone", true, gz[..^8] },
+            { "gzip then garbage", true, [.. gz, 1, 2, 3] },
+            { "gzip then zeros", true, [.. gz, .. new byte[64]] },
+            { "gzip wrong crc", true, [.. gz[..^8], (byte)(gz[^8] ^ 1), .. gz[^7..]] },
+            { "gzip header only", true, gz[..10] },
+            { "gzip magic only", true, gz[..2] },
+            { "gzip corrupted", true, corrupt },
+            { "gzip payload too short", true, Gzip(goodImages[..^1]) },
+            { "gzip trailing bytes", true, Gzip([.. goodImages, 9]) },
+            { "gzip bad magic", true, Gzip([0x01, 0x00, 0x08, 0x03, .. goodImages[4..]]) },
+            { "gzip wrong type", false, Gzip(Idx_(0x09, [3], [1, 2, 3])) },
+            { "gzip huge dims", true, Gzip(Idx_(0x08, [2000, 1000, 1000], new byte[100])) },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileIdx))]
+    public void IdxRejectsHostileInput(string name, bool images, byte[] bytes)
+    {
+        _ = name;
+        foreach (Func<Stream> open in new Func<Stream>[] { () => new MemoryStream(bytes), () => new ForwardOnly(bytes) })
+        {
+            var e = Assert.Throws<IdxFormatException>(() =>
+            {
+                if (images) Idx.ReadImages(open(), "hostile.idx");
+                else Idx.ReadLabels(open(), "hostile.idx");
+            });
+            Assert.Contains("hostile.idx", e.Message);
+        }
+    }
+
+    [Fact]
+    public void IdxHostileMessagesSayWhatWasExpectedAndFound()
+    {
+        string M(byte[] b, bool images = true) =>
+            Assert.Throws<IdxFormatException>(() => { if (images) Idx.ReadImages(b, "f"); else Idx.ReadLabels(b, "f"); }).Message;
+
+        Assert.Contains("found 01 00 08 03", M([0x01, 0x00, 0x08, 0x03, 0, 0, 0, 1]));
+        Assert.Contains("0x0D (float32)", M(Idx_(0x0D, [1, 1, 1], new byte[4])));
+        Assert.Contains("expected 3 dimension(s)", M(Labels(1, 2)));
+        Assert.Contains("is -2", M(Idx_(0x08, [2, 2, -2], [])));
+        Assert.Contains("more than", M(Idx_(0x08, [65536, 65536, 65536], [])));
+        string shortMsg = M(Images(2, 2, 2)[..^3]);
+        Assert.Contains("2×2×2 = 8 bytes", shortMsg);
+        Assert.Contains("5", shortMsg);
+        Assert.Contains("truncated", M(Gzip(Images(2, 2, 2)[..^3])));
+        Assert.Contains("after the payload", M([.. Labels(1, 2), 7], images: false));
+    }
+
+    [Theory]
+    [InlineData("raw")]
+    [InlineData("forward-only")]
+    [InlineData("gzip")]
+    public void IdxHugeDeclaredSizeOverTinyInputAllocatesLittle(string how)
+    {
+        byte[] raw = Idx_(0x08, [2000, 1000, 1000], new byte[1000]);   // declares 2e9 bytes, holds 1000
+        byte[] data = how == "gzip" ? Gzip(raw) : raw;
+        Stream stream = how == "forward-only" ? new ForwardOnly(data) : new MemoryStream(data);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<IdxFormatException>(() => Idx.ReadImages(stream, "huge"));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains("2000×1000×1000", e.Message);
+        Assert.True(allocated < 4 << 20, $"allocated {allocated} bytes");
+    }
+
+    // ---- Fashion-MNIST --------------------------------------------------------------------------------------
+
+    [Fact]
+    public void FashionMnistEmbeddedSubsetIsStratified()
+    {
+        var (train, test) = FashionMnist.LoadEmbedded();
+        foreach (var (d, perClass) in new[] { (train, FashionMnist.EmbeddedTrainPerClass), (test, FashionMnist.EmbeddedTestPerClass) })
+        {
+            Assert.Equal(TaskKind.Classification, d.Task);
+            Assert.Equal(10, d.NumClasses);
+            Assert.Equal(FashionMnist.ClassNames, d.ClassNames);
+            Assert.Equal(10 * perClass, d.Count);
+            Assert.Equal([d.Count, 1, 28, 28], d.Features.Shape);
+            Assert.All(CountPerClass(d), n => Assert.Equal(perClass, n));
+            float[] px = d.Features.ToArray();
+            Assert.Equal(0f, px.Min());
+            Assert.Equal(1f, px.Max());
+            Assert.True(d.Labels!.Data.Take(30).Distinct().Count() >= 5, "classes should be interleaved");
+        }
+        Assert.Equal(10_000, train.Count);
+        Assert.Equal(2_000, test.Count);
+        Assert.Equal(["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"], FashionMnist.ClassNames);
+    }
+
+    [Fact]
+    public void FashionMnistLoadFullOnMissingDirectorySaysHowToInstall()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "nabla-no-such-dir-" + Guid.NewGuid().ToString("N"));
+        var e = Assert.Throws<FileNotFoundException>(() => FashionMnist.LoadFull(dir));
+        Assert.Equal($"Fashion-MNIST was not found in {dir}; install it with: sudo apt-get install dataset-fashion-mnist (or pass a directory with the IDX files)", e.Message);
+        Assert.Equal("/usr/share/datasets/fashion-mnist", FashionMnist.DefaultDirectory);
+    }
+
+    [Fact]
+    public void FashionMnistLoadFullFindsGzippedAndRawFiles()
+    {
+        string dir = TempDir();
+        try
+        {
+            byte[] labels = [.. Enumerable.Range(0, 10).Select(i => (byte)i)];
+            File.WriteAllBytes(Path.Combine(dir, "train-images-idx3-ubyte.gz"), Gzip(Images(10, 28, 28)));
+            File.WriteAllBytes(Path.Combine(dir, "train-labels-idx1-ubyte.gz"), Gzip(Labels(labels)));
+            File.WriteAllBytes(Path.Combine(dir, "t10k-images-idx3-ubyte"), Images(10, 28, 28));
+            var e = Assert.Throws<FileNotFoundException>(() => FashionMnist.LoadFull(dir));
+            Assert.Contains("t10k-labels-idx1-ubyte", e.Message);
+            Assert.Contains("sudo apt-get install dataset-fashion-mnist", e.Message);
+
+            File.WriteAllBytes(Path.Combine(dir, "t10k-labels.idx1-ubyte"), Labels(labels));
+            var (train, test) = FashionMnist.LoadFull(dir);
+            Assert.Equal(10, train.Count);
+            Assert.Equal(10, test.Count);
+            Assert.Equal(FashionMnist.ClassNames, test.ClassNames);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void FashionMnistFullDatasetWhenInstalled()
+    {
+        if (!Directory.Exists(FashionMnist.DefaultDirectory)) return;   // sudo apt-get install dataset-fashion-mnist
+        var (train, test) = FashionMnist.LoadFull();
+        Assert.Equal(60_000, train.Count);
+        Assert.Equal(10_000, test.Count);
+        Assert.Equal([60_000, 1, 28, 28], train.Features.Shape);
+        Assert.All(CountPerClass(train), n => Assert.Equal(6000, n));
+        Assert.All(CountPerClass(test), n => Assert.Equal(1000, n));
+    }
+
+    // ---- CSV ------------------------------------------------------------------------------------------------
+
+    static TensorDataset Csv(string text, string label, TaskKind task = TaskKind.Classification) =>
+        CsvTable.Load(new StringReader(text), label, task, "data.csv");
+
+    static string CsvError(string text, string label, TaskKind task = TaskKind.Classification) =>
+        Assert.Throws<CsvFormatException>(() => Csv(text, label, task)).Message;
+
+    [Fact]
+    public void CsvClassificationMapsSortedStringLabels()
+    {
+        var d = Csv("x1,species,x2\n1,virginica,2\n3.5,setosa,-4e-1\n5, versicolor ,6\n7,setosa,8\n\"9\",\"a, b\",10\n", "species");
+        Assert.Equal(TaskKind.Classification, d.Task);
+        Assert.Equal(["a, b", "setosa", "versicolor", "virginica"], d.ClassNames);
+        Assert.Equal(4, d.NumClasses);
+        Assert.Equal([3, 1, 2, 1, 0], d.Labels!.Data);
+        Assert.Equal([5, 2], d.Features.Shape);
+        Assert.Equal([1f, 2f, 3.5f, -0.4f, 5f, 6f, 7f, 8f, 9f, 10f], d.Features.ToArray());
+    }
+
+    [Fact]
+    public void CsvIntegerLabelsSortNumerically()
+    {
+        var d = Csv("a,y\n0,10\n1,2\n2,1\n3,-1\n4,2\n", "y");
+        Assert.Equal(["-1", "1", "2", "10"], d.ClassNames);
+        Assert.Equal([3, 2, 1, 0, 2], d.Labels!.Data);
+    }
+
+    [Fact]
+    public void CsvRegression()
+    {
+        var d = Csv("price,rooms,area\r\n100.5,3,70\r\n200,4,95.25\r\n", "price", TaskKind.Regression);
+        Assert.Equal(TaskKind.Regression, d.Task);
+        Assert.Equal([2, 2], d.Features.Shape);
+        Assert.Equal([3f, 70f, 4f, 95.25f], d.Features.ToArray());
+        Assert.Equal([2, 1], d.Targets!.Shape);
+        Assert.Equal([100.5f, 200f], d.Targets.ToArray());
+        Assert.Empty(d.ClassNames);
+    }
+
+    [Fact]
+    public void CsvFromFileNamesThePath()
+    {
+        string dir = TempDir();
+        try
+        {
+            string path = Path.Combine(dir, "t.csv");
+            File.WriteAllText(path, "a,b,label\n1,2,x\n3,4,y\n");
+            var d = CsvTable.Load(path, "label", TaskKind.Classification);
+            Assert.Equal(2, d.Count);
+            Assert.Equal(["x", "y"], d.ClassNames);
+            File.WriteAllText(path, "a,b,label\n1,2,x\n3,oops,y\n");
+            var e = Assert.Throws<CsvFormatException>(() => CsvTable.Load(path, "label", TaskKind.Classification));
+            Assert.Equal($"{path}: row 2, column 'b': 'oops' is not a number.", e.Message);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void CsvMissingLabelColumnListsColumns()
+    {
+        string m = CsvError("age,height,kind\n1,2,a\n", "label");
+        Assert.Contains("no column named 'label'", m);
+        Assert.Contains("'age', 'height', 'kind'", m);
+    }
+
+    [Fact]
+    public void CsvNonNumericCellNamesRowAndColumn()
+    {
+        string rows = string.Concat(Enumerable.Range(0, 16).Select(i => $"{i},1,a\n"));
+        Assert.Equal("data.csv: row 17, column 'age': 'abc' is not a number.", CsvError("age,h,y\n" + rows + "abc,1,b\n", "y"));
+        Assert.Equal("data.csv: row 1, column 'h': '' is empty; expected a number.", CsvError("age,h,y\n1,,b\n", "y"));
+        Assert.Contains("'NaN' is not a finite number", CsvError("age,h,y\n1,NaN,b\n", "y"));
+        Assert.Contains("row 2, column 'y': 'cheap' is not a number", CsvError("age,h,y\n1,2,3\n1,2,cheap\n", "y", TaskKind.Regression));
+        Assert.Contains("row 1, column 'y': the label is empty", CsvError("age,h,y\n1,2,\n", "y"));
+    }
+
+    [Fact]
+    public void CsvStructuralErrors()
+    {
+        Assert.Contains("empty", CsvError("", "y"));
+        Assert.Contains("empty", CsvError("\n\n", "y"));
+        Assert.Contains("no data rows", CsvError("a,b,y\n", "y"));
+        Assert.Contains("no data rows", CsvError("a,b,y", "y"));
+        Assert.Contains("row 2 has 2 field(s); expected 3", CsvError("a,b,y\n1,2,x\n1,2\n", "y"));
+        Assert.Contains("row 1 has 4 field(s)", CsvError("a,b,y\n1,2,x,9\n", "y"));
+        Assert.Contains("only column", CsvError("y\na\nb\n", "y"));
+        Assert.Contains("appears twice", CsvError("y,a,y\n1,2,3\n", "y"));
+        Assert.StartsWith("data.csv: ", CsvError("a,b,y\n1,\"2,x\n", "y"));   // unterminated quote
+    }
+
+    // ---- Standardizer ---------------------------------------------------------------------------------------
+
+    [Fact]
+    public void StandardizerFitsOnOneSetAndTransformsAnother()
+    {
+        var train = Tensor.FromArray([1f, 10f, 5f, 2f, 20f, 5f, 3f, 30f, 5f, 6f, 40f, 5f], 4, 3);
+        var s = new Standardizer();
+        Assert.False(s.IsFitted);
+        Assert.Throws<InvalidOperationException>(() => s.Transform(train));
+        var z = s.FitTransform(train);
+        Assert.True(s.IsFitted);
+        Assert.Equal([4, 3], z.Shape);
+        Assert.Equal([3f, 25f, 5f], s.Mean.ToArray());
+        Assert.Equal(1f, s.Std.ToArray()[2]);                                 // constant column: std 0 → 1
+        Assert.Equal((float)Math.Sqrt(3.5), s.Std.ToArray()[0], 6);           // population std
+        float[] zv = z.ToArray();
+        for (int j = 0; j < 3; j++)
+        {
+            var col = Enumerable.Range(0, 4).Select(i => (double)zv[i * 3 + j]).ToArray();
+            double mean = col.Average(), std = Math.Sqrt(col.Select(v => (v - mean) * (v - mean)).Average());
+            Assert.Equal(0, mean, 6);
+            Assert.Equal(j == 2 ? 0 : 1, std, 5);
+        }
+        Assert.All(zv.Where((_, i) => i % 3 == 2), v => Assert.Equal(0f, v));
+
+        var other = s.Transform(Tensor.FromArray([3f, 25f, 7f, 3f + (float)Math.Sqrt(3.5), 5f, 5f], 2, 3));
+        float[] expected = [0f, 0f, 2f, 1f, -20f / s.Std.ToArray()[1], 0f], got = other.ToArray();
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], got[i], 5);
+        Assert.Throws<ArgumentException>(() => s.Transform(Tensor.Zeros(2, 4)));
+
+        var restored = Standardizer.FromStatistics(s.Mean, s.Std);
+        Assert.Equal(z.ToArray(), restored.Transform(train).ToArray());
+        Assert.Throws<ArgumentException>(() => Standardizer.FromStatistics(s.Mean, Tensor.Zeros(3)));
+        Assert.Throws<ArgumentException>(() => new Standardizer().Fit(Tensor.Zeros(0, 3)));
+    }
+}
