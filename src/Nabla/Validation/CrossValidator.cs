@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using Nabla.Data;
+using Nabla.Optim;
+using Nabla.Training;
+
+namespace Nabla.Validation;
+
+/// <summary>Everything one training run needs; a factory makes a fresh one per split.</summary>
+/// <param name="Model">A freshly initialised model.</param>
+/// <param name="Loss">The loss.</param>
+/// <param name="Optimizer">An optimizer over <paramref name="Model"/>'s parameters.</param>
+/// <param name="Epochs">Epochs to train.</param>
+/// <param name="Options">Trainer options (batch size, seed, schedule …).</param>
+/// <param name="Callbacks">Callbacks, e.g. early stopping on the inner validation set.</param>
+public sealed record TrainingSetup(Module Model, Loss Loss, Optimizer Optimizer, int Epochs, TrainerOptions? Options = null, IReadOnlyList<Callback>? Callbacks = null);
+
+/// <summary>One split's outcome.</summary>
+/// <param name="Index">Split number.</param>
+/// <param name="TrainCount">Samples trained on.</param>
+/// <param name="ValidationCount">Samples validated on.</param>
+/// <param name="Metrics">Scores on the split's validation samples: loss, accuracy, precision, recall, f1 (or mse, mae, r2).</param>
+/// <param name="EpochsRun">Epochs actually trained.</param>
+/// <param name="BestEpoch">The epoch early stopping kept (1-based), or null.</param>
+/// <param name="Seconds">Wall time of training and scoring.</param>
+/// <param name="History">The training history.</param>
+/// <param name="Model">The trained model, when kept.</param>
+public sealed record FoldResult(int Index, int TrainCount, int ValidationCount, IReadOnlyDictionary<string, double> Metrics,
+    int EpochsRun, int? BestEpoch, double Seconds, History History, Module? Model);
+
+/// <summary>Mean, sample standard deviation and the 95% confidence interval of the mean (Student's t, n − 1 degrees of freedom).</summary>
+/// <param name="Mean">Mean over splits.</param>
+/// <param name="Std">Sample standard deviation (n − 1); 0 for one split.</param>
+/// <param name="Lower">Lower end of the 95% interval of the mean.</param>
+/// <param name="Upper">Upper end.</param>
+/// <param name="Count">Splits.</param>
+public sealed record MetricSummary(double Mean, double Std, double Lower, double Upper, int Count)
+{
+    /// <summary>Summarises values; one value gives an interval of zero width.</summary>
+    public static MetricSummary Of(IReadOnlyList<double> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        int n = values.Count;
+        if (n == 0) return new MetricSummary(double.NaN, double.NaN, double.NaN, double.NaN, 0);
+        double mean = values.Average();
+        if (n == 1) return new MetricSummary(mean, 0, mean, mean, 1);
+        double std = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (n - 1));
+        double half = MathNet.Numerics.Distributions.StudentT.InvCDF(0, 1, n - 1, 0.975) * std / Math.Sqrt(n);
+        return new MetricSummary(mean, std, mean - half, mean + half, n);
+    }
+
+    /// <summary>Population standard deviation (n), as scikit-learn's std_test_score.</summary>
+    public double PopulationStd => Count <= 1 ? 0 : Std * Math.Sqrt((Count - 1.0) / Count);
+}
+
+/// <summary>All splits of a cross-validation and their summaries.</summary>
+public sealed class CrossValidationResult
+{
+    internal CrossValidationResult(string scheme, FoldResult[] folds)
+    {
+        Scheme = scheme;
+        Folds = folds;
+        Summaries = folds.Length == 0
+            ? new Dictionary<string, MetricSummary>()
+            : folds[0].Metrics.Keys.ToDictionary(k => k, k => MetricSummary.Of(folds.Select(f => f.Metrics[k]).ToArray()));
+    }
+
+    /// <summary>The splitter's name.</summary>
+    public string Scheme { get; }
+    /// <summary>Per split, in split order.</summary>
+    public IReadOnlyList<FoldResult> Folds { get; }
+    /// <summary>Mean ± std and 95% interval of each metric.</summary>
+    public IReadOnlyDictionary<string, MetricSummary> Summaries { get; }
+
+    /// <summary>The kept fold models as one averaged predictor.</summary>
+    /// <exception cref="InvalidOperationException">the models were not kept.</exception>
+    public Ensemble ToEnsemble(EnsembleMode mode = EnsembleMode.Probabilities)
+    {
+        if (Folds.Any(f => f.Model is null)) throw new InvalidOperationException("ToEnsemble: run the cross-validation with keepModels: true.");
+        return new Ensemble(Folds.Select(f => f.Model!), mode);
+    }
+}
+
+/// <summary>
+/// Runs a fresh model per split of a <see cref="Splitter"/> and scores it on that split's validation samples.
+/// With an inner validation fraction, early stopping and plateau schedules watch a holdout carved from the split's
+/// training part, so the reported scores never saw the samples they are measured on. Splits may run in parallel
+/// (up to <see cref="Parallelism"/> at once); each split's result depends only on its index, so the numbers are
+/// the same for any parallelism.
+/// </summary>
+public sealed class CrossValidator
+{
+    /// <summary>Creates the validator.</summary>
+    /// <param name="splitter">The validation scheme.</param>
+    /// <param name="parallelism">Splits trained at once (each uses the shared kernel thread pool).</param>
+    /// <param name="innerValidation">Fraction of each split's training part held out for early stopping (0 = none).</param>
+    public CrossValidator(Splitter splitter, int parallelism = 1, double innerValidation = 0)
+    {
+        ArgumentNullException.ThrowIfNull(splitter);
+        if (parallelism < 1) throw new ArgumentOutOfRangeException(nameof(parallelism), parallelism, "CrossValidator: parallelism must be at least 1.");
+        if (!(innerValidation >= 0 && innerValidation < 1)) throw new ArgumentOutOfRangeException(nameof(innerValidation), innerValidation, "CrossValidator: the inner validation fraction must be in [0, 1).");
+        Splitter = splitter;
+        Parallelism = parallelism;
+        InnerValidation = innerValidation;
+    }
+
+    /// <summary>The scheme.</summary>
+    public Splitter Splitter { get; }
+    /// <summary>Splits run at once.</summary>
+    public int Parallelism { get; }
+    /// <summary>Inner holdout fraction for early stopping.</summary>
+    public double InnerValidation { get; }
+
+    /// <summary>Cross-validates: for each split, <paramref name="factory"/>(split index) builds the run, which trains and is scored.</summary>
+    /// <param name="data">All samples available for training and validation (keep the test set out).</param>
+    /// <param name="factory">Makes a fresh setup per split (seed it from the index for different initialisations).</param>
+    /// <param name="groups">Group ids for grouped schemes.</param>
+    /// <param name="keepModels">Keep each split's trained model (for <see cref="CrossValidationResult.ToEnsemble"/>).</param>
+    /// <param name="onFold">Called as each split finishes (from the thread that ran it).</param>
+    /// <param name="cancellation">Stops starting new splits.</param>
+    public CrossValidationResult Run(TensorDataset data, Func<int, TrainingSetup> factory, IReadOnlyList<int>? groups = null,
+        bool keepModels = false, Action<FoldResult>? onFold = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(factory);
+        var splits = Splitter.Split(data, groups).ToArray();
+        var results = new FoldResult[splits.Length];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellation };
+        Parallel.For(0, splits.Length, options, i =>
+        {
+            results[i] = RunSplit(data, splits[i], i, factory(i), keepModels);
+            onFold?.Invoke(results[i]);
+        });
+        return new CrossValidationResult(Splitter.Name, results);
+    }
+
+    private FoldResult RunSplit(TensorDataset data, Split split, int index, TrainingSetup setup, bool keepModels)
+    {
+        var clock = Stopwatch.StartNew();
+        var train = data.Subset(split.Train);
+        var validation = data.Subset(split.Validation);
+        TensorDataset? inner = null;
+        if (InnerValidation > 0)
+        {
+            var holdout = new Holdout(InnerValidation, stratify: train.Task == TaskKind.Classification && CanStratify(train), seed: index);
+            var s = holdout.Split(train).Single();
+            inner = train.Subset(s.Validation);
+            train = train.Subset(s.Train);
+        }
+        var trainer = new Trainer(setup.Options);
+        var callbacks = setup.Callbacks ?? [];
+        var history = trainer.Fit(setup.Model, setup.Loss, setup.Optimizer, train, inner, setup.Epochs, callbacks);
+        var eval = trainer.Evaluate(setup.Model, setup.Loss, validation);
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = eval.Loss };
+        foreach (var (k, v) in eval.Metrics) metrics[k] = v;
+        int? best = callbacks.OfType<EarlyStopping>().FirstOrDefault() is { } es && history.Epochs.Count > 0 ? es.BestEpoch + 1 : null;
+        return new FoldResult(index, train.Count, validation.Count, metrics, history.Epochs.Count, best, clock.Elapsed.TotalSeconds, history,
+            keepModels ? setup.Model : null);
+    }
+
+    private static bool CanStratify(TensorDataset d) =>
+        d.Labels!.Data.GroupBy(y => y).All(g => g.Count() >= 2);
+
+    /// <summary>Trains the chosen configuration once on all of <paramref name="data"/> (scikit-learn's refit).</summary>
+    public static Module Refit(TensorDataset data, TrainingSetup setup)
+    {
+        ArgumentNullException.ThrowIfNull(setup);
+        new Trainer(setup.Options).Fit(setup.Model, setup.Loss, setup.Optimizer, data, null, setup.Epochs, setup.Callbacks);
+        return setup.Model;
+    }
+}
