@@ -41,6 +41,30 @@ internal static class DataSources
         catch (CsvFormatException e) { throw new UsageException(e.Message); }
     }
 
+    /// <summary>A CSV with a group column: the training part and its group ids; whole groups are held out for test.</summary>
+    public static (TensorDataset Train, int[] Groups, string Description) LoadGrouped(string data, string label, string groupColumn, TaskKind task, int seed)
+    {
+        if (!File.Exists(data)) throw new UsageException($"--data: file '{data}' does not exist.");
+        try
+        {
+            var (all, groups) = CsvTable.LoadWithGroups(data, label, groupColumn, task);
+            // Hold out about 20% of the samples as whole groups, so no group is in both training and test.
+            var order = Generator.ForStream(seed, 1_000_003).Permutation(groups.Max() + 1);
+            var test = new HashSet<int>();
+            int held = 0;
+            foreach (int g in order)
+            {
+                if (held >= all.Count * 0.2) break;
+                test.Add(g);
+                held += groups.Count(x => x == g);
+            }
+            var train = Enumerable.Range(0, all.Count).Where(i => !test.Contains(groups[i])).ToArray();
+            if (train.Length == 0) throw new UsageException($"--groups {groupColumn}: too few groups to keep some for training.");
+            return (all.Subset(train), train.Select(i => groups[i]).ToArray(), $"{Path.GetFileName(data)} ({all.Count} rows, {test.Count} of {groups.Max() + 1} groups held out for test)");
+        }
+        catch (CsvFormatException e) { throw new UsageException(e.Message); }
+    }
+
     // IDX files from an arbitrary folder are not necessarily clothing: name the classes by number.
     private static TensorDataset Renamed(TensorDataset d) => new(d.Features, d.Labels!, d.NumClasses);
 

@@ -236,4 +236,40 @@ internal static class Plots
             throw;
         }
     }
+
+    /// <summary>
+    /// Saves the per-split scores of a cross-validation: one point per split, the mean as a line and the 95% confidence
+    /// interval of the mean as a shaded band.
+    /// </summary>
+    public static void SaveCrossValidation(IReadOnlyList<double> scores, double mean, double lower, double upper, string metric, string scheme, string path)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var plot = new Plot();
+        double[] xs = Enumerable.Range(1, scores.Count).Select(i => (double)i).ToArray();
+        if (scores.Count > 0)
+        {
+            double left = 0.5, right = scores.Count + 0.5;
+            var band = plot.Add.Polygon(new Coordinates[] { new(left, lower), new(right, lower), new(right, upper), new(left, upper) });
+            band.FillColor = ValidationColor.WithAlpha(0.18);
+            band.LineWidth = 0;
+            band.LegendText = "95% interval of the mean";
+            var line = plot.Add.HorizontalLine(mean);
+            line.Color = ValidationColor;
+            line.LineWidth = 2;
+            line.LegendText = $"mean {mean:F4}";
+            var points = plot.Add.ScatterPoints(xs, scores.ToArray());
+            points.Color = TrainColor;
+            points.MarkerSize = 9;
+            points.LegendText = "split";
+            plot.Axes.SetLimitsX(left, right);
+        }
+        plot.Title($"{scheme}: {metric} per split");
+        plot.XLabel("Split");
+        plot.YLabel(metric);
+        plot.ShowLegend(Alignment.LowerRight);
+        ApplyFont(plot);
+        using Image image = plot.GetImage(900, 450);
+        WriteAtomically(path, image.GetImageBytes(ImageFormat.Png, 100));
+    }
 }

@@ -35,6 +35,15 @@ public static class Program
                 case "evaluate":
                     if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(EvaluateCommand.Help); return 0; }
                     return EvaluateCommand.Run(rest, stdout, stderr);
+                case "validate":
+                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(ValidateCommand.ValidateHelp); return 0; }
+                    return ValidateCommand.Validate(rest, stdout, stderr, interactive);
+                case "search":
+                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(ValidateCommand.SearchHelp); return 0; }
+                    return ValidateCommand.Search(rest, stdout, stderr, interactive);
+                case "split":
+                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(ValidateCommand.SplitHelp); return 0; }
+                    return ValidateCommand.Split(rest, stdout, stderr);
                 default:
                     stderr.WriteLine($"nabla: unknown command or option '{command}'. Run 'nabla --help' for usage.");
                     return 2;
@@ -58,9 +67,12 @@ public static class Program
         Usage:
           nabla train [options]      train a model (defaults: MLP on the embedded Fashion-MNIST subset)
           nabla evaluate [options]   score a saved model on a dataset's test part
+          nabla validate [options]   cross-validate a configuration (k-fold, holdout, bootstrap, LOO …)
+          nabla search [options]     choose hyperparameters by cross-validation (grid or random)
+          nabla split [options]      show the splits a validation scheme makes
           nabla --help | --version
 
-        Run 'nabla train --help' or 'nabla evaluate --help' for the options.
+        Run 'nabla COMMAND --help' for the options of a command.
         Library: add the Nabla package and 'using Nabla;' — see README.md.
 
         """;

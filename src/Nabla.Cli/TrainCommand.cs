@@ -10,14 +10,14 @@ namespace Nabla.Cli;
 /// <summary><c>nabla train</c>: data → model → training with progress → model, metrics, plots.</summary>
 internal static class TrainCommand
 {
-    private static readonly HashSet<string> ValueOptions =
+    internal static readonly HashSet<string> ValueOptions =
     [
         "--data", "--label", "--task", "--model", "--activation", "--optimizer", "--lr", "--momentum", "--weight-decay",
         "--batch-size", "--epochs", "--shuffle", "--validation", "--early-stopping", "--stop-when-stable", "--schedule",
         "--init", "--seed", "--threads", "--out", "--resume",
     ];
 
-    private static readonly HashSet<string> FlagOptions = ["--json", "--normalize"];
+    internal static readonly HashSet<string> FlagOptions = ["--json", "--normalize"];
 
     public const string Help = """
         nabla train — train a model and write its weights, metrics and plots
@@ -159,7 +159,7 @@ internal static class TrainCommand
         return result!;
     }
 
-    private static RunConfig Resolve(CliArgs a)
+    internal static RunConfig Resolve(CliArgs a)
     {
         string optimizer = a.String("--optimizer", "adam").ToLowerInvariant();
         if (!RunConfig.Optimizers.Contains(optimizer))
@@ -217,7 +217,7 @@ internal static class TrainCommand
         };
     }
 
-    private static void ValidateSchedule(string s)
+    internal static void ValidateSchedule(string s)
     {
         var parts = s.Split(':');
         switch (parts[0])
@@ -262,7 +262,7 @@ internal static class TrainCommand
         }
     }
 
-    private static Optimizer BuildOptimizer(RunConfig c, Module model) => c.Optimizer switch
+    internal static Optimizer BuildOptimizer(RunConfig c, Module model) => c.Optimizer switch
     {
         "sgd" => new SGD(model.Parameters(), c.Lr, momentum: c.Momentum, weightDecay: c.WeightDecay),
         "momentum" => new SGD(model.Parameters(), c.Lr, momentum: c.Momentum, weightDecay: c.WeightDecay),
@@ -273,7 +273,7 @@ internal static class TrainCommand
         _ => new Adam(model.Parameters(), c.Lr, beta1: 0.9, beta2: 0.999, weightDecay: c.WeightDecay),
     };
 
-    private static (LRScheduler?, ReduceLROnPlateau?) BuildSchedule(RunConfig c, Optimizer optimizer, int batchesPerEpoch)
+    internal static (LRScheduler?, ReduceLROnPlateau?) BuildSchedule(RunConfig c, Optimizer optimizer, int batchesPerEpoch)
     {
         var parts = c.Schedule.Split(':');
         int total = Math.Max(1, c.Epochs * batchesPerEpoch);
@@ -288,7 +288,7 @@ internal static class TrainCommand
     }
 
     // Images: one mean and std over all training pixels (as torchvision's Normalize); tables: per feature.
-    private static (float[] Mean, float[] Std) NormalizationStats(TensorDataset train)
+    internal static (float[] Mean, float[] Std) NormalizationStats(TensorDataset train)
     {
         if (train.SampleShape.Length > 1)
         {

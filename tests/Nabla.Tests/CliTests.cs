@@ -162,3 +162,101 @@ public class CliTests
         }
     }
 }
+
+public class CliValidationTests
+{
+    static (int code, string stdout, string stderr) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = Nabla.Cli.Program.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void Validate_runs_every_split_and_writes_cv_json_and_png()
+    {
+        var dir = Directory.CreateTempSubdirectory("nabla-cv");
+        try
+        {
+            var (code, stdout, stderr) = Run("validate", "--scheme", "stratified-kfold:3", "--epochs", "1", "--model", "mlp:16", "--out", dir.FullName, "--json");
+            Assert.True(code == 0, stderr);
+            var cv = JsonDocument.Parse(stdout).RootElement;
+            Assert.Equal(3, cv.GetProperty("splits").GetArrayLength());
+            var acc = cv.GetProperty("summary").GetProperty("accuracy");
+            Assert.True(acc.GetProperty("ci95_low").GetDouble() <= acc.GetProperty("mean").GetDouble());
+            Assert.InRange(acc.GetProperty("mean").GetDouble(), 0.5, 1.0);
+            Assert.True(File.Exists(Path.Combine(dir.FullName, "cv.png")));
+            Assert.Contains("split 3/3", stderr);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Search_ranks_the_grid_and_writes_search_json()
+    {
+        var dir = Directory.CreateTempSubdirectory("nabla-search");
+        try
+        {
+            var (code, stdout, stderr) = Run("search", "--scheme", "holdout:0.3", "--epochs", "1", "--grid", "lr=1e-2,1e-5;model=mlp:16", "--out", dir.FullName, "--json");
+            Assert.True(code == 0, stderr);
+            var s = JsonDocument.Parse(stdout).RootElement;
+            Assert.Equal(2, s.GetProperty("candidates").GetArrayLength());
+            Assert.Equal("1e-2", s.GetProperty("best").GetProperty("lr").GetString());
+            Assert.Equal([1, 2], s.GetProperty("candidates").EnumerateArray().Select(c => c.GetProperty("rank_test_score").GetInt32()).Order());
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Split_prints_the_index_sets()
+    {
+        var (code, stdout, stderr) = Run("split", "--scheme", "kfold:4", "--json");
+        Assert.True(code == 0, stderr);
+        var splits = JsonDocument.Parse(stdout).RootElement.GetProperty("splits");
+        Assert.Equal(4, splits.GetArrayLength());
+        Assert.Equal(Enumerable.Range(0, 10000), splits.EnumerateArray().SelectMany(s => s.GetProperty("validation").EnumerateArray().Select(v => v.GetInt32())).Order());
+    }
+
+    [Theory]
+    [InlineData("validate", "--scheme", "kfold:1", "kfold:1")]
+    [InlineData("validate", "--scheme", "tenfold", "not one of")]
+    [InlineData("split", "--scheme", "lpo:3", "166,616,670,000 splits")]
+    [InlineData("split", "--scheme", "group-kfold:3", "needs a group id")]
+    [InlineData("search", "--scheme", "kfold:3", "--grid is required")]
+    public void Bad_schemes_are_usage_errors(string command, string option, string value, string expected)
+    {
+        var (code, _, stderr) = Run(command, option, value);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, stderr);
+    }
+
+    [Fact]
+    public void Group_kfold_keeps_groups_apart_on_a_csv()
+    {
+        var dir = Directory.CreateTempSubdirectory("nabla-groups");
+        try
+        {
+            var csv = Path.Combine(dir.FullName, "g.csv");
+            var g = new Generator(1);
+            var lines = new List<string> { "patient,x1,x2,y" };
+            for (int i = 0; i < 60; i++) lines.Add($"p{i % 12},{g.NextFloat():F3},{g.NextFloat():F3},{i % 2}");
+            File.WriteAllLines(csv, lines);
+            var (code, stdout, stderr) = Run("split", "--data", csv, "--label", "y", "--groups", "patient", "--scheme", "group-kfold:3", "--json");
+            Assert.True(code == 0, stderr);
+            Assert.Equal(3, JsonDocument.Parse(stdout).RootElement.GetProperty("splits").GetArrayLength());
+            var (vcode, _, verr) = Run("validate", "--data", csv, "--label", "y", "--groups", "patient", "--scheme", "group-kfold:3", "--epochs", "1", "--model", "mlp:4", "--out", Path.Combine(dir.FullName, "cv"));
+            Assert.True(vcode == 0, verr);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}

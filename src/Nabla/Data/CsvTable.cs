@@ -37,6 +37,25 @@ public static class CsvTable
         return Load(reader, path, labelColumn, task);
     }
 
+    /// <summary>
+    /// Reads a CSV file whose <paramref name="groupColumn"/> names the group of each row (a patient, a session …):
+    /// that column is not a feature; its values become group ids numbered by first appearance, for grouped
+    /// validation schemes.
+    /// </summary>
+    /// <exception cref="CsvFormatException">as <see cref="Load(string, string, TaskKind)"/>, or the group column is missing.</exception>
+    public static (TensorDataset Data, int[] Groups) LoadWithGroups(string path, string labelColumn, string groupColumn, TaskKind task)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(labelColumn);
+        ArgumentNullException.ThrowIfNull(groupColumn);
+        if (groupColumn == labelColumn) throw new CsvFormatException($"{path}: the group column and the label column are both '{labelColumn}'.");
+        using var reader = CsvReader.FromFile(path, Options);
+        var groups = new List<string>();
+        var data = Load(reader, path, labelColumn, task, groupColumn, groups);
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        return (data, groups.Select(g => ids.TryGetValue(g, out int id) ? id : ids[g] = ids.Count).ToArray());
+    }
+
     /// <summary>Reads CSV text from a reader (left open); <paramref name="sourceName"/> names it in errors.</summary>
     /// <exception cref="CsvFormatException">the text is empty, has no data rows, lacks the label column, has a ragged or non-numeric cell.</exception>
     public static TensorDataset Load(TextReader text, string labelColumn, TaskKind task, string? sourceName = null)
@@ -47,7 +66,8 @@ public static class CsvTable
         return Load(reader, sourceName ?? "<csv>", labelColumn, task);
     }
 
-    private static TensorDataset Load(CsvReader reader, string source, string labelColumn, TaskKind task)
+    private static TensorDataset Load(CsvReader reader, string source, string labelColumn, TaskKind task,
+        string? groupColumn = null, List<string>? groupValues = null)
     {
         if (task is not (TaskKind.Classification or TaskKind.Regression))
             throw new ArgumentOutOfRangeException(nameof(task), task, "CsvTable: unknown task.");
@@ -68,7 +88,10 @@ public static class CsvTable
                 }
             if (label < 0)
                 throw new CsvFormatException($"{source}: no column named '{labelColumn}'; the columns are: {string.Join(", ", headers.Select(h => $"'{h}'"))}.");
-            int width = headers.Length - 1;
+            int group = groupColumn is null ? -1 : Array.IndexOf(headers, groupColumn);
+            if (groupColumn is not null && group < 0)
+                throw new CsvFormatException($"{source}: no group column named '{groupColumn}'; the columns are: {string.Join(", ", headers.Select(h => $"'{h}'"))}.");
+            int width = headers.Length - 1 - (group >= 0 ? 1 : 0);
             if (width == 0)
                 throw new CsvFormatException($"{source}: the only column is the label column '{labelColumn}'; expected at least one numeric feature column.");
 
@@ -85,7 +108,9 @@ public static class CsvTable
                     throw new CsvFormatException($"{source}: row {row}: the table holds more than {Array.MaxLength} feature values.");
                 for (int c = 0; c < headers.Length; c++)
                 {
-                    if (c != label)
+                    if (c == group)
+                        groupValues!.Add(reader.GetString(c).Trim());
+                    else if (c != label)
                         features.Add(ParseNumber(reader, c, source, row, headers[c]));
                     else if (task == TaskKind.Regression)
                         targets.Add(ParseNumber(reader, c, source, row, headers[c]));

@@ -120,6 +120,17 @@ public sealed class CrossValidator
     public CrossValidationResult Run(TensorDataset data, Func<int, TrainingSetup> factory, IReadOnlyList<int>? groups = null,
         bool keepModels = false, Action<FoldResult>? onFold = null, CancellationToken cancellation = default)
     {
+        ArgumentNullException.ThrowIfNull(factory);
+        return Run(data, (i, _) => factory(i), groups, keepModels, onFold, cancellation);
+    }
+
+    /// <summary>
+    /// As <see cref="Run(TensorDataset, Func{int, TrainingSetup}, IReadOnlyList{int}?, bool, Action{FoldResult}?, CancellationToken)"/>,
+    /// with the factory also given the samples the split trains on (for schedules sized in batches).
+    /// </summary>
+    public CrossValidationResult Run(TensorDataset data, Func<int, TensorDataset, TrainingSetup> factory, IReadOnlyList<int>? groups = null,
+        bool keepModels = false, Action<FoldResult>? onFold = null, CancellationToken cancellation = default)
+    {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(factory);
         var splits = Splitter.Split(data, groups).ToArray();
@@ -127,13 +138,13 @@ public sealed class CrossValidator
         var options = new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellation };
         Parallel.For(0, splits.Length, options, i =>
         {
-            results[i] = RunSplit(data, splits[i], i, factory(i), keepModels);
+            results[i] = RunSplit(data, splits[i], i, factory, keepModels);
             onFold?.Invoke(results[i]);
         });
         return new CrossValidationResult(Splitter.Name, results);
     }
 
-    private FoldResult RunSplit(TensorDataset data, Split split, int index, TrainingSetup setup, bool keepModels)
+    private FoldResult RunSplit(TensorDataset data, Split split, int index, Func<int, TensorDataset, TrainingSetup> factory, bool keepModels)
     {
         var clock = Stopwatch.StartNew();
         var train = data.Subset(split.Train);
@@ -146,6 +157,7 @@ public sealed class CrossValidator
             inner = train.Subset(s.Validation);
             train = train.Subset(s.Train);
         }
+        var setup = factory(index, train);
         var trainer = new Trainer(setup.Options);
         var callbacks = setup.Callbacks ?? [];
         var history = trainer.Fit(setup.Model, setup.Loss, setup.Optimizer, train, inner, setup.Epochs, callbacks);

@@ -78,6 +78,15 @@ public static class ModelSelection
         Func<IReadOnlyDictionary<string, string>, int, TrainingSetup> factory, string scoring = "accuracy", IReadOnlyList<int>? groups = null,
         Action<int, CrossValidationResult>? onCandidate = null)
     {
+        ArgumentNullException.ThrowIfNull(factory);
+        return Search(candidates, data, validator, (p, i, _) => factory(p, i), scoring, groups, onCandidate);
+    }
+
+    /// <summary>As the other overload, with the factory also given the samples each split trains on.</summary>
+    public static SearchResult Search(IReadOnlyList<IReadOnlyDictionary<string, string>> candidates, TensorDataset data, CrossValidator validator,
+        Func<IReadOnlyDictionary<string, string>, int, TensorDataset, TrainingSetup> factory, string scoring = "accuracy", IReadOnlyList<int>? groups = null,
+        Action<int, CrossValidationResult>? onCandidate = null)
+    {
         ArgumentNullException.ThrowIfNull(candidates);
         ArgumentNullException.ThrowIfNull(validator);
         ArgumentNullException.ThrowIfNull(factory);
@@ -86,7 +95,7 @@ public static class ModelSelection
         for (int c = 0; c < candidates.Count; c++)
         {
             var p = candidates[c];
-            var result = validator.Run(data, i => factory(p, i), groups);
+            var result = validator.Run(data, (i, train) => factory(p, i, train), groups);
             if (!result.Summaries.TryGetValue(scoring, out var summary))
                 throw new ArgumentException($"Search: scoring '{scoring}' is not one of the validation metrics ({string.Join(", ", result.Summaries.Keys)}).", nameof(scoring));
             var scores = result.Folds.Select(f => negate ? -f.Metrics[scoring] : f.Metrics[scoring]).ToArray();
