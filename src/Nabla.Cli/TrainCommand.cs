@@ -242,7 +242,7 @@ internal static class TrainCommand
         int inputs = data.SampleShape.Aggregate(1, (p, v) => p * v);
         try
         {
-            return Models.FromSpec(config.Model, inputs, data.OutputSize, new Generator(config.Seed), config.Activation);
+            return Models.FromSpec(config.Model, data.SampleShape, data.OutputSize, new Generator(config.Seed), config.Activation);
         }
         catch (FormatException e)
         {

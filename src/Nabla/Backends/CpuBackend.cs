@@ -294,4 +294,47 @@ public sealed class CpuBackend : IBackend
                 result.Data[o * inner + i] = best;
             }
     }
+
+    // ---- convolution and pooling: contiguous NCHW in, contiguous out ---------------------------------------
+
+    private static ReadOnlySpan<float> In(Tensor t)
+    {
+        var c = t.IsContiguous ? t : t.Contiguous();
+        return Data(c).AsSpan(c.offset, c.Numel);
+    }
+
+    private static Span<float> Out(Tensor t) =>
+        t.IsContiguous ? Data(t).AsSpan(t.offset, t.Numel) : throw new ArgumentException("CpuBackend: outputs must be contiguous.");
+
+    /// <inheritdoc/>
+    public void Conv2d(Tensor x, Tensor w, Tensor? bias, in ConvGeometry geometry, Tensor y) =>
+        Kernels.Conv2d.Forward(In(x), In(w), Out(y), geometry, bias is null ? default : In(bias));
+
+    /// <inheritdoc/>
+    public void Conv2dBackwardData(Tensor gy, Tensor w, in ConvGeometry geometry, Tensor gx) => Kernels.Conv2d.BackwardData(In(gy), In(w), Out(gx), geometry);
+
+    /// <inheritdoc/>
+    public void Conv2dBackwardWeight(Tensor gy, Tensor x, in ConvGeometry geometry, Tensor gw) => Kernels.Conv2d.BackwardWeight(In(gy), In(x), Out(gw), geometry);
+
+    /// <inheritdoc/>
+    public void MaxPool2d(Tensor x, in PoolGeometry geometry, Tensor y, int[] argmax) => Pool2d.MaxForward(In(x), Out(y), argmax, geometry);
+
+    /// <inheritdoc/>
+    public void MaxPool2dBackward(Tensor gy, int[] argmax, in PoolGeometry geometry, Tensor gx) => Pool2d.MaxBackward(In(gy), argmax, Out(gx), geometry);
+
+    /// <inheritdoc/>
+    public void AvgPool2d(Tensor x, in PoolGeometry geometry, bool countIncludePad, int? divisorOverride, Tensor y) =>
+        Pool2d.AvgForward(In(x), Out(y), geometry, countIncludePad, divisorOverride);
+
+    /// <inheritdoc/>
+    public void AvgPool2dBackward(Tensor gy, in PoolGeometry geometry, bool countIncludePad, int? divisorOverride, Tensor gx) =>
+        Pool2d.AvgBackward(In(gy), Out(gx), geometry, countIncludePad, divisorOverride);
+
+    /// <inheritdoc/>
+    public void AdaptiveAvgPool2d(Tensor x, Tensor y) =>
+        Pool2d.AdaptiveAvgForward(In(x), Out(y), x.shape[0] * x.shape[1], x.shape[2], x.shape[3], y.shape[2], y.shape[3]);
+
+    /// <inheritdoc/>
+    public void AdaptiveAvgPool2dBackward(Tensor gy, Tensor gx) =>
+        Pool2d.AdaptiveAvgBackward(In(gy), Out(gx), gx.shape[0] * gx.shape[1], gx.shape[2], gx.shape[3], gy.shape[2], gy.shape[3]);
 }

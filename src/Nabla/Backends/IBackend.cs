@@ -148,4 +148,31 @@ public interface IBackend
 
     /// <summary>Index of the maximum along dim (first on ties), as int32.</summary>
     void ArgMax(Tensor x, int dim, IntTensor result);
+
+    /// <summary>y ← conv(x, w) + bias for x (N, C, H, W), w (OutC, C/groups, kh, kw), bias (OutC) or null, y (N, OutC, OH, OW).</summary>
+    void Conv2d(Tensor x, Tensor w, Tensor? bias, in Kernels.ConvGeometry geometry, Tensor y);
+
+    /// <summary>gx ← ∂L/∂x of a convolution given gy = ∂L/∂y.</summary>
+    void Conv2dBackwardData(Tensor gy, Tensor w, in Kernels.ConvGeometry geometry, Tensor gx);
+
+    /// <summary>gw ← ∂L/∂w of a convolution given gy and its input x.</summary>
+    void Conv2dBackwardWeight(Tensor gy, Tensor x, in Kernels.ConvGeometry geometry, Tensor gw);
+
+    /// <summary>y ← max pooling of x; <paramref name="argmax"/> receives each output's in-plane input index.</summary>
+    void MaxPool2d(Tensor x, in Kernels.PoolGeometry geometry, Tensor y, int[] argmax);
+
+    /// <summary>gx ← gy scattered to the argmax positions.</summary>
+    void MaxPool2dBackward(Tensor gy, int[] argmax, in Kernels.PoolGeometry geometry, Tensor gx);
+
+    /// <summary>y ← average pooling of x.</summary>
+    void AvgPool2d(Tensor x, in Kernels.PoolGeometry geometry, bool countIncludePad, int? divisorOverride, Tensor y);
+
+    /// <summary>gx ← the average-pooling backward of gy.</summary>
+    void AvgPool2dBackward(Tensor gy, in Kernels.PoolGeometry geometry, bool countIncludePad, int? divisorOverride, Tensor gx);
+
+    /// <summary>y (N, C, OH, OW) ← adaptive average pooling of x (N, C, H, W).</summary>
+    void AdaptiveAvgPool2d(Tensor x, Tensor y);
+
+    /// <summary>gx ← the adaptive-average-pooling backward of gy.</summary>
+    void AdaptiveAvgPool2dBackward(Tensor gy, Tensor gx);
 }

@@ -72,10 +72,33 @@ public static class Elementwise
             case BinaryOp.AddScaled: TensorPrimitives.FusedMultiplyAdd(b, p0, a, y); return;
             case BinaryOp.Maximum: TensorPrimitives.Max(a, b, y); return;
             case BinaryOp.Minimum: TensorPrimitives.Min(a, b, y); return;
+            case BinaryOp.ReluGrad or BinaryOp.SigmoidGrad or BinaryOp.TanhGrad:
+                ActivationGrad(op, a, b, y);
+                return;
             default:
                 for (int i = 0; i < y.Length; i++) y[i] = ElementwiseNaive.Binary(op, a[i], b[i], p0, p1);
                 return;
         }
+    }
+
+    // The activation backwards run over every hidden unit of every step: SIMD, same formulas as the scalar twins.
+    private static void ActivationGrad(BinaryOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
+    {
+        int i = 0, w = System.Numerics.Vector<float>.Count;
+        var one = System.Numerics.Vector<float>.One;
+        for (; i <= y.Length - w; i += w)
+        {
+            var g = new System.Numerics.Vector<float>(a.Slice(i, w));
+            var v = new System.Numerics.Vector<float>(b.Slice(i, w));
+            var r = op switch
+            {
+                BinaryOp.ReluGrad => System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(v, System.Numerics.Vector<float>.Zero), g, System.Numerics.Vector<float>.Zero),
+                BinaryOp.SigmoidGrad => g * v * (one - v),
+                _ => g * (one - v * v),
+            };
+            r.CopyTo(y.Slice(i, w));
+        }
+        for (; i < y.Length; i++) y[i] = ElementwiseNaive.Binary(op, a[i], b[i], 0, 0);
     }
 
     private static bool BinaryVS(BinaryOp op, ReadOnlySpan<float> a, float b, Span<float> y)

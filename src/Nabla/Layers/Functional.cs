@@ -17,6 +17,24 @@ public static partial class Functional
         return bias is null ? y : y + bias;
     }
 
+    /// <summary>2-D convolution of (N, C, H, W) by (OutC, C/groups, kH, kW), plus a per-channel bias.</summary>
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, (int H, int W)? stride = null, (int H, int W)? padding = null,
+        (int H, int W)? dilation = null, int groups = 1)
+    {
+        return Ops.Conv2dOp.Forward(input, weight, bias, stride ?? (1, 1), padding ?? (0, 0), dilation ?? (1, 1), groups);
+    }
+
+    /// <summary>Max pooling with a square window (stride defaults to the window).</summary>
+    public static Tensor MaxPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false) =>
+        Ops.MaxPool2dOp.Forward(input, (kernelSize, kernelSize), (stride ?? kernelSize, stride ?? kernelSize), (padding, padding), (dilation, dilation), ceilMode);
+
+    /// <summary>Average pooling with a square window (stride defaults to the window).</summary>
+    public static Tensor AvgPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false, bool countIncludePad = true) =>
+        Ops.AvgPool2dOp.Forward(input, (kernelSize, kernelSize), (stride ?? kernelSize, stride ?? kernelSize), (padding, padding), ceilMode, countIncludePad, null);
+
+    /// <summary>Adaptive average pooling to (outputHeight, outputWidth).</summary>
+    public static Tensor AdaptiveAvgPool2d(Tensor input, int outputHeight, int outputWidth) => Ops.AdaptiveAvgPool2dOp.Forward(input, (outputHeight, outputWidth));
+
     /// <summary>max(x, 0).</summary>
     public static Tensor Relu(Tensor x) => x.Relu();
 

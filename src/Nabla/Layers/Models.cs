@@ -30,20 +30,51 @@ public static class Models
     }
 
     /// <summary>
-    /// Builds a model from a spec such as <c>mlp:256,128</c> (hidden sizes; <c>mlp</c> alone has none) for the
-    /// given input and output sizes.
+    /// The small convolutional network for 28×28 images: <c>Sequential(Conv2d(C, c₁, 3, padding=1), act, MaxPool2d(2),
+    /// Conv2d(c₁, c₂, 3, padding=1), act, MaxPool2d(2), Flatten, Linear(c₂·⌊H/4⌋·⌊W/4⌋, 128), act, Linear(128, out))</c>
+    /// with PyTorch's key names (0.weight, 3.weight, 7.weight, 9.weight); default channels 32 and 64.
     /// </summary>
-    /// <exception cref="FormatException">the spec is malformed; the message shows the expected form.</exception>
-    public static Module FromSpec(string spec, int inputs, int outputs, Generator generator, string activation = "relu")
+    public static Sequential Cnn(int channels, int height, int width, int outputs, Generator generator, int c1 = 32, int c2 = 64, string activation = "relu")
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        if (height < 4 || width < 4) throw new ArgumentException($"Cnn: images must be at least 4×4, got {height}×{width}.");
+        return new Sequential(
+            new Conv2d(channels, c1, 3, generator, padding: 1), Activations.Create(activation), new MaxPool2d(2),
+            new Conv2d(c1, c2, 3, generator, padding: 1), Activations.Create(activation), new MaxPool2d(2),
+            new Flatten(), new Linear(c2 * (height / 4) * (width / 4), 128, generator), Activations.Create(activation),
+            new Linear(128, outputs, generator));
+    }
+
+    /// <summary>
+    /// Builds a model from a spec — <c>mlp:256,128</c> (hidden sizes; <c>mlp</c> alone has none) or <c>cnn</c> /
+    /// <c>cnn:32,64</c> (channel counts) — for samples of <paramref name="sampleShape"/> and <paramref name="outputs"/> outputs.
+    /// </summary>
+    /// <exception cref="FormatException">the spec is malformed or does not fit the data; the message shows the expected form.</exception>
+    public static Module FromSpec(string spec, IReadOnlyList<int> sampleShape, int outputs, Generator generator, string activation = "relu")
     {
         ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(sampleShape);
         var (kind, args) = ParseSpec(spec);
-        return kind switch
+        int inputs = sampleShape.Aggregate(1, (p, v) => p * v);
+        switch (kind)
         {
-            "mlp" => Mlp(inputs, args, outputs, generator, activation),
-            _ => throw new FormatException($"Unknown model '{kind}' in spec '{spec}'; expected e.g. 'mlp:256,128'."),
-        };
+            case "mlp":
+                return Mlp(inputs, args, outputs, generator, activation);
+            case "cnn":
+                if (sampleShape.Count != 3)
+                    throw new FormatException($"Model 'cnn' needs image data (C, H, W); the samples here have shape {Shapes.Format(sampleShape.ToArray())}.");
+                if (args.Length is not (0 or 2)) throw new FormatException($"Model spec '{spec}': cnn takes two channel counts, e.g. 'cnn:32,64'.");
+                return args.Length == 0
+                    ? Cnn(sampleShape[0], sampleShape[1], sampleShape[2], outputs, generator, activation: activation)
+                    : Cnn(sampleShape[0], sampleShape[1], sampleShape[2], outputs, generator, args[0], args[1], activation);
+            default:
+                throw new FormatException($"Unknown model '{kind}' in spec '{spec}'; expected e.g. 'mlp:256,128' or 'cnn:32,64'.");
+        }
     }
+
+    /// <summary>Builds a model from a spec for flat samples of <paramref name="inputs"/> features.</summary>
+    public static Module FromSpec(string spec, int inputs, int outputs, Generator generator, string activation = "relu") =>
+        FromSpec(spec, [inputs], outputs, generator, activation);
 
     /// <summary>Splits <c>name:a,b,c</c> into the name and its integer arguments.</summary>
     public static (string Kind, int[] Args) ParseSpec(string spec)

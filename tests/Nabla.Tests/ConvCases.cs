@@ -1,0 +1,149 @@
+using System.Text.Json;
+using Nabla.Autograd;
+using Nabla.Kernels;
+
+namespace Nabla.Tests;
+
+/// <summary>
+/// Convolution and pooling against PyTorch (tests/fixtures/conv.json): forward and every gradient at 1e-5
+/// relative, a finite-difference check per row, and the im2col kernels against the naive convolution.
+/// </summary>
+public class ConvCases
+{
+    static readonly Lazy<JsonElement[]> Cases = new(() => Fixtures.Load("conv.json").GetProperty("cases").EnumerateArray().ToArray());
+
+    public static TheoryData<string> Names()
+    {
+        var d = new TheoryData<string>();
+        foreach (var c in Cases.Value) d.Add(c.GetProperty("name").GetString()!);
+        return d;
+    }
+
+    static JsonElement Case(string name) => Cases.Value.Single(c => c.GetProperty("name").GetString() == name);
+
+    static (int, int) Pair(JsonElement a, string k) => (a.GetProperty(k)[0].GetInt32(), a.GetProperty(k)[1].GetInt32());
+
+    static Func<Tensor[], Tensor> Op(JsonElement c)
+    {
+        var a = c.GetProperty("attrs");
+        return c.GetProperty("op").GetString() switch
+        {
+            "conv2d" => x => Functional.Conv2d(x[0], x[1], x.Length > 2 ? x[2] : null, Pair(a, "stride"), Pair(a, "padding"), Pair(a, "dilation"), a.GetProperty("groups").GetInt32()),
+            "max_pool2d" => x => Ops.MaxPool2dOp.Forward(x[0], Pair(a, "kernel_size"), Pair(a, "stride"), Pair(a, "padding"), Pair(a, "dilation"), a.GetProperty("ceil_mode").GetBoolean()),
+            "avg_pool2d" => x => Ops.AvgPool2dOp.Forward(x[0], Pair(a, "kernel_size"), Pair(a, "stride"), Pair(a, "padding"), a.GetProperty("ceil_mode").GetBoolean(),
+                a.GetProperty("count_include_pad").GetBoolean(), null),
+            "adaptive_avg_pool2d" => x => Functional.AdaptiveAvgPool2d(x[0], a.GetProperty("output_size")[0].GetInt32(), a.GetProperty("output_size")[1].GetInt32()),
+            var op => throw new NotSupportedException(op),
+        };
+    }
+
+    static Tensor[] Inputs(JsonElement c)
+    {
+        var list = new List<Tensor> { Fixtures.Tensor(c.GetProperty("input")) };
+        if (c.TryGetProperty("weight", out var w)) list.Add(Fixtures.Tensor(w));
+        if (c.TryGetProperty("bias", out var b)) list.Add(Fixtures.Tensor(b));
+        return list.ToArray();
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Matches_pytorch(string name)
+    {
+        var c = Case(name);
+        var xs = Inputs(c).Select(t => t.RequiresGrad_()).ToArray();
+        var y = Op(c)(xs);
+        Fixtures.Close($"{name} output", c.GetProperty("output"), y);
+        y.Backward(Fixtures.Tensor(c.GetProperty("grad_output")));
+        Fixtures.Close($"{name} grad_input", c.GetProperty("grad_input"), xs[0].Grad!);
+        // The weight gradient sums N·OH·OW products of O(1) values in float32: allow that sum's rounding.
+        if (xs.Length > 1) Fixtures.Close($"{name} grad_weight", c.GetProperty("grad_weight"), xs[1].Grad!, atol: 5e-6);
+        if (xs.Length > 2) Fixtures.Close($"{name} grad_bias", c.GetProperty("grad_bias"), xs[2].Grad!);
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Gradient_matches_finite_differences(string name)
+    {
+        var c = Case(name);
+        var result = GradCheck.Check(Op(c), Inputs(c));
+        Assert.True(result.Passed, $"{name}: {result.Message}");
+    }
+
+    public static TheoryData<int, int, int, int, int, int, int, int, int> Geometries() => new()
+    {
+        // C, H, W, OutC, k, stride, pad, dilation, groups
+        { 3, 8, 8, 5, 3, 1, 1, 1, 1 },
+        { 4, 9, 7, 6, 3, 2, 1, 1, 2 },
+        { 3, 10, 10, 3, 3, 1, 2, 2, 3 },
+        { 8, 6, 6, 16, 1, 1, 0, 1, 1 },
+        { 2, 7, 11, 4, 5, 3, 2, 1, 1 },
+        { 6, 5, 5, 4, 1, 2, 0, 1, 2 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void Im2col_kernels_match_the_naive_convolution(int c, int h, int w, int outC, int k, int s, int p, int d, int groups)
+    {
+        var geo = new ConvGeometry(2, c, h, w, outC, k, k, s, s, p, p, d, d, groups);
+        var g = new Generator(c * 100 + h);
+        var x = Tensor.Randn([2, c, h, w], g).ToArray();
+        var wt = Tensor.Randn([outC, c / groups, k, k], g).ToArray();
+        var gy = Tensor.Randn([2, outC, geo.OH, geo.OW], g).ToArray();
+        void Same(float[] fast, float[] naive, string what)
+        {
+            for (int i = 0; i < fast.Length; i++)
+                Assert.True(Math.Abs(fast[i] - naive[i]) <= 1e-4f * (1 + Math.Abs(naive[i])), $"{what}[{i}]: fast {fast[i]}, naive {naive[i]}");
+        }
+        float[] F(int n) => new float[n];
+        var (y1, y2) = (F(gy.Length), F(gy.Length));
+        Nabla.Kernels.Conv2d.Forward(x, wt, y1, geo);
+        ConvNaive.Forward(x, wt, y2, geo);
+        Same(y1, y2, "forward");
+        var (gx1, gx2) = (F(x.Length), F(x.Length));
+        Nabla.Kernels.Conv2d.BackwardData(gy, wt, gx1, geo);
+        ConvNaive.BackwardData(gy, wt, gx2, geo);
+        Same(gx1, gx2, "grad input");
+        var (gw1, gw2) = (F(wt.Length), F(wt.Length));
+        Nabla.Kernels.Conv2d.BackwardWeight(gy, x, gw1, geo);
+        ConvNaive.BackwardWeight(gy, x, gw2, geo);
+        Same(gw1, gw2, "grad weight");
+    }
+
+    [Fact]
+    public void Shape_errors_name_the_shapes()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => Functional.Conv2d(Tensor.Zeros(1, 3, 8, 8), Tensor.Zeros(4, 2, 3, 3)));
+        Assert.Contains("(1, 3, 8, 8)", ex.Message);
+        Assert.Contains("(4, 2, 3, 3)", ex.Message);
+        Assert.Throws<ArgumentException>(() => Functional.Conv2d(Tensor.Zeros(3, 8, 8), Tensor.Zeros(4, 3, 3, 3)));
+        Assert.Contains("too small", Assert.Throws<ArgumentException>(() => Functional.Conv2d(Tensor.Zeros(1, 1, 2, 2), Tensor.Zeros(1, 1, 3, 3))).Message);
+        Assert.Throws<ArgumentException>(() => Functional.MaxPool2d(Tensor.Zeros(1, 1, 4, 4), 3, padding: 2));
+        Assert.Throws<ArgumentException>(() => new Conv2d(3, 4, 3, new Generator(0), groups: 2));
+    }
+
+    [Fact]
+    public void Cnn_spec_has_pytorch_keys_and_trains_a_step()
+    {
+        var net = Models.FromSpec("cnn", [1, 28, 28], 10, new Generator(0));
+        var keys = net.StateDict().Select(kv => $"{kv.Key}{Shapes.Format(kv.Value.Shape.ToArray())}").ToArray();
+        Assert.Equal(["0.weight(32, 1, 3, 3)", "0.bias(32,)", "3.weight(64, 32, 3, 3)", "3.bias(64,)", "7.weight(128, 3136)", "7.bias(128,)", "9.weight(10, 128)", "9.bias(10,)"], keys);
+        var small = Models.FromSpec("cnn:4,8", [1, 28, 28], 10, new Generator(0));
+        Assert.Equal(new[] { 128, 392 }, ((Linear)((Sequential)small)[7]).Weight.Shape);
+        var x = Tensor.Rand([4, 1, 28, 28], 1);
+        var y = IntTensor.FromArray([1, 2, 3, 4]);
+        var opt = new Optim.SGD(small.Parameters(), lr: 0.05);
+        float first = 0, last = 0;
+        for (int i = 0; i < 5; i++)
+        {
+            opt.ZeroGrad();
+            var loss = Functional.CrossEntropy(small.Forward(x), y);
+            if (i == 0) first = loss.Item();
+            last = loss.Item();
+            loss.Backward();
+            opt.Step();
+        }
+        Assert.True(last < first);
+        Assert.Throws<FormatException>(() => Models.FromSpec("cnn", [784], 10, new Generator(0)));
+        Assert.Contains("Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))", net.ToString());
+    }
+}
