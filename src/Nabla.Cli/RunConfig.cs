@@ -31,6 +31,15 @@ internal sealed record RunConfig
     public bool Normalize { get; init; }
     public float[]? NormMean { get; init; }
     public float[]? NormStd { get; init; }
+    public double Dropout { get; init; }
+    public double InputDropout { get; init; }
+    public double Noise { get; init; }
+    public double DropConnect { get; init; }
+    public string DropoutMode { get; init; } = "inverted";
+    public double L1 { get; init; }
+    public double L2 { get; init; }
+    public double WeightNoise { get; init; }
+    public int Ensemble { get; init; } = 1;
 
     /// <summary>Default learning rate of each optimizer in the CLI (chosen so that naming only data and model trains well).</summary>
     public static double DefaultLr(string optimizer) => optimizer switch
@@ -66,6 +75,15 @@ internal sealed record RunConfig
         w.WriteNumber("seed", Seed);
         w.WriteNumber("threads", Threads);
         w.WriteBoolean("normalize", Normalize);
+        w.WriteNumber("dropout", Dropout);
+        w.WriteNumber("input_dropout", InputDropout);
+        w.WriteNumber("noise", Noise);
+        w.WriteNumber("dropconnect", DropConnect);
+        w.WriteString("dropout_mode", DropoutMode);
+        w.WriteNumber("l1", L1);
+        w.WriteNumber("l2", L2);
+        w.WriteNumber("weight_noise", WeightNoise);
+        w.WriteNumber("ensemble", Ensemble);
         if (NormMean is not null)
         {
             w.WriteStartArray("norm_mean");
@@ -109,6 +127,15 @@ internal sealed record RunConfig
             Normalize = B("normalize", false),
             NormMean = F("norm_mean"),
             NormStd = F("norm_std"),
+            Dropout = D("dropout", 0),
+            InputDropout = D("input_dropout", 0),
+            Noise = D("noise", 0),
+            DropConnect = D("dropconnect", 0),
+            DropoutMode = S("dropout_mode", "inverted"),
+            L1 = D("l1", 0),
+            L2 = D("l2", 0),
+            WeightNoise = D("weight_noise", 0),
+            Ensemble = I("ensemble", 1),
         };
     }
 

@@ -14,7 +14,8 @@ internal static class TrainCommand
     [
         "--data", "--label", "--task", "--model", "--activation", "--optimizer", "--lr", "--momentum", "--weight-decay",
         "--batch-size", "--epochs", "--shuffle", "--validation", "--early-stopping", "--stop-when-stable", "--schedule",
-        "--init", "--seed", "--threads", "--out", "--resume",
+        "--init", "--seed", "--threads", "--out", "--resume", "--dropout", "--input-dropout", "--noise", "--dropconnect", "--ensemble",
+        "--dropout-mode", "--l1", "--l2", "--weight-noise",
     ];
 
     internal static readonly HashSet<string> FlagOptions = ["--json", "--normalize"];
@@ -28,11 +29,17 @@ internal static class TrainCommand
                       [--lr X] [--momentum X] [--weight-decay X] [--batch-size N] [--epochs N] [--shuffle true|false]
                       [--validation holdout:FRACTION|none] [--early-stopping PATIENCE|none] [--stop-when-stable TOL]
                       [--schedule cosine|step:EPOCHS:GAMMA|plateau:PATIENCE|onecycle|none] [--init FILE.safetensors]
+                      [--dropout P] [--input-dropout P] [--noise SIGMA] [--dropconnect P] [--dropout-mode inverted|classic]
+                      [--l1 X] [--l2 X] [--weight-noise SIGMA] [--ensemble N]
                       [--normalize] [--seed N] [--threads N] [--out DIR] [--resume DIR] [--json]
 
         Defaults: embedded Fashion-MNIST subset, mlp:256,128 with ReLU, Adam lr 1e-3, batch 128, 20 epochs,
         cosine schedule, 10% stratified validation holdout, early stopping after 5 epochs without a better
         val_loss (best weights restored), seed 0, all cores. --out defaults to runs/<timestamp>.
+
+        Against co-adaptation: --dropout after each hidden activation, --input-dropout and --noise on the input,
+        --dropconnect on the hidden Linear layers (docs/models.md shows the layouts and key names), --l1/--l2
+        penalties, --weight-noise perturbing the weights each step, --ensemble N models from N seeds averaged.
 
         Writes model.safetensors (PyTorch key names), metrics.json, curves.png, confusion.png, config.json and a
         resumable checkpoint.safetensors into --out. --resume DIR continues an interrupted run from DIR.
@@ -62,6 +69,67 @@ internal static class TrainCommand
             outDir = a.String("--out") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
         }
         Threads.Count = config.Threads;
+        if (config.Ensemble > 1)
+        {
+            if (resumeDir is not null) throw new UsageException("--resume continues a single model; rerun the ensemble instead.");
+            return RunEnsemble(config, outDir, stdout, stderr, interactive, json);
+        }
+        return Execute(config, outDir, resumeDir, stdout, stderr, interactive, json).Code;
+    }
+
+    private sealed record Outcome(int Code, Module? Model, TensorDataset? Test, Evaluation? TestEval, string Description);
+
+    private static int RunEnsemble(RunConfig config, string outDir, TextWriter stdout, TextWriter stderr, bool interactive, bool json)
+    {
+        var log = json ? stderr : stdout;
+        var members = new List<Module>();
+        var memberEvals = new List<Evaluation>();
+        Outcome? last = null;
+        for (int i = 0; i < config.Ensemble; i++)
+        {
+            log.WriteLine($"ensemble member {i + 1}/{config.Ensemble} (seed {config.Seed + i})");
+            last = Execute(config with { Seed = config.Seed + i, Ensemble = 1 }, Path.Combine(outDir, $"member-{i}"), null, TextWriter.Null, log, interactive, json: true);
+            if (last.Code != 0) return last.Code;
+            members.Add(last.Model!);
+            memberEvals.Add(last.TestEval!);
+        }
+        var task = config.Task == "regression" ? TaskKind.Regression : TaskKind.Classification;
+        var ensemble = new Ensemble(members, task == TaskKind.Classification ? EnsembleMode.Probabilities : EnsembleMode.Mean);
+        Loss loss = task == TaskKind.Classification ? new CrossEntropyLoss() : new MSELoss();
+        var test = last!.Test!;
+        var eval = new Trainer().Evaluate(ensemble, loss, test);
+        Directory.CreateDirectory(outDir);
+        Reports.WriteJson(Path.Combine(outDir, "config.json"), w => config.Write(w));
+        ensemble.Save(Path.Combine(outDir, "model.safetensors"));
+        string metric = task == TaskKind.Classification ? "accuracy" : "r2";
+        var metricsPath = Path.Combine(outDir, "metrics.json");
+        Reports.WriteJson(metricsPath, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("nabla", Program.Version);
+            w.WriteString("command", "train");
+            w.WritePropertyName("config");
+            config.Write(w);
+            w.WriteNumber("members", members.Count);
+            w.WriteStartArray("member_test");
+            foreach (var m in memberEvals) w.WriteNumberValue(m.Metrics[metric]);
+            w.WriteEndArray();
+            w.WriteStartObject("test");
+            Reports.WriteNumber(w, "loss", eval.Loss);
+            foreach (var (k, v) in eval.Metrics) Reports.WriteNumber(w, k, v);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
+        if (eval.Confusion is not null) Plots.SaveConfusion(eval.Confusion, test.ClassNames, Path.Combine(outDir, "confusion.png"));
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"ensemble of {members.Count}: test {metric} {eval.Metrics[metric]:F4}; members {string.Join(", ", memberEvals.Select(m => m.Metrics[metric].ToString("F4", CultureInfo.InvariantCulture)))} (mean {memberEvals.Average(m => m.Metrics[metric]):F4})"));
+        log.WriteLine($"Saved {Path.Combine(outDir, "model.safetensors")} (keys 0.*, 1.*, … one per member) and metrics.json.");
+        if (json) stdout.WriteLine(File.ReadAllText(metricsPath).ReplaceLineEndings("").Replace("  ", "", StringComparison.Ordinal));
+        return 0;
+    }
+
+    private static Outcome Execute(RunConfig config, string outDir, string? resumeDir, TextWriter stdout, TextWriter stderr, bool interactive, bool json)
+    {
         var log = json ? stderr : stdout;
 
         // Everything that can be wrong with the input is checked before anything is written.
@@ -106,6 +174,7 @@ internal static class TrainCommand
         {
             BatchSize = config.BatchSize, Shuffle = config.Shuffle, Seed = config.Seed, Scheduler = scheduler, Plateau = plateau,
             PlateauMonitor = validation is not null ? "val_loss" : "loss", CheckpointPath = checkpoint, Cancellation = cancel.Token,
+            L1 = config.L1, L2 = config.L2, WeightNoise = config.WeightNoise,
         });
 
         log.WriteLine($"nabla {Program.Version}: {description}: train {train.Count}, validation {validation?.Count ?? 0}, test {test.Count}; {Threads.Count} threads");
@@ -131,9 +200,9 @@ internal static class TrainCommand
         if (history.Cancelled)
         {
             log.WriteLine($"Interrupted. The weights so far are in {Path.Combine(outDir, "last.safetensors")}; continue with: nabla train --resume {outDir}");
-            return 130;
+            return new Outcome(130, null, null, null, description);
         }
-        if (history.Diverged) return 1;
+        if (history.Diverged) return new Outcome(1, null, null, null, description);
 
         var testEval = trainer.Evaluate(model, loss, test);
         model.Save(Path.Combine(outDir, "model.safetensors"));
@@ -145,7 +214,7 @@ internal static class TrainCommand
         Reports.PrintSummary(log, interactive && !json, history, testEval, task == TaskKind.Classification, seconds);
         log.WriteLine($"Saved {Path.Combine(outDir, "model.safetensors")}, metrics.json, curves.png{(testEval.Confusion is not null ? ", confusion.png" : "")}.");
         if (json) stdout.WriteLine(File.ReadAllText(metricsPath).ReplaceLineEndings("").Replace("  ", "", StringComparison.Ordinal));
-        return 0;
+        return new Outcome(0, model, test, testEval, description);
     }
 
     private static History RunWithProgress(bool interactive, TextWriter log, bool classification, Func<Callback, History> run)
@@ -214,6 +283,16 @@ internal static class TrainCommand
             Seed = a.Int("--seed", 0),
             Threads = a.Int("--threads", Environment.ProcessorCount, 1, 1024),
             Normalize = a.Flag("--normalize"),
+            Dropout = a.Double("--dropout", 0, 0, 0.99),
+            InputDropout = a.Double("--input-dropout", 0, 0, 0.99),
+            Noise = a.Double("--noise", 0, 0, 100),
+            DropConnect = a.Double("--dropconnect", 0, 0, 0.99),
+            DropoutMode = a.String("--dropout-mode", "inverted").ToLowerInvariant() is var m && m is "inverted" or "classic"
+                ? m : throw new UsageException($"--dropout-mode: '{m}' is not inverted or classic."),
+            L1 = a.Double("--l1", 0, 0, 10),
+            L2 = a.Double("--l2", 0, 0, 10),
+            WeightNoise = a.Double("--weight-noise", 0, 0, 10),
+            Ensemble = a.Int("--ensemble", 1, 1, 100),
         };
     }
 
@@ -242,7 +321,14 @@ internal static class TrainCommand
         int inputs = data.SampleShape.Aggregate(1, (p, v) => p * v);
         try
         {
-            return Models.FromSpec(config.Model, data.SampleShape, data.OutputSize, new Generator(config.Seed), config.Activation);
+            var options = new ModelOptions((float)config.Dropout, (float)config.InputDropout, (float)config.Noise, (float)config.DropConnect,
+                config.DropoutMode == "classic" ? DropoutMode.Classic : DropoutMode.Inverted);
+            var generator = new Generator(config.Seed);
+            if (config.Ensemble > 1)
+                return new Ensemble(Enumerable.Range(0, config.Ensemble).Select(i =>
+                        Models.FromSpec(config.Model, data.SampleShape, data.OutputSize, new Generator(config.Seed + i), config.Activation, options)),
+                    data.Task == TaskKind.Classification ? EnsembleMode.Probabilities : EnsembleMode.Mean);
+            return Models.FromSpec(config.Model, data.SampleShape, data.OutputSize, generator, config.Activation, options);
         }
         catch (FormatException e)
         {

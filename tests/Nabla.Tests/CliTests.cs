@@ -260,3 +260,33 @@ public class CliValidationTests
         }
     }
 }
+
+public class CliRegularizationTests
+{
+    [Fact]
+    public void Dropout_options_and_an_ensemble_train_and_evaluate()
+    {
+        var dir = Directory.CreateTempSubdirectory("nabla-reg");
+        try
+        {
+            var o = new StringWriter();
+            var e = new StringWriter();
+            int code = Nabla.Cli.Program.Run(["train", "--model", "mlp:16", "--epochs", "1", "--dropout", "0.3", "--input-dropout", "0.1",
+                "--ensemble", "2", "--out", dir.FullName, "--json"], o, e);
+            Assert.True(code == 0, e.ToString());
+            var metrics = JsonDocument.Parse(o.ToString()).RootElement;
+            Assert.Equal(2, metrics.GetProperty("members").GetInt32());
+            var keys = Serialization.SafeTensors.Read(Path.Combine(dir.FullName, "model.safetensors")).Keys.ToArray();
+            Assert.Contains("0.1.weight", keys);
+            Assert.Contains("1.4.weight", keys);
+            var eo = new StringWriter();
+            Assert.Equal(0, Nabla.Cli.Program.Run(["evaluate", "--model", dir.FullName, "--json"], eo, e));
+            Assert.Equal(metrics.GetProperty("test").GetProperty("accuracy").GetDouble(),
+                JsonDocument.Parse(eo.ToString()).RootElement.GetProperty("accuracy").GetDouble(), 6);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}

@@ -2,27 +2,57 @@ using System.Globalization;
 
 namespace Nabla;
 
+/// <summary>
+/// Layers against co-adaptation that <see cref="Models"/> inserts: Gaussian noise and dropout on the input, dropout
+/// after each hidden activation, DropConnect on the hidden Linear layers (0 = none).
+/// </summary>
+/// <param name="Dropout">Drop probability after each hidden activation.</param>
+/// <param name="InputDropout">Drop probability on the input.</param>
+/// <param name="Noise">σ of additive Gaussian noise on the input.</param>
+/// <param name="DropConnect">Weight drop probability of the hidden Linear layers.</param>
+/// <param name="Mode">Inverted (default) or classic dropout scaling.</param>
+public sealed record ModelOptions(float Dropout = 0, float InputDropout = 0, float Noise = 0, float DropConnect = 0, DropoutMode Mode = DropoutMode.Inverted)
+{
+    /// <summary>No extra layers.</summary>
+    public static ModelOptions None { get; } = new();
+}
+
 /// <summary>Ready-made models with PyTorch's key names, and the model-spec strings the CLI takes.</summary>
 public static class Models
 {
+    // Each random layer draws its own generator from the model's, in construction order.
+    private static void AddInputLayers(Sequential net, ModelOptions o, Generator g)
+    {
+        if (o.Noise > 0) net.Add(new GaussianNoise(o.Noise, generator: new Generator(g.NextUInt64())));
+        if (o.InputDropout > 0) net.Add(new Dropout(o.InputDropout, new Generator(g.NextUInt64()), o.Mode));
+    }
+
+    private static void AddHidden(Sequential net, Linear linear, string activation, ModelOptions o, Generator g)
+    {
+        net.Add(o.DropConnect > 0 ? new DropConnect(linear, o.DropConnect, new Generator(g.NextUInt64()), o.Mode) : linear);
+        net.Add(Activations.Create(activation));
+        if (o.Dropout > 0) net.Add(new Dropout(o.Dropout, new Generator(g.NextUInt64()), o.Mode));
+    }
+
     /// <summary>
     /// A multilayer perceptron <c>Sequential(Linear(in, h₁), act, Linear(h₁, h₂), act, …, Linear(hₖ, out))</c> that
     /// flattens (N, C, H, W) images itself (<see cref="Sequential.FlattenInput"/>):
     /// for 784 inputs, hidden [256, 128] and 10 outputs the keys are 0.weight, 0.bias, 2.weight, 2.bias,
     /// 4.weight, 4.bias, exactly as the same <c>torch.nn.Sequential</c>.
     /// </summary>
-    public static Sequential Mlp(int inputs, IReadOnlyList<int> hidden, int outputs, Generator generator, string activation = "relu")
+    public static Sequential Mlp(int inputs, IReadOnlyList<int> hidden, int outputs, Generator generator, string activation = "relu", ModelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(hidden);
         ArgumentNullException.ThrowIfNull(generator);
+        var o = options ?? ModelOptions.None;
         Activations.Create(activation); // validate the name before building anything
         var net = new Sequential { FlattenInput = true };
+        AddInputLayers(net, o, generator);
         int width = inputs;
         foreach (int h in hidden)
         {
             if (h <= 0) throw new ArgumentOutOfRangeException(nameof(hidden), h, "Mlp: hidden sizes must be positive.");
-            net.Add(new Linear(width, h, generator));
-            net.Add(Activations.Create(activation));
+            AddHidden(net, new Linear(width, h, generator), activation, o, generator);
             width = h;
         }
         net.Add(new Linear(width, outputs, generator));
@@ -34,15 +64,19 @@ public static class Models
     /// Conv2d(c₁, c₂, 3, padding=1), act, MaxPool2d(2), Flatten, Linear(c₂·⌊H/4⌋·⌊W/4⌋, 128), act, Linear(128, out))</c>
     /// with PyTorch's key names (0.weight, 3.weight, 7.weight, 9.weight); default channels 32 and 64.
     /// </summary>
-    public static Sequential Cnn(int channels, int height, int width, int outputs, Generator generator, int c1 = 32, int c2 = 64, string activation = "relu")
+    public static Sequential Cnn(int channels, int height, int width, int outputs, Generator generator, int c1 = 32, int c2 = 64, string activation = "relu",
+        ModelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(generator);
         if (height < 4 || width < 4) throw new ArgumentException($"Cnn: images must be at least 4×4, got {height}×{width}.");
-        return new Sequential(
-            new Conv2d(channels, c1, 3, generator, padding: 1), Activations.Create(activation), new MaxPool2d(2),
-            new Conv2d(c1, c2, 3, generator, padding: 1), Activations.Create(activation), new MaxPool2d(2),
-            new Flatten(), new Linear(c2 * (height / 4) * (width / 4), 128, generator), Activations.Create(activation),
-            new Linear(128, outputs, generator));
+        var o = options ?? ModelOptions.None;
+        var net = new Sequential();
+        AddInputLayers(net, o, generator);
+        net.Add(new Conv2d(channels, c1, 3, generator, padding: 1)).Add(Activations.Create(activation)).Add(new MaxPool2d(2));
+        net.Add(new Conv2d(c1, c2, 3, generator, padding: 1)).Add(Activations.Create(activation)).Add(new MaxPool2d(2));
+        net.Add(new Flatten());
+        AddHidden(net, new Linear(c2 * (height / 4) * (width / 4), 128, generator), activation, o, generator);
+        return net.Add(new Linear(128, outputs, generator));
     }
 
     /// <summary>
@@ -50,7 +84,7 @@ public static class Models
     /// <c>cnn:32,64</c> (channel counts) — for samples of <paramref name="sampleShape"/> and <paramref name="outputs"/> outputs.
     /// </summary>
     /// <exception cref="FormatException">the spec is malformed or does not fit the data; the message shows the expected form.</exception>
-    public static Module FromSpec(string spec, IReadOnlyList<int> sampleShape, int outputs, Generator generator, string activation = "relu")
+    public static Module FromSpec(string spec, IReadOnlyList<int> sampleShape, int outputs, Generator generator, string activation = "relu", ModelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(sampleShape);
@@ -59,14 +93,14 @@ public static class Models
         switch (kind)
         {
             case "mlp":
-                return Mlp(inputs, args, outputs, generator, activation);
+                return Mlp(inputs, args, outputs, generator, activation, options);
             case "cnn":
                 if (sampleShape.Count != 3)
                     throw new FormatException($"Model 'cnn' needs image data (C, H, W); the samples here have shape {Shapes.Format(sampleShape.ToArray())}.");
                 if (args.Length is not (0 or 2)) throw new FormatException($"Model spec '{spec}': cnn takes two channel counts, e.g. 'cnn:32,64'.");
                 return args.Length == 0
-                    ? Cnn(sampleShape[0], sampleShape[1], sampleShape[2], outputs, generator, activation: activation)
-                    : Cnn(sampleShape[0], sampleShape[1], sampleShape[2], outputs, generator, args[0], args[1], activation);
+                    ? Cnn(sampleShape[0], sampleShape[1], sampleShape[2], outputs, generator, activation: activation, options: options)
+                    : Cnn(sampleShape[0], sampleShape[1], sampleShape[2], outputs, generator, args[0], args[1], activation, options);
             default:
                 throw new FormatException($"Unknown model '{kind}' in spec '{spec}'; expected e.g. 'mlp:256,128' or 'cnn:32,64'.");
         }

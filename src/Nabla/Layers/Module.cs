@@ -14,6 +14,7 @@ public abstract class Module
     private readonly List<(string Name, Tensor Value)> _parameters = [];
     private readonly List<(string Name, StateValue Value, bool Persistent)> _buffers = [];
     private readonly List<(string Name, Module Value)> _children = [];
+    private readonly List<(string Name, Generator Value)> _generators = [];
 
     /// <summary>True in training mode (the default), false after <see cref="Eval"/>.</summary>
     public bool Training { get; private set; } = true;
@@ -56,6 +57,28 @@ public abstract class Module
         ArgumentNullException.ThrowIfNull(value);
         _buffers.Add((name, value, persistent));
         return value;
+    }
+
+    /// <summary>
+    /// Registers the generator a module draws its training-time randomness from (dropout masks, noise), so training
+    /// checkpoints can save and restore its state; it is not part of the state dict (PyTorch has no such key).
+    /// </summary>
+    protected Generator RegisterGenerator(string name, Generator generator)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        if (string.IsNullOrEmpty(name) || _generators.Any(g => g.Name == name))
+            throw new ArgumentException($"{GetType().Name}: generator name '{name}' must be non-empty and unique.", nameof(name));
+        _generators.Add((name, generator));
+        return generator;
+    }
+
+    /// <summary>Every registered generator with its dotted name (for training checkpoints).</summary>
+    public IEnumerable<(string Name, Generator Generator)> NamedGenerators(string prefix = "")
+    {
+        foreach (var (name, g) in _generators) yield return (Join(prefix, name), g);
+        foreach (var (name, child) in _children)
+            foreach (var item in child.NamedGenerators(Join(prefix, name)))
+                yield return item;
     }
 
     /// <summary>Registers a child module under a name and returns it.</summary>

@@ -33,6 +33,15 @@ public sealed class TrainerOptions
     public Func<Batch, Generator, Batch>? Transform { get; init; }
     /// <summary>Cancels between batches; the callbacks still see the end of training.</summary>
     public CancellationToken Cancellation { get; init; }
+    /// <summary>λ₁: adds λ₁·Σ|w| over the weights (parameters of rank ≥ 2, not biases) to the loss (Keras's l1).</summary>
+    public double L1 { get; init; }
+    /// <summary>λ₂: adds λ₂·Σw² over the weights to the loss (Keras's l2; weight decay lives in the optimizers).</summary>
+    public double L2 { get; init; }
+    /// <summary>
+    /// σ of weight noise: each step adds N(0, σ²) to every parameter for the forward and backward pass and removes
+    /// it before the optimizer step (the lecture's "shuffled weights"; Graves's weight noise). 0 = off.
+    /// </summary>
+    public double WeightNoise { get; init; }
 }
 
 /// <summary>
@@ -76,10 +85,12 @@ public sealed class Trainer(TrainerOptions? options = null)
             Transform = Options.Transform,
         };
         var history = new History();
+        var noiseGenerator = Generator.ForStream(Options.Seed, 7_777_777);
         var context = new TrainingContext(model, optimizer, history, epochs, loader.BatchesPerEpoch,
             Options.DropLast ? loader.BatchesPerEpoch * Options.BatchSize : train.Count);
         int start = 0;
-        if (resume is not null) start = Restore(resume, model, optimizer, callbacks, history);
+        if (resume is not null) start = Restore(resume, model, optimizer, callbacks, history, noiseGenerator);
+        var weights = model.Parameters().Where(p => p.Rank >= 2).ToArray();
 
         foreach (var c in callbacks) c.OnTrainBegin(context);
         for (int epoch = start; epoch < epochs && !context.StopTraining; epoch++)
@@ -93,8 +104,11 @@ public sealed class Trainer(TrainerOptions? options = null)
             {
                 if (Options.Cancellation.IsCancellationRequested) break;
                 optimizer.ZeroGrad();
+                var noise = Options.WeightNoise > 0 ? AddWeightNoise(model, noiseGenerator) : null;
                 var output = model.Forward(batch.Features);
                 var l = Apply(loss, output, batch.Labels, batch.Targets);
+                if (Options.L1 > 0) l = l + weights.Select(w => w.Abs().Sum()).Aggregate((a, b) => a + b) * (float)Options.L1;
+                if (Options.L2 > 0) l = l + weights.Select(w => w.Square().Sum()).Aggregate((a, b) => a + b) * (float)Options.L2;
                 float value = l.Item();
                 if (!float.IsFinite(value))
                 {
@@ -104,6 +118,7 @@ public sealed class Trainer(TrainerOptions? options = null)
                     break;
                 }
                 l.Backward();
+                if (noise is not null) RemoveWeightNoise(noise);
                 optimizer.Step();
                 if (Options.Scheduler?.Interval == StepInterval.Batch) Options.Scheduler.Step();
                 lossSum += (double)value * batch.Count;
@@ -143,11 +158,30 @@ public sealed class Trainer(TrainerOptions? options = null)
             var log = new EpochLog(epoch, logs);
             history.Epochs.Add(log);
             foreach (var c in callbacks) c.OnEpochEnd(context, log);
-            if (Options.CheckpointPath is not null) WriteCheckpoint(Options.CheckpointPath, epoch, model, optimizer, callbacks, history);
+            if (Options.CheckpointPath is not null) WriteCheckpoint(Options.CheckpointPath, epoch, model, optimizer, callbacks, history, noiseGenerator);
         }
         history.StopReason = context.StopReason;
         foreach (var c in callbacks) c.OnTrainEnd(context);
         return history;
+    }
+
+    private List<(Tensor Parameter, Tensor Noise)> AddWeightNoise(Module model, Generator g)
+    {
+        using var _ = GradMode.NoGrad();
+        var added = new List<(Tensor, Tensor)>();
+        foreach (var p in model.Parameters())
+        {
+            var n = Tensor.Normal([.. p.Shape], 0f, (float)Options.WeightNoise, g);
+            p.AddInPlace(n, 1f);
+            added.Add((p, n));
+        }
+        return added;
+    }
+
+    private void RemoveWeightNoise(List<(Tensor Parameter, Tensor Noise)> noise)
+    {
+        using var _ = GradMode.NoGrad();
+        foreach (var (p, n) in noise) p.AddInPlace(n, -1f);
     }
 
     private static Tensor Apply(Loss loss, Tensor output, IntTensor? labels, Tensor? targets) =>
@@ -221,7 +255,7 @@ public sealed class Trainer(TrainerOptions? options = null)
 
     // ---- checkpoints -------------------------------------------------------------------------------------
 
-    private void WriteCheckpoint(string path, int epoch, Module model, Optimizer optimizer, Callback[] callbacks, History history)
+    private void WriteCheckpoint(string path, int epoch, Module model, Optimizer optimizer, Callback[] callbacks, History history, Generator noise)
     {
         var state = new StateDict();
         foreach (var (k, v) in model.StateDict()) state.Add("model." + k, v);
@@ -233,6 +267,9 @@ public sealed class Trainer(TrainerOptions? options = null)
         if (Options.Plateau is not null)
             foreach (var (k, v) in Options.Plateau.StateDict().Metadata) state.Metadata["plateau." + k] = v;
         for (int i = 0; i < callbacks.Length; i++) callbacks[i].SaveState(state, $"callbacks.{i}.");
+        // Training-time randomness (dropout masks, noise) continues exactly where it stopped.
+        foreach (var (name, g) in model.NamedGenerators()) state.Metadata["rng.model." + name] = string.Join(",", g.GetState());
+        state.Metadata["rng.weight_noise"] = string.Join(",", noise.GetState());
         state.Metadata["epoch"] = epoch.ToString(CultureInfo.InvariantCulture);
         state.Metadata["seed"] = Options.Seed.ToString(CultureInfo.InvariantCulture);
         state.Metadata["history"] = JsonSerializer.Serialize(history.Epochs.Select(e => e.Logs.ToDictionary()).ToList(), HistoryJson.Default.ListDictionaryStringDouble);
@@ -241,7 +278,7 @@ public sealed class Trainer(TrainerOptions? options = null)
         SafeTensors.Write(path, state);
     }
 
-    private int Restore(StateDict state, Module model, Optimizer optimizer, Callback[] callbacks, History history)
+    private int Restore(StateDict state, Module model, Optimizer optimizer, Callback[] callbacks, History history, Generator noise)
     {
         if (!state.Metadata.TryGetValue("epoch", out var epochText))
             throw new InvalidOperationException("Resume: the file is not a training checkpoint (no 'epoch' metadata).");
@@ -252,6 +289,10 @@ public sealed class Trainer(TrainerOptions? options = null)
         if (Options.Scheduler is not null) Options.Scheduler.LoadStateDict(Section(state, "scheduler."));
         if (Options.Plateau is not null) Options.Plateau.LoadStateDict(Section(state, "plateau."));
         for (int i = 0; i < callbacks.Length; i++) callbacks[i].LoadState(state, $"callbacks.{i}.");
+        static ulong[] Parse(string s) => s.Split(',').Select(v => ulong.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        foreach (var (name, g) in model.NamedGenerators())
+            if (state.Metadata.TryGetValue("rng.model." + name, out var rng)) g.SetState(Parse(rng));
+        if (state.Metadata.TryGetValue("rng.weight_noise", out var wn)) noise.SetState(Parse(wn));
         var logs = JsonSerializer.Deserialize(state.Metadata["history"], HistoryJson.Default.ListDictionaryStringDouble) ?? [];
         for (int e = 0; e < logs.Count; e++) history.Epochs.Add(new EpochLog(e, logs[e]));
         return int.Parse(epochText, CultureInfo.InvariantCulture) + 1;
