@@ -1,0 +1,117 @@
+using Nabla.Autograd;
+using Nabla.Ops;
+
+namespace Nabla;
+
+/// <summary>
+/// Batch normalisation exactly as PyTorch (Ioffe &amp; Szegedy): in training, y = γ(x − μ_B)/√(σ²_B + ε) + β with the
+/// batch mean and biased variance per channel over N and the spatial dims, and running estimates updated as
+/// r ← (1 − momentum)·r + momentum·batch (momentum 0.1 on the new value; null = cumulative average 1/t), the
+/// running variance taking the unbiased batch variance; in evaluation the running estimates are used. Weight
+/// starts at 1, bias at 0; buffers running_mean (0), running_var (1), num_batches_tracked (I64 in files).
+/// </summary>
+public abstract class BatchNormBase : Module
+{
+    private readonly int _rank;
+
+    /// <summary>Creates the layer for inputs of rank <paramref name="rank"/> (or rank − 1 for 1-D also accepting (N, C)).</summary>
+    private protected BatchNormBase(int numFeatures, float eps, float? momentum, bool affine, bool trackRunningStats, int rank)
+    {
+        if (numFeatures < 1) throw new ArgumentOutOfRangeException(nameof(numFeatures), numFeatures, "BatchNorm: num_features must be positive.");
+        NumFeatures = numFeatures;
+        Eps = eps;
+        Momentum = momentum;
+        Affine = affine;
+        TrackRunningStats = trackRunningStats;
+        _rank = rank;
+        if (affine)
+        {
+            Weight = RegisterParameter("weight", Tensor.Ones(numFeatures));
+            Bias = RegisterParameter("bias", Tensor.Zeros(numFeatures));
+        }
+        if (trackRunningStats)
+        {
+            RunningMean = RegisterBuffer("running_mean", Tensor.Zeros(numFeatures));
+            RunningVar = RegisterBuffer("running_var", Tensor.Ones(numFeatures));
+            NumBatchesTracked = RegisterBuffer("num_batches_tracked", IntTensor.Zeros());
+        }
+    }
+
+    /// <summary>C.</summary>
+    public int NumFeatures { get; }
+    /// <summary>ε added to the variance.</summary>
+    public float Eps { get; }
+    /// <summary>Weight of the new batch in the running averages; null = cumulative average.</summary>
+    public float? Momentum { get; }
+    /// <summary>Whether γ and β are learned.</summary>
+    public bool Affine { get; }
+    /// <summary>Whether running estimates are kept (and used in evaluation).</summary>
+    public bool TrackRunningStats { get; }
+    /// <summary>γ, or null.</summary>
+    public Tensor? Weight { get; }
+    /// <summary>β, or null.</summary>
+    public Tensor? Bias { get; }
+    /// <summary>Running mean, or null.</summary>
+    public Tensor? RunningMean { get; }
+    /// <summary>Running (unbiased) variance, or null.</summary>
+    public Tensor? RunningVar { get; }
+    /// <summary>Training batches seen.</summary>
+    public IntTensor? NumBatchesTracked { get; }
+
+    /// <summary>Checks the input's rank and channel count.</summary>
+    protected virtual void CheckInput(Tensor input)
+    {
+        if (input.Rank != _rank || input.Shape[1] != NumFeatures)
+            throw new ArgumentException($"{GetType().Name}: expected input of rank {_rank} with {NumFeatures} channels, got {Shapes.Format(input.Shape.ToArray())}.", nameof(input));
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        CheckInput(input);
+        bool useBatch = Training || !TrackRunningStats;
+        if (!useBatch)
+            return BatchNormOp.Forward(input, Weight, Bias, RunningMean!.ToArray(), RunningVar!.ToArray(), Eps).Output;
+        var (y, mean, variance) = BatchNormOp.Forward(input, Weight, Bias, null, null, Eps);
+        if (Training && TrackRunningStats)
+        {
+            NumBatchesTracked!.Data[0]++;
+            double factor = Momentum ?? 1.0 / NumBatchesTracked.Data[0];
+            long m = input.Numel / NumFeatures;
+            var rm = RunningMean!.ToArray();
+            var rv = RunningVar!.ToArray();
+            for (int c = 0; c < NumFeatures; c++)
+            {
+                rm[c] = (float)((1 - factor) * rm[c] + factor * mean[c]);
+                rv[c] = (float)((1 - factor) * rv[c] + factor * variance[c] * m / Math.Max(1, m - 1));
+            }
+            using (GradMode.NoGrad())
+            {
+                RunningMean.CopyFrom(Tensor.FromArray(rm));
+                RunningVar.CopyFrom(Tensor.FromArray(rv));
+            }
+        }
+        return y;
+    }
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr =>
+        $"{NumFeatures}, eps={Eps}, momentum={(Momentum is null ? "None" : Momentum.Value.ToString(System.Globalization.CultureInfo.InvariantCulture))}, affine={Affine}, track_running_stats={TrackRunningStats}";
+}
+
+/// <summary>Batch normalisation of (N, C) or (N, C, L) inputs (torch.nn.BatchNorm1d).</summary>
+public sealed class BatchNorm1d(int numFeatures, float eps = 1e-5f, float? momentum = 0.1f, bool affine = true, bool trackRunningStats = true)
+    : BatchNormBase(numFeatures, eps, momentum, affine, trackRunningStats, 3)
+{
+    /// <inheritdoc/>
+    protected override void CheckInput(Tensor input)
+    {
+        if ((input.Rank != 2 && input.Rank != 3) || input.Shape[1] != NumFeatures)
+            throw new ArgumentException($"BatchNorm1d: expected (N, {NumFeatures}) or (N, {NumFeatures}, L), got {Shapes.Format(input.Shape.ToArray())}.", nameof(input));
+    }
+}
+
+/// <summary>Batch normalisation of (N, C, H, W) inputs (torch.nn.BatchNorm2d).</summary>
+public sealed class BatchNorm2d(int numFeatures, float eps = 1e-5f, float? momentum = 0.1f, bool affine = true, bool trackRunningStats = true)
+    : BatchNormBase(numFeatures, eps, momentum, affine, trackRunningStats, 4);

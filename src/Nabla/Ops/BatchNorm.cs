@@ -1,0 +1,60 @@
+using Nabla.Autograd;
+
+namespace Nabla.Ops;
+
+/// <summary>
+/// Fused batch normalisation of (N, C, …): with batch statistics (training) y = γ(x − μ_B)/√(σ²_B + ε) + β, μ_B and
+/// the biased σ²_B per channel over N and the spatial dims; with given statistics (evaluation) the same formula
+/// with them. The op returns the batch mean and biased variance for the caller's running averages.
+/// </summary>
+internal sealed class BatchNormOp(Tensor[] inputs, Tensor xhat, float[] invstd, int n, int c, int s, bool batchStatistics, bool affine) : Node(inputs)
+{
+    private Tensor? _xhat = xhat;
+
+    public override string Name => "BatchNorm";
+
+    public static (Tensor Output, float[] Mean, float[] Variance) Forward(Tensor x, Tensor? weight, Tensor? bias, float[]? mean, float[]? variance, float eps)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Rank < 2) throw new ArgumentException($"BatchNorm: input {Shapes.Format(x.shape)} must be (N, C, …).", nameof(x));
+        int n = x.shape[0], c = x.shape[1], s = x.Numel / Math.Max(1, n * c);
+        if ((weight is not null && weight.Numel != c) || (bias is not null && bias.Numel != c))
+            throw new ArgumentException($"BatchNorm: weight and bias must have {c} values, one per channel of input {Shapes.Format(x.shape)}.");
+        bool batch = mean is null;
+        if (batch && n * s <= 1)
+            throw new ArgumentException($"Expected more than 1 value per channel when training, got input size {Shapes.Format(x.shape)}");
+        var xd = x.Contiguous().ToArray();
+        mean ??= new float[c];
+        variance ??= new float[c];
+        if (batch) Kernels.BatchNorm.Statistics(xd, n, c, s, mean, variance);
+        var invstd = new float[c];
+        for (int i = 0; i < c; i++) invstd[i] = 1f / MathF.Sqrt(variance[i] + eps);
+        var y = new float[xd.Length];
+        var xhat = new float[xd.Length];
+        Kernels.BatchNorm.Normalize(xd, n, c, s, mean, invstd, weight?.ToArray() ?? default, bias?.ToArray() ?? default, y, xhat);
+        var output = Tensor.FromArray(y, [.. x.shape]);
+        var inputs = new List<Tensor> { x };
+        if (weight is not null) inputs.Add(weight);
+        if (bias is not null) inputs.Add(bias);
+        if (GradMode.ShouldRecord(inputs.ToArray()))
+            output = output.WithGradFn(new BatchNormOp(inputs.ToArray(), Tensor.FromArray(xhat, [.. x.shape]), invstd, n, c, s, batch, weight is not null));
+        return (output, mean, variance);
+    }
+
+    protected internal override void Backward(Tensor g, Tensor?[] grads)
+    {
+        var dy = g.Contiguous().ToArray();
+        var xh = _xhat!.ToArray();
+        var gamma = affine ? Inputs[1].ToArray() : null;
+        var dx = NeedsGrad(0) ? new float[dy.Length] : null;
+        var dgamma = affine ? new float[c] : null;
+        var dbeta = Inputs.Count > (affine ? 2 : 1) ? new float[c] : null;
+        Kernels.BatchNorm.Backward(dy, xh, n, c, s, invstd, gamma ?? default, batchStatistics, dx ?? default, dgamma ?? default, dbeta ?? default);
+        if (dx is not null) grads[0] = Tensor.FromArray(dx, [.. Inputs[0].shape]);
+        int k = 1;
+        if (affine) grads[k++] = Tensor.FromArray(dgamma!, [.. Inputs[1].shape]);
+        if (dbeta is not null) grads[k] = Tensor.FromArray(dbeta, [.. Inputs[k].shape]);
+    }
+
+    protected override void ReleaseSaved() => _xhat = null;
+}
