@@ -40,6 +40,9 @@ internal sealed record RunConfig
     public double L2 { get; init; }
     public double WeightNoise { get; init; }
     public int Ensemble { get; init; } = 1;
+    public string Norm { get; init; } = "none";
+    public bool NormAfter { get; init; }
+    public string WeightNorm { get; init; } = "none";
 
     /// <summary>Default learning rate of each optimizer in the CLI (chosen so that naming only data and model trains well).</summary>
     public static double DefaultLr(string optimizer) => optimizer switch
@@ -84,6 +87,9 @@ internal sealed record RunConfig
         w.WriteNumber("l2", L2);
         w.WriteNumber("weight_noise", WeightNoise);
         w.WriteNumber("ensemble", Ensemble);
+        w.WriteString("norm", Norm);
+        w.WriteBoolean("norm_after", NormAfter);
+        w.WriteString("weight_norm", WeightNorm);
         if (NormMean is not null)
         {
             w.WriteStartArray("norm_mean");
@@ -136,6 +142,9 @@ internal sealed record RunConfig
             L2 = D("l2", 0),
             WeightNoise = D("weight_noise", 0),
             Ensemble = I("ensemble", 1),
+            Norm = S("norm", "none"),
+            NormAfter = B("norm_after", false),
+            WeightNorm = S("weight_norm", "none"),
         };
     }
 

@@ -15,10 +15,10 @@ internal static class TrainCommand
         "--data", "--label", "--task", "--model", "--activation", "--optimizer", "--lr", "--momentum", "--weight-decay",
         "--batch-size", "--epochs", "--shuffle", "--validation", "--early-stopping", "--stop-when-stable", "--schedule",
         "--init", "--seed", "--threads", "--out", "--resume", "--dropout", "--input-dropout", "--noise", "--dropconnect", "--ensemble",
-        "--dropout-mode", "--l1", "--l2", "--weight-noise",
+        "--dropout-mode", "--l1", "--l2", "--weight-noise", "--norm", "--weight-norm",
     ];
 
-    internal static readonly HashSet<string> FlagOptions = ["--json", "--normalize"];
+    internal static readonly HashSet<string> FlagOptions = ["--json", "--normalize", "--norm-after"];
 
     public const string Help = """
         nabla train — train a model and write its weights, metrics and plots
@@ -31,6 +31,8 @@ internal static class TrainCommand
                       [--schedule cosine|step:EPOCHS:GAMMA|plateau:PATIENCE|onecycle|none] [--init FILE.safetensors]
                       [--dropout P] [--input-dropout P] [--noise SIGMA] [--dropconnect P] [--dropout-mode inverted|classic]
                       [--l1 X] [--l2 X] [--weight-noise SIGMA] [--ensemble N]
+                      [--norm batch|layer|instance|group:G|switch|none] [--norm-after]
+                      [--weight-norm ws|ws-minmax|spectral|spectral-filter:RANK_OR_FRACTION|none]
                       [--normalize] [--seed N] [--threads N] [--out DIR] [--resume DIR] [--json]
 
         Defaults: embedded Fashion-MNIST subset, mlp:256,128 with ReLU, Adam lr 1e-3, batch 128, 20 epochs,
@@ -161,6 +163,11 @@ internal static class TrainCommand
         if (validation is not null && config.EarlyStopping > 0)
             callbacks.Add(early = new EarlyStopping("val_loss", patience: config.EarlyStopping, restoreBestWeights: true));
         if (config.StopWhenStable > 0) callbacks.Add(new WeightStabilization(config.StopWhenStable));
+        if (config.WeightNorm.StartsWith("spectral-filter:", StringComparison.Ordinal))
+        {
+            var (rank, energy) = SpectralFilterSetting(config.WeightNorm);
+            callbacks.Add(new SpectralFilterCallback(trainerBatches, rank, energy)); // once per epoch
+        }
         callbacks.Add(new ModelCheckpoint(outDir, validation is not null ? "val_loss" : "loss"));
 
         using var cancel = new CancellationTokenSource();
@@ -293,7 +300,29 @@ internal static class TrainCommand
             L2 = a.Double("--l2", 0, 0, 10),
             WeightNoise = a.Double("--weight-noise", 0, 0, 10),
             Ensemble = a.Int("--ensemble", 1, 1, 100),
+            Norm = a.String("--norm", "none").ToLowerInvariant(),
+            NormAfter = a.Flag("--norm-after"),
+            WeightNorm = ValidateWeightNorm(a.String("--weight-norm", "none").ToLowerInvariant()),
         };
+    }
+
+    private static string ValidateWeightNorm(string w)
+    {
+        if (w is "none" or "ws" or "ws-minmax" or "spectral") return w;
+        if (w.StartsWith("spectral-filter:", StringComparison.Ordinal))
+        {
+            SpectralFilterSetting(w);
+            return w;
+        }
+        throw new UsageException($"--weight-norm: '{w}' is not ws, ws-minmax, spectral, spectral-filter:RANK_OR_FRACTION or none.");
+    }
+
+    /// <summary>spectral-filter:K keeps K singular values; spectral-filter:0.9 keeps 90% of the energy.</summary>
+    internal static (int? Rank, double? Energy) SpectralFilterSetting(string w)
+    {
+        string v = w["spectral-filter:".Length..];
+        if (int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int rank) && rank >= 1) return (rank, null);
+        return (null, CliArgs.ParseDouble("--weight-norm spectral-filter", v, 0, 1, exclusiveMin: true));
     }
 
     internal static void ValidateSchedule(string s)
@@ -322,7 +351,8 @@ internal static class TrainCommand
         try
         {
             var options = new ModelOptions((float)config.Dropout, (float)config.InputDropout, (float)config.Noise, (float)config.DropConnect,
-                config.DropoutMode == "classic" ? DropoutMode.Classic : DropoutMode.Inverted);
+                config.DropoutMode == "classic" ? DropoutMode.Classic : DropoutMode.Inverted, config.Norm, config.NormAfter,
+                config.WeightNorm.StartsWith("spectral-filter", StringComparison.Ordinal) ? "none" : config.WeightNorm);
             var generator = new Generator(config.Seed);
             if (config.Ensemble > 1)
                 return new Ensemble(Enumerable.Range(0, config.Ensemble).Select(i =>

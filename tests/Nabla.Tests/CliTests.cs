@@ -290,3 +290,37 @@ public class CliRegularizationTests
         }
     }
 }
+
+public class CliNormTests
+{
+    [Theory]
+    [InlineData("cnn:4,8", "batch", "none", "1.running_mean")]
+    [InlineData("mlp:16", "layer", "spectral", "0.parametrizations.weight.0._u")]
+    [InlineData("mlp:16", "group:4", "ws-minmax", "0.ws_gamma")]
+    public void Norm_options_build_pytorch_layouts(string model, string norm, string weightNorm, string key)
+    {
+        var dir = Directory.CreateTempSubdirectory("nabla-norm");
+        try
+        {
+            var e = new StringWriter();
+            int code = Nabla.Cli.Program.Run(["train", "--model", model, "--norm", norm, "--weight-norm", weightNorm, "--epochs", "1", "--out", dir.FullName], new StringWriter(), e);
+            Assert.True(code == 0, e.ToString());
+            Assert.Contains(key, Serialization.SafeTensors.Read(Path.Combine(dir.FullName, "model.safetensors")).Keys);
+            Assert.Equal(0, Nabla.Cli.Program.Run(["evaluate", "--model", dir.FullName], new StringWriter(), e));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Bad_norm_settings_are_usage_errors()
+    {
+        var e = new StringWriter();
+        Assert.Equal(2, Nabla.Cli.Program.Run(["train", "--model", "mlp:16", "--norm", "instance"], new StringWriter(), e));
+        Assert.Equal(2, Nabla.Cli.Program.Run(["train", "--norm", "group:7", "--model", "mlp:16"], new StringWriter(), e));
+        Assert.Equal(2, Nabla.Cli.Program.Run(["train", "--weight-norm", "spectral-filter:abc"], new StringWriter(), e));
+        Assert.Equal(2, Nabla.Cli.Program.Run(["train", "--norm", "batchy"], new StringWriter(), e));
+    }
+}

@@ -11,7 +11,11 @@ namespace Nabla;
 /// <param name="Noise">σ of additive Gaussian noise on the input.</param>
 /// <param name="DropConnect">Weight drop probability of the hidden Linear layers.</param>
 /// <param name="Mode">Inverted (default) or classic dropout scaling.</param>
-public sealed record ModelOptions(float Dropout = 0, float InputDropout = 0, float Noise = 0, float DropConnect = 0, DropoutMode Mode = DropoutMode.Inverted)
+/// <param name="Norm">Activation normalisation: none, batch, layer, instance, group:G or switch (placed before the activation).</param>
+/// <param name="NormAfter">Place the normalisation after the activation instead.</param>
+/// <param name="WeightNorm">Weight normalisation of the hidden layers: none, ws, ws-minmax or spectral.</param>
+public sealed record ModelOptions(float Dropout = 0, float InputDropout = 0, float Noise = 0, float DropConnect = 0, DropoutMode Mode = DropoutMode.Inverted,
+    string Norm = "none", bool NormAfter = false, string WeightNorm = "none")
 {
     /// <summary>No extra layers.</summary>
     public static ModelOptions None { get; } = new();
@@ -29,10 +33,63 @@ public static class Models
 
     private static void AddHidden(Sequential net, Linear linear, string activation, ModelOptions o, Generator g)
     {
-        net.Add(o.DropConnect > 0 ? new DropConnect(linear, o.DropConnect, new Generator(g.NextUInt64()), o.Mode) : linear);
-        net.Add(Activations.Create(activation));
+        if (o.DropConnect > 0 && o.WeightNorm != "none")
+            throw new FormatException("DropConnect and a weight normalisation cannot wrap the same layer; choose one.");
+        net.Add(o.DropConnect > 0 ? new DropConnect(linear, o.DropConnect, new Generator(g.NextUInt64()), o.Mode) : WrapWeights(linear, o, g));
+        AddNormAndActivation(net, activation, o, FeatureNorm(o.Norm, linear.OutFeatures));
         if (o.Dropout > 0) net.Add(new Dropout(o.Dropout, new Generator(g.NextUInt64()), o.Mode));
     }
+
+    private static void AddNormAndActivation(Sequential net, string activation, ModelOptions o, Module? norm)
+    {
+        if (norm is not null && !o.NormAfter) net.Add(norm);
+        net.Add(Activations.Create(activation));
+        if (norm is not null && o.NormAfter) net.Add(norm);
+    }
+
+    private static Module WrapWeights(Module layer, ModelOptions o, Generator g) => o.WeightNorm switch
+    {
+        "none" => layer,
+        "ws" => new WeightStandardization(layer),
+        "ws-minmax" => new WeightStandardization(layer, WeightStandardizationMode.MinMax),
+        "spectral" => new SpectralNorm(layer, new Generator(g.NextUInt64())),
+        var w => throw new FormatException($"Unknown weight normalisation '{w}'; expected none, ws, ws-minmax or spectral."),
+    };
+
+    private static int GroupCount(string norm)
+    {
+        var parts = norm.Split(':');
+        if (parts.Length != 2 || !int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int groups) || groups < 1)
+            throw new FormatException($"Normalisation '{norm}': expected group:G with a positive group count.");
+        return groups;
+    }
+
+    // Normalisation of (N, features) activations; instance and switch normalisation need spatial dims.
+    private static Module? FeatureNorm(string norm, int features) => norm switch
+    {
+        "none" => null,
+        "batch" => new BatchNorm1d(features),
+        "layer" => new LayerNorm(features),
+        "instance" or "switch" => null,
+        _ when norm.StartsWith("group:", StringComparison.Ordinal) => features % GroupCount(norm) == 0
+            ? new GroupNorm(GroupCount(norm), features)
+            : throw new FormatException($"Normalisation '{norm}': {features} features do not divide into {GroupCount(norm)} groups."),
+        _ => throw new FormatException($"Unknown normalisation '{norm}'; expected none, batch, layer, instance, group:G or switch."),
+    };
+
+    // Normalisation of (N, C, H, W) feature maps.
+    private static Module? MapNorm(string norm, int channels, int height, int width) => norm switch
+    {
+        "none" => null,
+        "batch" => new BatchNorm2d(channels),
+        "layer" => new LayerNorm([channels, height, width]),
+        "instance" => new InstanceNorm2d(channels, affine: true),
+        "switch" => new SwitchNorm(channels),
+        _ when norm.StartsWith("group:", StringComparison.Ordinal) => channels % GroupCount(norm) == 0
+            ? new GroupNorm(GroupCount(norm), channels)
+            : throw new FormatException($"Normalisation '{norm}': {channels} channels do not divide into {GroupCount(norm)} groups."),
+        _ => throw new FormatException($"Unknown normalisation '{norm}'; expected none, batch, layer, instance, group:G or switch."),
+    };
 
     /// <summary>
     /// A multilayer perceptron <c>Sequential(Linear(in, h₁), act, Linear(h₁, h₂), act, …, Linear(hₖ, out))</c> that
@@ -46,6 +103,8 @@ public static class Models
         ArgumentNullException.ThrowIfNull(generator);
         var o = options ?? ModelOptions.None;
         Activations.Create(activation); // validate the name before building anything
+        if (o.Norm is "instance" or "switch")
+            throw new FormatException($"Normalisation '{o.Norm}' needs feature maps (N, C, H, W); use it with the cnn model.");
         var net = new Sequential { FlattenInput = true };
         AddInputLayers(net, o, generator);
         int width = inputs;
@@ -72,10 +131,15 @@ public static class Models
         var o = options ?? ModelOptions.None;
         var net = new Sequential();
         AddInputLayers(net, o, generator);
-        net.Add(new Conv2d(channels, c1, 3, generator, padding: 1)).Add(Activations.Create(activation)).Add(new MaxPool2d(2));
-        net.Add(new Conv2d(c1, c2, 3, generator, padding: 1)).Add(Activations.Create(activation)).Add(new MaxPool2d(2));
+        net.Add(WrapWeights(new Conv2d(channels, c1, 3, generator, padding: 1), o, generator));
+        AddNormAndActivation(net, activation, o, MapNorm(o.Norm, c1, height, width));
+        net.Add(new MaxPool2d(2));
+        net.Add(WrapWeights(new Conv2d(c1, c2, 3, generator, padding: 1), o, generator));
+        AddNormAndActivation(net, activation, o, MapNorm(o.Norm, c2, height / 2, width / 2));
+        net.Add(new MaxPool2d(2));
         net.Add(new Flatten());
-        AddHidden(net, new Linear(c2 * (height / 4) * (width / 4), 128, generator), activation, o, generator);
+        // Instance and switch normalisation apply to the feature maps only; the hidden Linear gets none.
+        AddHidden(net, new Linear(c2 * (height / 4) * (width / 4), 128, generator), activation, o is { Norm: "instance" or "switch" } ? o with { Norm = "none" } : o, generator);
         return net.Add(new Linear(128, outputs, generator));
     }
 
