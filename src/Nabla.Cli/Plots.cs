@@ -272,4 +272,35 @@ internal static class Plots
         using Image image = plot.GetImage(900, 450);
         WriteAtomically(path, image.GetImageBytes(ImageFormat.Png, 100));
     }
+
+    /// <summary>
+    /// Training (dashed) and test (solid) error per epoch for several networks in one plot: the degradation experiment.
+    /// </summary>
+    public static void SaveErrorCurves(IReadOnlyList<(string Name, double[] TrainError, double[] TestError)> runs, string path)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        for (int i = 0; i < runs.Count; i++)
+        {
+            var (name, train, test) = runs[i];
+            var color = palette.GetColor(i);
+            double[] xs = Enumerable.Range(1, train.Length).Select(e => (double)e).ToArray();
+            var t = plot.Add.Scatter(xs, train);
+            t.Color = color;
+            t.LinePattern = LinePattern.Dashed;
+            t.LegendText = $"{name} train";
+            var v = plot.Add.Scatter(xs, test);
+            v.Color = color;
+            v.LegendText = $"{name} test";
+        }
+        plot.Title("Degradation: error per epoch (dashed: training, solid: test)");
+        plot.XLabel("Epoch");
+        plot.YLabel("Error");
+        plot.ShowLegend(Alignment.UpperRight);
+        ApplyFont(plot);
+        using Image image = plot.GetImage(1000, 550);
+        WriteAtomically(path, image.GetImageBytes(ImageFormat.Png, 100));
+    }
 }

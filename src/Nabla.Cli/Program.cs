@@ -44,6 +44,9 @@ public static class Program
                 case "split":
                     if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(ValidateCommand.SplitHelp); return 0; }
                     return ValidateCommand.Split(rest, stdout, stderr);
+                case "lab":
+                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(LabCommand.Help); return 0; }
+                    return LabCommand.Run(rest, stdout, stderr);
                 default:
                     stderr.WriteLine($"nabla: unknown command or option '{command}'. Run 'nabla --help' for usage.");
                     return 2;
@@ -70,6 +73,7 @@ public static class Program
           nabla validate [options]   cross-validate a configuration (k-fold, holdout, bootstrap, LOO …)
           nabla search [options]     choose hyperparameters by cross-validation (grid or random)
           nabla split [options]      show the splits a validation scheme makes
+          nabla lab degradation      plain vs residual nets of growing depth (the degradation problem)
           nabla --help | --version
 
         Run 'nabla COMMAND --help' for the options of a command.

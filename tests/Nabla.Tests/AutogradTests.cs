@@ -186,3 +186,16 @@ public class AutogradTests
             [Tensor.Randn([3, 4], 1), Tensor.Randn([4, 2], 2), Tensor.Randn([3, 2], 3)]);
     }
 }
+
+public class KinkToleranceTests
+{
+    [Fact]
+    public void Kink_tolerance_allows_a_few_elements_but_not_a_wrong_gradient()
+    {
+        // Values within ε of ReLU's kink make element-wise differences disagree; a small allowance covers them.
+        var x = Tensor.FromArray([0.001f, -0.002f, 1f, -1f, 0.5f, 2f, -3f, 0.7f, 1.5f, -0.4f]);
+        Assert.False(Nabla.Autograd.GradCheck.Check(t => t[0].Relu(), [x]).Passed);
+        Assert.True(Nabla.Autograd.GradCheck.Check(t => t[0].Relu(), [x], kinkTolerance: 0.2).Passed);
+        Assert.False(Nabla.Autograd.GradCheck.Check(t => t[0] * t[0].Detach(), [Tensor.Randn([10], 3)], kinkTolerance: 0.2).Passed);
+    }
+}

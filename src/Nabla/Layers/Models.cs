@@ -165,8 +165,14 @@ public static class Models
                 return args.Length == 0
                     ? Cnn(sampleShape[0], sampleShape[1], sampleShape[2], outputs, generator, activation: activation, options: options)
                     : Cnn(sampleShape[0], sampleShape[1], sampleShape[2], outputs, generator, args[0], args[1], activation, options);
+            case "resnet" or "plain":
+                if (sampleShape.Count != 3)
+                    throw new FormatException($"Model '{kind}' needs image data (C, H, W); the samples here have shape {Shapes.Format(sampleShape.ToArray())}.");
+                if (args.Length != 1 || args[0] < 8 || (args[0] - 2) % 6 != 0)
+                    throw new FormatException($"Model spec '{spec}': {kind} takes a depth 6n + 2, e.g. '{kind}:20' or '{kind}:56'.");
+                return new ResNet(args[0], sampleShape[0], outputs, generator, residual: kind == "resnet");
             default:
-                throw new FormatException($"Unknown model '{kind}' in spec '{spec}'; expected e.g. 'mlp:256,128' or 'cnn:32,64'.");
+                throw new FormatException($"Unknown model '{kind}' in spec '{spec}'; expected e.g. 'mlp:256,128', 'cnn:32,64', 'resnet:20' or 'plain:20'.");
         }
     }
 

@@ -1,0 +1,123 @@
+using System.Globalization;
+using System.Text;
+using Nabla.Data;
+using Nabla.Optim;
+using Nabla.Training;
+
+namespace Nabla.Cli;
+
+/// <summary><c>nabla lab degradation</c>: plain against residual networks of growing depth, trained alike.</summary>
+internal static class LabCommand
+{
+    private static readonly HashSet<string> Values = ["--depths", "--epochs", "--subset", "--data", "--seed", "--out", "--lr", "--batch-size", "--threads", "--test-subset"];
+    private static readonly HashSet<string> Flags = ["--json"];
+
+    public const string Help = """
+        nabla lab degradation — the degradation problem of deep plain networks and its cure
+
+        Usage:
+          nabla lab degradation [--depths 20,56] [--epochs 15] [--subset 2000] [--test-subset 1000]
+                                [--data embedded|fashion-mnist|DIR] [--lr 0.05] [--batch-size 64] [--seed 0] [--out DIR] [--json]
+
+        Trains plain:D and resnet:D for every depth D on the same stratified subset with the same settings (SGD,
+        momentum 0.9, weight decay 1e-4, cosine schedule, no early stopping) and writes degradation.png (training
+        and test error per epoch for every net), degradation.json and a table, ending with a sentence that says what
+        the run showed. The defaults take about half an hour on 2 cores.
+        """;
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0 || args[0] != "degradation")
+            throw new UsageException("the lab has one experiment: 'nabla lab degradation' (see --help).");
+        var a = new CliArgs(args[1..], Values, Flags);
+        var depths = a.String("--depths", "20,56").Split(',').Select(d =>
+            int.TryParse(d.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 8 && (v - 2) % 6 == 0
+                ? v : throw new UsageException($"--depths: '{d}' is not a depth 6n + 2 (8, 14, 20, 32, 44, 56 …).")).Distinct().Order().ToArray();
+        int epochs = a.Int("--epochs", 15, 1, 10000), subset = a.Int("--subset", 2000, 10, 1_000_000), testSubset = a.Int("--test-subset", 1000, 10, 1_000_000);
+        int seed = a.Int("--seed", 0), batch = a.Int("--batch-size", 64, 1, 1 << 16);
+        double lr = a.Double("--lr", 0.05, 0, 10, exclusiveMin: true);
+        Threads.Count = a.Int("--threads", Environment.ProcessorCount, 1, 1024);
+        bool json = a.Flag("--json");
+        var log = json ? stderr : stdout;
+        var (trainAll, testAll, description) = DataSources.Load(a.String("--data", "embedded"), null, TaskKind.Classification, seed);
+        if (trainAll.SampleShape.Length != 3) throw new UsageException("--data: the degradation lab needs image data (C, H, W).");
+        var train = subset < trainAll.Count ? DataSources.Holdout(trainAll, (double)subset / trainAll.Count, seed).Held : trainAll;
+        var test = testSubset < testAll.Count ? DataSources.Holdout(testAll, (double)testSubset / testAll.Count, seed).Held : testAll;
+        string outDir = a.String("--out") ?? Path.Combine("runs", "degradation-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        log.WriteLine($"nabla {Program.Version}: degradation lab on {description}: {train.Count} training and {test.Count} test images, depths {string.Join(", ", depths)}, {epochs} epochs, SGD lr {lr}, batch {batch}");
+
+        var runs = new List<(string Name, double[] TrainError, double[] TestError)>();
+        foreach (int depth in depths)
+            foreach (bool residual in new[] { false, true })
+            {
+                string name = $"{(residual ? "resnet" : "plain")}-{depth}";
+                var model = new ResNet(depth, train.SampleShape[0], train.NumClasses, new Generator(seed), residual);
+                var opt = new SGD(model.Parameters(), lr, momentum: 0.9, weightDecay: 1e-4);
+                int steps = epochs * ((train.Count + batch - 1) / batch);
+                var options = new TrainerOptions { BatchSize = batch, Seed = seed, Scheduler = new CosineAnnealingWarmupLR(opt, 0, Math.Max(1, steps), warmupStartFactor: 1) };
+                var progress = new ProgressReporter(log, null, classification: true);
+                log.WriteLine($"{name}: {model.ParameterCount:N0} parameters");
+                var h = new Trainer(options).Fit(model, new CrossEntropyLoss(), opt, train, test, epochs, [progress]);
+                runs.Add((name, h.Series("accuracy").Select(v => 1 - v).ToArray(), h.Series("val_accuracy").Select(v => 1 - v).ToArray()));
+            }
+
+        Directory.CreateDirectory(outDir);
+        Plots.SaveErrorCurves(runs, Path.Combine(outDir, "degradation.png"));
+        var table = new StringBuilder();
+        table.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{"net",-12}{"train error",14}{"test error",14}"));
+        foreach (var (name, tr, te) in runs)
+            table.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{name,-12}{tr[^1],14:F4}{te[^1],14:F4}"));
+        string verdict = Verdict(runs, depths);
+        log.Write(table.ToString());
+        log.WriteLine(verdict);
+        var path = Path.Combine(outDir, "degradation.json");
+        Reports.WriteJson(path, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("nabla", Program.Version);
+            w.WriteString("data", description);
+            w.WriteNumber("train", train.Count);
+            w.WriteNumber("test", test.Count);
+            w.WriteNumber("epochs", epochs);
+            w.WriteNumber("lr", lr);
+            w.WriteNumber("batch_size", batch);
+            w.WriteStartArray("runs");
+            foreach (var (name, tr, te) in runs)
+            {
+                w.WriteStartObject();
+                w.WriteString("net", name);
+                w.WriteStartArray("train_error");
+                foreach (var v in tr) w.WriteNumberValue(v);
+                w.WriteEndArray();
+                w.WriteStartArray("test_error");
+                foreach (var v in te) w.WriteNumberValue(v);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteString("verdict", verdict);
+            w.WriteEndObject();
+        });
+        log.WriteLine($"Saved degradation.png and degradation.json in {outDir}.");
+        if (json) stdout.WriteLine(File.ReadAllText(path).ReplaceLineEndings("").Replace("  ", "", StringComparison.Ordinal));
+        return 0;
+    }
+
+    /// <summary>One sentence on what the run showed, comparing the shallowest and deepest nets of each kind.</summary>
+    private static string Pct(double v) => (v * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
+
+    internal static string Verdict(IReadOnlyList<(string Name, double[] TrainError, double[] TestError)> runs, int[] depths)
+    {
+        if (depths.Length < 2) return "Only one depth was trained, so there is no degradation to compare.";
+        double Final(string name) => runs.Single(r => r.Name == name).TrainError[^1];
+        int lo = depths[0], hi = depths[^1];
+        double plainLo = Final($"plain-{lo}"), plainHi = Final($"plain-{hi}"), resLo = Final($"resnet-{lo}"), resHi = Final($"resnet-{hi}");
+        string plain = plainHi > plainLo
+            ? string.Create(CultureInfo.InvariantCulture, $"The deeper plain net degrades: plain-{hi} ends with {Pct(plainHi)} training error against {Pct(plainLo)} for plain-{lo}")
+            : string.Create(CultureInfo.InvariantCulture, $"This run shows no degradation of the plain nets: plain-{hi} ends with {Pct(plainHi)} training error against {Pct(plainLo)} for plain-{lo}");
+        string residual = resHi <= resLo
+            ? string.Create(CultureInfo.InvariantCulture, $"; with shortcuts the deeper net does not (resnet-{hi} {Pct(resHi)}, resnet-{lo} {Pct(resLo)}).")
+            : string.Create(CultureInfo.InvariantCulture, $"; resnet-{hi} ends at {Pct(resHi)} against {Pct(resLo)} for resnet-{lo}, so the residual nets did not cure it in this run.");
+        return plain + residual;
+    }
+}
