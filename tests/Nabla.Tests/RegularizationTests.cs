@@ -205,3 +205,28 @@ public class RegularizationTests
         }
     }
 }
+
+public class AdversarialTests
+{
+    [Fact]
+    public void Fgsm_and_pgd_raise_the_loss_and_stay_within_epsilon()
+    {
+        var (train, _) = CallbackTests.Toy(128, 9);
+        var model = Models.Mlp(2, [16], 2, new Generator(1));
+        new Trainer(new TrainerOptions { BatchSize = 16 }).Fit(model, new CrossEntropyLoss(), new Adam(model.Parameters(), lr: 0.02), train, null, 5);
+        var x = Tensor.Uniform([64, 2], 0.2f, 0.8f, new Generator(2));
+        var y = IntTensor.FromArray(Enumerable.Range(0, 64).Select(i => i % 2).ToArray());
+        var loss = new CrossEntropyLoss();
+        float Loss(Tensor t) { using (GradMode.NoGrad()) { model.Eval(); var l = loss.Forward(model.Forward(t), y).Item(); model.Train(); return l; } }
+        var fgsm = Adversarial.Fgsm(model, loss, x, y, null, 0.1f);
+        var pgd = Adversarial.Pgd(model, loss, x, y, null, 0.1f, 0.03f, 10, new Generator(3));
+        Assert.True(Loss(fgsm) > Loss(x), $"FGSM loss {Loss(fgsm)} vs clean {Loss(x)}");
+        Assert.True(Loss(pgd) >= Loss(fgsm) * 0.99, $"PGD loss {Loss(pgd)} vs FGSM {Loss(fgsm)}");
+        var xv = x.ToArray();
+        foreach (var adv in new[] { fgsm, pgd })
+            Assert.All(adv.ToArray().Zip(xv), p => Assert.True(Math.Abs(p.First - p.Second) <= 0.1f + 1e-6f && p.First >= 0 && p.First <= 1));
+        Assert.True(model.Training);
+        var h = new Trainer(new TrainerOptions { BatchSize = 16, AdversarialEpsilon = 0.05 }).Fit(model, loss, new Adam(model.Parameters(), lr: 0.01), train, null, 1);
+        Assert.Single(h.Epochs);
+    }
+}

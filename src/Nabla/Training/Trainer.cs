@@ -42,6 +42,11 @@ public sealed class TrainerOptions
     /// it before the optimizer step (the lecture's "shuffled weights"; Graves's weight noise). 0 = off.
     /// </summary>
     public double WeightNoise { get; init; }
+    /// <summary>
+    /// ε of FGSM adversarial training: each batch is replaced by adversarial examples against the current model
+    /// (x + ε·sign(∇ₓL), clamped to [0, 1]) for the step. 0 = off.
+    /// </summary>
+    public double AdversarialEpsilon { get; init; }
 }
 
 /// <summary>
@@ -103,9 +108,12 @@ public sealed class Trainer(TrainerOptions? options = null)
             foreach (var batch in loader.Epoch(epoch, Options.Cancellation))
             {
                 if (Options.Cancellation.IsCancellationRequested) break;
+                var features = Options.AdversarialEpsilon > 0
+                    ? Adversarial.Fgsm(model, loss, batch.Features, batch.Labels, batch.Targets, (float)Options.AdversarialEpsilon)
+                    : batch.Features;
                 optimizer.ZeroGrad();
                 var noise = Options.WeightNoise > 0 ? AddWeightNoise(model, noiseGenerator) : null;
-                var output = model.Forward(batch.Features);
+                var output = model.Forward(features);
                 var l = Apply(loss, output, batch.Labels, batch.Targets);
                 if (Options.L1 > 0) l = l + weights.Select(w => w.Abs().Sum()).Aggregate((a, b) => a + b) * (float)Options.L1;
                 if (Options.L2 > 0) l = l + weights.Select(w => w.Square().Sum()).Aggregate((a, b) => a + b) * (float)Options.L2;
@@ -122,7 +130,7 @@ public sealed class Trainer(TrainerOptions? options = null)
                 optimizer.Step();
                 if (Options.Scheduler?.Interval == StepInterval.Batch) Options.Scheduler.Step();
                 lossSum += (double)value * batch.Count;
-                metricSum += BatchMetric(output, batch);
+                metricSum += BatchMetric(output, batch, train.Task);
                 seen += batch.Count;
                 foreach (var c in callbacks) c.OnBatchEnd(context, epoch, batchIndex, value, batch.Count);
                 batchIndex++;
@@ -187,15 +195,17 @@ public sealed class Trainer(TrainerOptions? options = null)
     private static Tensor Apply(Loss loss, Tensor output, IntTensor? labels, Tensor? targets) =>
         labels is not null ? loss.Forward(output, labels) : loss.Forward(output, targets!);
 
-    // Correct predictions (classification) or the summed absolute error (regression) of one batch.
-    private static double BatchMetric(Tensor output, Batch batch)
+    // Correct predictions (classification; soft labels from MixUp/CutMix count their largest class) or the summed
+    // absolute error (regression) of one batch.
+    private static double BatchMetric(Tensor output, Batch batch, TaskKind task)
     {
         using var _ = GradMode.NoGrad();
-        if (batch.Labels is not null)
+        if (task == TaskKind.Classification)
         {
             var predicted = output.ArgMax(1).Data;
+            var truth = batch.Labels?.Data ?? batch.Targets!.ArgMax(1).Data;
             int correct = 0;
-            for (int i = 0; i < predicted.Length; i++) if (predicted[i] == batch.Labels.Data[i]) correct++;
+            for (int i = 0; i < predicted.Length; i++) if (predicted[i] == truth[i]) correct++;
             return correct;
         }
         return (output - batch.Targets!).Abs().Sum().Item();
