@@ -44,6 +44,9 @@ public static class Program
                 case "split":
                     if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(ValidateCommand.SplitHelp); return 0; }
                     return ValidateCommand.Split(rest, stdout, stderr);
+                case "bench":
+                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(BenchCommand.Help); return 0; }
+                    return BenchCommand.Run(rest, stdout);
                 case "lab":
                     if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(LabCommand.Help); return 0; }
                     return LabCommand.Run(rest, stdout, stderr);
@@ -74,6 +77,7 @@ public static class Program
           nabla search [options]     choose hyperparameters by cross-validation (grid or random)
           nabla split [options]      show the splits a validation scheme makes
           nabla lab degradation      plain vs residual nets of growing depth (the degradation problem)
+          nabla bench WORKLOAD       measure gemm, mlp, cnn or cnn-bn on this machine
           nabla --help | --version
 
         Run 'nabla COMMAND --help' for the options of a command.

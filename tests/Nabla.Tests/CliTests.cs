@@ -324,3 +324,18 @@ public class CliNormTests
         Assert.Equal(2, Nabla.Cli.Program.Run(["train", "--norm", "batchy"], new StringWriter(), e));
     }
 }
+
+public class CliBenchTests
+{
+    [Fact]
+    public void Bench_prints_one_json_object()
+    {
+        var o = new StringWriter();
+        Assert.Equal(0, Nabla.Cli.Program.Run(["bench", "gemm", "--size", "64", "--seconds", "0.1", "--json"], o, new StringWriter()));
+        var r = JsonDocument.Parse(o.ToString()).RootElement;
+        Assert.Equal("gemm", r.GetProperty("workload").GetString());
+        Assert.True(r.GetProperty("gflops").GetDouble() > 0);
+        Assert.True(r.GetProperty("peak_rss_mb").GetDouble() > 0);
+        Assert.Equal(2, Nabla.Cli.Program.Run(["bench", "transformer"], new StringWriter(), new StringWriter()));
+    }
+}

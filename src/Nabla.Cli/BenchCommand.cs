@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Globalization;
+using Nabla.Data;
+using Nabla.Optim;
+
+namespace Nabla.Cli;
+
+/// <summary><c>nabla bench gemm|mlp|cnn|cnn-bn</c>: the performance workloads, measured in this process.</summary>
+internal static class BenchCommand
+{
+    private static readonly HashSet<string> Values = ["--threads", "--seconds", "--size"];
+    private static readonly HashSet<string> Flags = ["--json"];
+
+    public const string Help = """
+        nabla bench — measure a workload on this machine
+
+        Usage:
+          nabla bench gemm|mlp|cnn|cnn-bn [--threads N] [--seconds S] [--size N] [--json]
+
+        gemm    square SGEMM (default n = 1024), GFLOP/s
+        mlp     mlp:256,128 (ReLU), Adam, batch 128 on Fashion-MNIST-shaped data, samples/s
+        cnn     the cnn model, Adam, batch 128, samples/s
+        cnn-bn  cnn with BatchNorm and Dropout(0.5), samples/s
+        Uses Fashion-MNIST when installed, else random data of the same shape. Reports peak memory (RSS).
+        --json prints {"workload":…,"samples_per_s"|"gflops":…,"peak_rss_mb":…,"threads":…}. The comparison with
+        TorchSharp and PyTorch lives in bench/ (see docs/PERFORMANCE.md).
+        """;
+
+    public static int Run(string[] args, TextWriter stdout)
+    {
+        if (args.Length == 0 || args[0] is not ("gemm" or "mlp" or "cnn" or "cnn-bn"))
+            throw new UsageException("bench needs a workload: gemm, mlp, cnn or cnn-bn (see --help).");
+        var a = new CliArgs(args[1..], Values, Flags);
+        Threads.Count = a.Int("--threads", Environment.ProcessorCount, 1, 1024);
+        double seconds = a.Double("--seconds", 5, 0.1, 3600);
+        string workload = args[0];
+        double value;
+        string unit;
+        if (workload == "gemm")
+        {
+            int n = a.Int("--size", 1024, 1, 8192);
+            value = Gemm(n, seconds);
+            unit = "gflops";
+        }
+        else
+        {
+            value = Training(workload, seconds);
+            unit = "samples_per_s";
+        }
+        double rss = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
+        if (a.Flag("--json"))
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{{\"workload\":\"{workload}\",\"{unit}\":{value:F1},\"peak_rss_mb\":{rss:F0},\"threads\":{Threads.Count}}}"));
+        else
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{workload}: {value:N1} {(unit == "gflops" ? "GFLOP/s" : "samples/s")}, peak RSS {rss:F0} MiB, {Threads.Count} threads"));
+        return 0;
+    }
+
+    private static double Gemm(int n, double seconds)
+    {
+        var g = new Generator(1);
+        var a = Tensor.Randn([n, n], g).ToArray();
+        var b = Tensor.Randn([n, n], g).ToArray();
+        var c = new float[n * n];
+        Kernels.Gemm.Sgemm(false, false, n, n, n, a, n, b, n, c, n, false);
+        var times = new List<double>();
+        var total = Stopwatch.StartNew();
+        while (total.Elapsed.TotalSeconds < seconds || times.Count < 3)
+        {
+            var sw = Stopwatch.StartNew();
+            Kernels.Gemm.Sgemm(false, false, n, n, n, a, n, b, n, c, n, false);
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        times.Sort();
+        return 2.0 * n * n * n / times[times.Count / 2] / 1e9;
+    }
+
+    private static double Training(string workload, double seconds)
+    {
+        TensorDataset data;
+        try
+        {
+            data = FashionMnist.LoadFull().Train;
+        }
+        catch (FileNotFoundException)
+        {
+            var g = new Generator(2);
+            data = new TensorDataset(Tensor.Rand([60000, 1, 28, 28], g), IntTensor.FromArray(Enumerable.Range(0, 60000).Select(i => i % 10).ToArray()));
+        }
+        var options = workload == "cnn-bn" ? new ModelOptions(Dropout: 0.5f, Norm: "batch") : ModelOptions.None;
+        var model = Models.FromSpec(workload == "mlp" ? "mlp:256,128" : "cnn", data.SampleShape, 10, new Generator(0), options: options);
+        var opt = new Adam(model.Parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999);
+        var loader = new DataLoader(data, 128, seed: 0);
+        var loss = new CrossEntropyLoss();
+        int samples = 0, warm = 0;
+        Stopwatch? clock = null;
+        for (int epoch = 0; clock is null || clock.Elapsed.TotalSeconds < seconds; epoch++)
+            foreach (var batch in loader.Epoch(epoch))
+            {
+                opt.ZeroGrad();
+                loss.Forward(model.Forward(batch.Features), batch.Labels!).Backward();
+                opt.Step();
+                if (++warm == 5) clock = Stopwatch.StartNew();
+                else if (clock is not null) samples += batch.Count;
+                if (clock is not null && clock.Elapsed.TotalSeconds >= seconds) break;
+            }
+        return samples / clock!.Elapsed.TotalSeconds;
+    }
+}
