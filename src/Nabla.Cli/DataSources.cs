@@ -6,7 +6,8 @@ namespace Nabla.Cli;
 internal static class DataSources
 {
     /// <summary>The training and test parts of a data source.</summary>
-    public static (TensorDataset Train, TensorDataset Test, string Description) Load(string data, string? label, TaskKind task, int seed)
+    public static (TensorDataset Train, TensorDataset Test, string Description) Load(string data, string? label, TaskKind task, int seed,
+        int imageSize = 32, bool grayscale = false)
     {
         try
         {
@@ -31,8 +32,19 @@ internal static class DataSources
             }
             if (Directory.Exists(data))
             {
-                var (tr, te) = FashionMnist.LoadFull(data);
-                return (Renamed(tr), Renamed(te), $"IDX files in {data}");
+                if (Directory.GetFiles(data).Any(f => Path.GetFileName(f).Contains("idx", StringComparison.Ordinal)))
+                {
+                    var (tr, te) = FashionMnist.LoadFull(data);
+                    return (Renamed(tr), Renamed(te), $"IDX files in {data}");
+                }
+                // An image folder: train/ and test/ sub-folders when present, else 20% of each class held out for test.
+                string trainDir = Path.Combine(data, "train"), testDir = Path.Combine(data, "test");
+                if (Directory.Exists(trainDir) && Directory.Exists(testDir))
+                    return (Imaging.ImageFolder.Load(trainDir, imageSize, imageSize, grayscale), Imaging.ImageFolder.Load(testDir, imageSize, imageSize, grayscale),
+                        $"images in {data} ({imageSize}×{imageSize})");
+                var all = Imaging.ImageFolder.Load(data, imageSize, imageSize, grayscale);
+                var (train, test) = Holdout(all, 0.2, seed);
+                return (train, test, $"images in {data} ({all.Count}, {imageSize}×{imageSize}, 20% held out for test)");
             }
             throw new UsageException($"--data: '{data}' is not 'embedded', 'fashion-mnist', a folder of IDX files or a .csv file.");
         }
@@ -63,6 +75,7 @@ internal static class DataSources
             return (all.Subset(train), train.Select(i => groups[i]).ToArray(), $"{Path.GetFileName(data)} ({all.Count} rows, {test.Count} of {groups.Max() + 1} groups held out for test)");
         }
         catch (CsvFormatException e) { throw new UsageException(e.Message); }
+        catch (InvalidDataException e) { throw new UsageException(e.Message); }
     }
 
     // IDX files from an arbitrary folder are not necessarily clothing: name the classes by number.

@@ -52,7 +52,7 @@ internal static class EvaluateCommand
         };
         Threads.Count = a.Int("--threads", Environment.ProcessorCount, 1, 1024);
         var task = config.Task == "regression" ? TaskKind.Regression : TaskKind.Classification;
-        var (_, test, description) = DataSources.Load(config.Data, config.Label, task, config.Seed);
+        var (_, test, description) = DataSources.Load(config.Data, config.Label, task, config.Seed, config.ImageSize, config.Grayscale);
         if (config.NormMean is not null) test = TrainCommand.Normalize(test, config);
         var net = TrainCommand.BuildModel(config, test);
         TrainCommand.LoadWeights(net, weights);

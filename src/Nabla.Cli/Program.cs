@@ -44,6 +44,9 @@ public static class Program
                 case "split":
                     if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(ValidateCommand.SplitHelp); return 0; }
                     return ValidateCommand.Split(rest, stdout, stderr);
+                case "augment":
+                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(AugmentCommand.Help); return 0; }
+                    return AugmentCommand.Run(rest, stdout);
                 case "bench":
                     if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(BenchCommand.Help); return 0; }
                     return BenchCommand.Run(rest, stdout);
@@ -78,6 +81,7 @@ public static class Program
           nabla split [options]      show the splits a validation scheme makes
           nabla lab degradation      plain vs residual nets of growing depth (the degradation problem)
           nabla bench WORKLOAD       measure gemm, mlp, cnn or cnn-bn on this machine
+          nabla augment [options]    preview an augmentation as a PNG grid
           nabla --help | --version
 
         Run 'nabla COMMAND --help' for the options of a command.

@@ -43,6 +43,10 @@ internal sealed record RunConfig
     public string Norm { get; init; } = "none";
     public bool NormAfter { get; init; }
     public string WeightNorm { get; init; } = "none";
+    public int ImageSize { get; init; } = 32;
+    public bool Grayscale { get; init; }
+    public string? Augment { get; init; }
+    public double Adversarial { get; init; }
 
     /// <summary>Default learning rate of each optimizer in the CLI (chosen so that naming only data and model trains well).</summary>
     public static double DefaultLr(string optimizer) => optimizer switch
@@ -90,6 +94,10 @@ internal sealed record RunConfig
         w.WriteString("norm", Norm);
         w.WriteBoolean("norm_after", NormAfter);
         w.WriteString("weight_norm", WeightNorm);
+        w.WriteNumber("image_size", ImageSize);
+        w.WriteBoolean("grayscale", Grayscale);
+        if (Augment is not null) w.WriteString("augment", Augment);
+        w.WriteNumber("adversarial", Adversarial);
         if (NormMean is not null)
         {
             w.WriteStartArray("norm_mean");
@@ -145,6 +153,10 @@ internal sealed record RunConfig
             Norm = S("norm", "none"),
             NormAfter = B("norm_after", false),
             WeightNorm = S("weight_norm", "none"),
+            ImageSize = I("image_size", 32),
+            Grayscale = B("grayscale", false),
+            Augment = e.TryGetProperty("augment", out var aug) ? aug.GetString() : null,
+            Adversarial = D("adversarial", 0),
         };
     }
 

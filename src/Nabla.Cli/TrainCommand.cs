@@ -15,10 +15,10 @@ internal static class TrainCommand
         "--data", "--label", "--task", "--model", "--activation", "--optimizer", "--lr", "--momentum", "--weight-decay",
         "--batch-size", "--epochs", "--shuffle", "--validation", "--early-stopping", "--stop-when-stable", "--schedule",
         "--init", "--seed", "--threads", "--out", "--resume", "--dropout", "--input-dropout", "--noise", "--dropconnect", "--ensemble",
-        "--dropout-mode", "--l1", "--l2", "--weight-noise", "--norm", "--weight-norm",
+        "--dropout-mode", "--l1", "--l2", "--weight-noise", "--norm", "--weight-norm", "--image-size", "--augment", "--adversarial",
     ];
 
-    internal static readonly HashSet<string> FlagOptions = ["--json", "--normalize", "--norm-after"];
+    internal static readonly HashSet<string> FlagOptions = ["--json", "--normalize", "--norm-after", "--grayscale"];
 
     public const string Help = """
         nabla train — train a model and write its weights, metrics and plots
@@ -33,6 +33,8 @@ internal static class TrainCommand
                       [--l1 X] [--l2 X] [--weight-noise SIGMA] [--ensemble N]
                       [--norm batch|layer|instance|group:G|switch|none] [--norm-after]
                       [--weight-norm ws|ws-minmax|spectral|spectral-filter:RANK_OR_FRACTION|none]
+                      [--augment "hflip,rotate:15,crop:4,erase:0.5,mixup:0.2"] [--adversarial EPSILON]
+                      [--image-size N] [--grayscale]   (for --data DIR of class sub-folders with PNG/JPEG images)
                       [--normalize] [--seed N] [--threads N] [--out DIR] [--resume DIR] [--json]
 
         Defaults: embedded Fashion-MNIST subset, mlp:256,128 with ReLU, Adam lr 1e-3, batch 128, 20 epochs,
@@ -136,7 +138,7 @@ internal static class TrainCommand
 
         // Everything that can be wrong with the input is checked before anything is written.
         var task = config.Task == "regression" ? TaskKind.Regression : TaskKind.Classification;
-        var (trainAll, test, description) = DataSources.Load(config.Data, config.Label, task, config.Seed);
+        var (trainAll, test, description) = DataSources.Load(config.Data, config.Label, task, config.Seed, config.ImageSize, config.Grayscale);
         if (config.Normalize && config.NormMean is null)
         {
             var (mean, std) = NormalizationStats(trainAll);
@@ -182,6 +184,7 @@ internal static class TrainCommand
             BatchSize = config.BatchSize, Shuffle = config.Shuffle, Seed = config.Seed, Scheduler = scheduler, Plateau = plateau,
             PlateauMonitor = validation is not null ? "val_loss" : "loss", CheckpointPath = checkpoint, Cancellation = cancel.Token,
             L1 = config.L1, L2 = config.L2, WeightNoise = config.WeightNoise,
+            Transform = AugmentTransform(config, train.NumClasses), AdversarialEpsilon = config.Adversarial,
         });
 
         log.WriteLine($"nabla {Program.Version}: {description}: train {train.Count}, validation {validation?.Count ?? 0}, test {test.Count}; {Threads.Count} threads");
@@ -303,8 +306,30 @@ internal static class TrainCommand
             Norm = a.String("--norm", "none").ToLowerInvariant(),
             NormAfter = a.Flag("--norm-after"),
             WeightNorm = ValidateWeightNorm(a.String("--weight-norm", "none").ToLowerInvariant()),
+            ImageSize = a.Int("--image-size", 32, 4, 1024),
+            Grayscale = a.Flag("--grayscale"),
+            Augment = ValidateAugment(a.String("--augment")),
+            Adversarial = a.Double("--adversarial", 0, 0, 1),
         };
     }
+
+    private static string? ValidateAugment(string? spec)
+    {
+        if (spec is null) return null;
+        try
+        {
+            Data.Transforms.Augmentation.Parse(spec);
+            return spec;
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException($"--augment: {e.Message}");
+        }
+    }
+
+    /// <summary>The loader transform of an --augment spec, or null.</summary>
+    internal static Func<Batch, Generator, Batch>? AugmentTransform(RunConfig c, int classes) =>
+        c.Augment is null ? null : Data.Transforms.Augmentation.Parse(c.Augment).AsLoaderTransform(classes);
 
     private static string ValidateWeightNorm(string w)
     {

@@ -90,6 +90,8 @@ internal static class ValidateCommand
         {
             BatchSize = c.BatchSize, Shuffle = c.Shuffle, Seed = cfg.Seed, Scheduler = scheduler, Plateau = plateau,
             PlateauMonitor = c.EarlyStopping > 0 && c.Validation > 0 ? "val_loss" : "loss",
+            Transform = TrainCommand.AugmentTransform(c, data.NumClasses), AdversarialEpsilon = c.Adversarial,
+            L1 = c.L1, L2 = c.L2, WeightNoise = c.WeightNoise,
         };
         return new TrainingSetup(model, loss, optimizer, c.Epochs, options, callbacks);
     }

@@ -339,3 +339,44 @@ public class CliBenchTests
         Assert.Equal(2, Nabla.Cli.Program.Run(["bench", "transformer"], new StringWriter(), new StringWriter()));
     }
 }
+
+public class CliAugmentTests
+{
+    [Fact]
+    public void Augment_preview_writes_a_png_and_train_takes_augment_and_image_folders()
+    {
+        var dir = Directory.CreateTempSubdirectory("nabla-aug");
+        try
+        {
+            var png = Path.Combine(dir.FullName, "grid.png");
+            var e = new StringWriter();
+            Assert.Equal(0, Nabla.Cli.Program.Run(["augment", "--augment", "hflip,rotate:15,erase:0.5,cutmix:1", "--count", "4", "--out", png], new StringWriter(), e));
+            var bytes = File.ReadAllBytes(png);
+            Assert.Equal(0x89, bytes[0]);
+            Assert.Equal(2, Nabla.Cli.Program.Run(["augment", "--augment", "twirl:3"], new StringWriter(), e));
+            Assert.Contains("twirl", e.ToString());
+
+            // An image folder: two classes of tiny PNGs written from the embedded data.
+            var (train, _) = Data.FashionMnist.LoadEmbedded();
+            var root = Path.Combine(dir.FullName, "images");
+            for (int i = 0; i < 40; i++)
+            {
+                int label = train.Labels!.Data[i] % 2;
+                var img = train.Features.Select(0, i).ToArray();
+                Nabla.Imaging.ImageFolder.SavePng(img, 1, 28, 28, Path.Combine(root, label == 0 ? "even" : "odd", $"{i}.png"));
+            }
+            var data = Nabla.Imaging.ImageFolder.Load(root, 16, 16, grayscale: true);
+            Assert.Equal(40, data.Count);
+            Assert.Equal(["even", "odd"], data.ClassNames);
+            Assert.Equal(new[] { 40, 1, 16, 16 }, data.Features.Shape);
+            var o = new StringWriter();
+            int code = Nabla.Cli.Program.Run(["train", "--data", root, "--image-size", "16", "--grayscale", "--model", "cnn:4,8", "--epochs", "1",
+                "--augment", "hflip,crop:2,mixup:0.2", "--validation", "none", "--out", Path.Combine(dir.FullName, "run")], o, e);
+            Assert.True(code == 0, e.ToString() + o);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
