@@ -2,15 +2,21 @@ using System.Text.Json;
 
 namespace Nabla.Tests;
 
-public class CliTests
+/// <summary>Runs the nabla command in-process with captured output.</summary>
+internal static class CliRunner
 {
-    static (int code, string stdout, string stderr) Run(params string[] args)
+    public static (int code, string stdout, string stderr) Run(params string[] args)
     {
         var o = new StringWriter();
         var e = new StringWriter();
         int code = Nabla.Cli.Program.Run(args, o, e);
         return (code, o.ToString(), e.ToString());
     }
+}
+
+public class CliTests
+{
+    static (int code, string stdout, string stderr) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void Version_prints_the_library_version()
@@ -165,13 +171,7 @@ public class CliTests
 
 public class CliValidationTests
 {
-    static (int code, string stdout, string stderr) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = Nabla.Cli.Program.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int code, string stdout, string stderr) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void Validate_runs_every_split_and_writes_cv_json_and_png()
