@@ -17,40 +17,45 @@ internal sealed class BatchNormOp(Tensor[] inputs, Tensor xhat, float[] invstd, 
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.Rank < 2) throw new ArgumentException($"BatchNorm: input {Shapes.Format(x.shape)} must be (N, C, …).", nameof(x));
+        if (x.Storage is not CpuStorage) throw new NotSupportedException("BatchNorm: the fused kernel runs on the CPU backend only.");
         int n = x.shape[0], c = x.shape[1], s = x.Numel / Math.Max(1, n * c);
         if ((weight is not null && weight.Numel != c) || (bias is not null && bias.Numel != c))
             throw new ArgumentException($"BatchNorm: weight and bias must have {c} values, one per channel of input {Shapes.Format(x.shape)}.");
         bool batch = mean is null;
         if (batch && n * s <= 1)
             throw new ArgumentException($"Expected more than 1 value per channel when training, got input size {Shapes.Format(x.shape)}");
-        var xd = x.Contiguous().ToArray();
+        // Work on the storage directly (no host copies of the activations, which are the largest tensors of a CNN step).
+        var xd = Span(x.Contiguous());
         mean ??= new float[c];
         variance ??= new float[c];
         if (batch) Kernels.BatchNorm.Statistics(xd, n, c, s, mean, variance);
         var invstd = new float[c];
         for (int i = 0; i < c; i++) invstd[i] = 1f / MathF.Sqrt(variance[i] + eps);
-        var y = new float[xd.Length];
-        var xhat = new float[xd.Length];
-        Kernels.BatchNorm.Normalize(xd, n, c, s, mean, invstd, weight?.ToArray() ?? default, bias?.ToArray() ?? default, y, xhat);
-        var output = Tensor.FromArray(y, [.. x.shape]);
+        var output = Tensor.Empty(x.Backend, [.. x.shape]);
         var inputs = new List<Tensor> { x };
         if (weight is not null) inputs.Add(weight);
         if (bias is not null) inputs.Add(bias);
-        if (GradMode.ShouldRecord(inputs.ToArray()))
-            output = output.WithGradFn(new BatchNormOp(inputs.ToArray(), Tensor.FromArray(xhat, [.. x.shape]), invstd, n, c, s, batch, weight is not null));
+        bool record = GradMode.ShouldRecord(inputs.ToArray());
+        var xhat = record ? Tensor.Empty(x.Backend, [.. x.shape]) : null;
+        Kernels.BatchNorm.Normalize(xd, n, c, s, mean, invstd, weight?.ToArray() ?? default, bias?.ToArray() ?? default, Span(output), xhat is null ? default : Span(xhat));
+        if (record) output = output.WithGradFn(new BatchNormOp(inputs.ToArray(), xhat!, invstd, n, c, s, batch, weight is not null));
         return (output, mean, variance);
     }
 
+    // A contiguous tensor's values as a span: the CPU storage itself, or a host copy for another backend.
+    private static Span<float> Span(Tensor t) =>
+        t.Storage is CpuStorage cpu && t.IsContiguous ? cpu.Data.AsSpan(t.offset, t.Numel) : t.ToArray();
+
     protected internal override void Backward(Tensor g, Tensor?[] grads)
     {
-        var dy = g.Contiguous().ToArray();
-        var xh = _xhat!.ToArray();
+        var dy = Span(g.Contiguous());
         var gamma = affine ? Inputs[1].ToArray() : null;
-        var dx = NeedsGrad(0) ? new float[dy.Length] : null;
+        var dxTensor = NeedsGrad(0) ? Tensor.Empty(g.Backend, [.. Inputs[0].shape]) : null;
         var dgamma = affine ? new float[c] : null;
         var dbeta = Inputs.Count > (affine ? 2 : 1) ? new float[c] : null;
-        Kernels.BatchNorm.Backward(dy, xh, n, c, s, invstd, gamma ?? default, batchStatistics, dx ?? default, dgamma ?? default, dbeta ?? default);
-        if (dx is not null) grads[0] = Tensor.FromArray(dx, [.. Inputs[0].shape]);
+        Kernels.BatchNorm.Backward(dy, Span(_xhat!), n, c, s, invstd, gamma ?? default, batchStatistics, dxTensor is null ? default : Span(dxTensor),
+            dgamma ?? default, dbeta ?? default);
+        if (dxTensor is not null) grads[0] = dxTensor;
         int k = 1;
         if (affine) grads[k++] = Tensor.FromArray(dgamma!, [.. Inputs[1].shape]);
         if (dbeta is not null) grads[k] = Tensor.FromArray(dbeta, [.. Inputs[k].shape]);
