@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Nabla.Kernels;
@@ -106,39 +105,7 @@ public static class GflopsTable
     private static string F(double gflops) => double.IsNaN(gflops) ? "-" : gflops.ToString("F1", CultureInfo.InvariantCulture);
 
     /// <summary>Median seconds per call: warm up, size the repetition count, then time the samples.</summary>
-    private static double Median(Action op, int samples)
-    {
-        long t0 = Stopwatch.GetTimestamp();
-        int warm = 0;
-        while (warm < 3 || (warm < 200 && Stopwatch.GetElapsedTime(t0).TotalSeconds < 0.2))
-        {
-            op();
-            warm++;
-        }
-        double perCall = Stopwatch.GetElapsedTime(t0).TotalSeconds / warm;
-        int reps = Math.Max(1, (int)Math.Ceiling(SampleSeconds / perCall));
-        var times = new double[samples];
-        for (int s = 0; s < samples; s++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            for (int r = 0; r < reps; r++) op();
-            times[s] = Stopwatch.GetElapsedTime(start).TotalSeconds / reps;
-        }
-        Array.Sort(times);
-        return times[samples / 2];
-    }
+    private static double Median(Action op, int samples) => Timing.Median(op, samples, SampleSeconds);
 
-    private static string CpuModel()
-    {
-        try
-        {
-            foreach (string line in File.ReadLines("/proc/cpuinfo"))
-                if (line.StartsWith("model name", StringComparison.Ordinal))
-                    return line[(line.IndexOf(':') + 1)..].Trim();
-        }
-        catch (IOException)
-        {
-        }
-        return RuntimeInformation.ProcessArchitecture.ToString();
-    }
+    private static string CpuModel() => Timing.CpuModel();
 }
