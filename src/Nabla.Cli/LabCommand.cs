@@ -16,13 +16,13 @@ internal static class LabCommand
         nabla lab degradation — the degradation problem of deep plain networks and its cure
 
         Usage:
-          nabla lab degradation [--depths 20,56] [--epochs 15] [--subset 2000] [--test-subset 1000]
+          nabla lab degradation [--depths 20,56] [--epochs 12] [--subset 2000] [--test-subset 1000]
                                 [--data embedded|fashion-mnist|DIR] [--lr 0.05] [--batch-size 64] [--seed 0] [--out DIR] [--json]
 
         Trains plain:D and resnet:D for every depth D on the same stratified subset with the same settings (SGD,
         momentum 0.9, weight decay 1e-4, cosine schedule, no early stopping) and writes degradation.png (training
         and test error per epoch for every net), degradation.json and a table, ending with a sentence that says what
-        the run showed. The defaults take about half an hour on 2 cores.
+        the run showed. The defaults take about half an hour on 2 cores (resnet-56 trains at ~40 samples/s).
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -33,7 +33,7 @@ internal static class LabCommand
         var depths = a.String("--depths", "20,56").Split(',').Select(d =>
             int.TryParse(d.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 8 && (v - 2) % 6 == 0
                 ? v : throw new UsageException($"--depths: '{d}' is not a depth 6n + 2 (8, 14, 20, 32, 44, 56 …).")).Distinct().Order().ToArray();
-        int epochs = a.Int("--epochs", 15, 1, 10000), subset = a.Int("--subset", 2000, 10, 1_000_000), testSubset = a.Int("--test-subset", 1000, 10, 1_000_000);
+        int epochs = a.Int("--epochs", 12, 1, 10000), subset = a.Int("--subset", 2000, 10, 1_000_000), testSubset = a.Int("--test-subset", 1000, 10, 1_000_000);
         int seed = a.Int("--seed", 0), batch = a.Int("--batch-size", 64, 1, 1 << 16);
         double lr = a.Double("--lr", 0.05, 0, 10, exclusiveMin: true);
         Threads.Count = a.Int("--threads", Environment.ProcessorCount, 1, 1024);
