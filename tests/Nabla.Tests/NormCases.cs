@@ -232,4 +232,13 @@ public class NormCases
         Assert.Equal(2, SpectralFilter.Apply(net, rank: 1));
         Assert.Throws<ArgumentException>(() => SpectralFilter.Filter(w));
     }
+
+    [Fact]
+    public void Norms_reject_a_non_positive_feature_count()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new InstanceNorm2d(0));
+        Assert.Equal("numFeatures", e.ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new InstanceNorm1d(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BatchNorm2d(0));
+    }
 }

@@ -128,6 +128,7 @@ public abstract class InstanceNormBase : Module
 
     private protected InstanceNormBase(int numFeatures, float eps, float momentum, bool affine, bool trackRunningStats, int rank)
     {
+        if (numFeatures < 1) throw new ArgumentOutOfRangeException(nameof(numFeatures), numFeatures, "InstanceNorm: num_features must be positive.");
         NumFeatures = numFeatures;
         Eps = eps;
         Momentum = momentum;
