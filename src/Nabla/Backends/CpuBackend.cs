@@ -14,7 +14,32 @@ public sealed class CpuBackend : IBackend
     public Device Device => Device.Cpu;
 
     /// <inheritdoc/>
-    public Storage Allocate(int length) => new CpuStorage(new float[length]);
+    public Storage Allocate(int length) => Pooled(length, zeroed: true);
+
+    /// <inheritdoc/>
+    public Storage AllocateUninitialized(int length) => Pooled(length, zeroed: false);
+
+    // Large buffers come from BufferPool and go back to it once the storage is unreachable.
+    private static CpuStorage Pooled(int length, bool zeroed)
+    {
+        var buffer = BufferPool<float>.Rent(length, zeroed);
+        var storage = new CpuStorage(buffer);
+        BufferPool<float>.Lend(storage, buffer);
+        return storage;
+    }
+
+    /// <summary>Bytes of idle buffers the CPU caching allocator holds for reuse.</summary>
+    public static long CachedBytes => BufferPool<float>.IdleBytes + BufferPool<int>.IdleBytes;
+
+    /// <summary>
+    /// Lets the GC have every idle cached buffer (as torch.cuda.empty_cache): call it after training when the
+    /// process goes on to other work. Buffers of live tensors are unaffected.
+    /// </summary>
+    public static void EmptyCache()
+    {
+        BufferPool<float>.Trim();
+        BufferPool<int>.Trim();
+    }
 
     /// <inheritdoc/>
     public Storage FromHost(ReadOnlySpan<float> values) => new CpuStorage(values.ToArray());
@@ -30,6 +55,7 @@ public sealed class CpuBackend : IBackend
         var x = Data(src);
         for (int r = 0; r < plan.Rows; r++)
             Elementwise.UnaryRow(UnaryOp.Identity, x.AsSpan(plan.Offsets[r]), plan.InnerStrides[0], dst[(r * plan.Inner)..], 1, plan.Inner, 0, 0);
+        Alive(src);
     }
 
     /// <inheritdoc/>
@@ -57,6 +83,7 @@ public sealed class CpuBackend : IBackend
         int sx = plan.InnerStrides[0], sy = plan.InnerStrides[1];
         for (int r = 0; r < plan.Rows; r++)
             Elementwise.UnaryRow(op, xd.AsSpan(plan.Offsets[2 * r]), sx, yd.AsSpan(plan.Offsets[2 * r + 1]), sy, plan.Inner, p0, p1);
+        Alive(x, y);
     }
 
     /// <inheritdoc/>
@@ -72,6 +99,7 @@ public sealed class CpuBackend : IBackend
             int oa = plan.Offsets[3 * r], ob = plan.Offsets[3 * r + 1], oy = plan.Offsets[3 * r + 2];
             Elementwise.BinaryRow(op, ad.AsSpan(oa), sa, bd.AsSpan(ob), sb, yd.AsSpan(oy), sy, plan.Inner, p0, p1);
         }
+        Alive(a, b, y);
     }
 
     /// <inheritdoc/>
@@ -91,6 +119,7 @@ public sealed class CpuBackend : IBackend
             for (int i = 0; i < plan.Inner; i++)
                 yd[oy + i * s[3]] = cd[oc + i * s[0]] != 0 ? ad[oa + i * s[1]] : bd[ob + i * s[2]];
         }
+        Alive(cond, a, b, y);
     }
 
     /// <summary>Strides of <paramref name="t"/> seen through a broadcast to <paramref name="shape"/> (0 on broadcast dims).</summary>
@@ -136,6 +165,7 @@ public sealed class CpuBackend : IBackend
         }
         result ??= cur.AsSpan(curOffset, x.Numel).ToArray();
         Copy(new Tensor(new CpuStorage(result), curShape), y);
+        Alive(x);
     }
 
     /// <inheritdoc/>
@@ -146,6 +176,7 @@ public sealed class CpuBackend : IBackend
         {
             int n = x.shape[dim];
             Kernels.Softmax.Rows(Data(x).AsSpan(x.offset), Data(y).AsSpan(y.offset), n == 0 ? 0 : x.Numel / n, n, log);
+            Alive(x, y);
             return;
         }
         // Move dim last, compute on a contiguous copy, write back through the same permutation of y.
@@ -156,6 +187,7 @@ public sealed class CpuBackend : IBackend
         var tmp = Tensor.ZerosLike(xp);
         int len = x.shape[dim];
         Kernels.Softmax.Rows(Data(xp).AsSpan(xp.offset), Data(tmp), len == 0 ? 0 : x.Numel / len, len, log);
+        Alive(xp, tmp);
         Copy(tmp, y.Permute(perm));
     }
 
@@ -185,6 +217,7 @@ public sealed class CpuBackend : IBackend
             }
             Gemm.Sgemm(ta, tb, m, n, k, ad.AsSpan(oa), lda, bd.AsSpan(ob), ldb, yd.AsSpan(y.offset + bi * m * n), n, accumulate);
         }
+        Alive(a, b, y);
     }
 
     // A (rows × cols) matrix view is usable by GEMM as stored (unit column stride) or transposed (unit row stride).
@@ -217,6 +250,7 @@ public sealed class CpuBackend : IBackend
                     int flat = (o * iDim + j) * inner + i;
                     yd[y.offset + flat] = xd[xo + (o * xDim + idx[flat]) * xStride + i];
                 }
+        Alive(x, y);
     }
 
     /// <inheritdoc/>
@@ -238,6 +272,7 @@ public sealed class CpuBackend : IBackend
                     int flat = (o * iDim + j) * inner + i;
                     dd[dx.offset + (o * xDim + idx[flat]) * xStride + i] += gd[go + flat];
                 }
+        Alive(g, dx);
     }
 
     /// <inheritdoc/>
@@ -253,6 +288,7 @@ public sealed class CpuBackend : IBackend
         for (int o = 0; o < outer; o++)
             for (int j = 0; j < n; j++)
                 xd.AsSpan(xo + (o * xDim + idx[j]) * inner, inner).CopyTo(yd.AsSpan(y.offset + (o * n + j) * inner, inner));
+        Alive(x, y);
     }
 
     /// <inheritdoc/>
@@ -271,6 +307,7 @@ public sealed class CpuBackend : IBackend
                 var dst = dd.AsSpan(dx.offset + (o * xDim + idx[j]) * inner, inner);
                 System.Numerics.Tensors.TensorPrimitives.Add(dst, gd.AsSpan(go + (o * n + j) * inner, inner), dst);
             }
+        Alive(g, dx);
     }
 
     /// <inheritdoc/>
@@ -293,48 +330,99 @@ public sealed class CpuBackend : IBackend
                 }
                 result.Data[o * inner + i] = best;
             }
+        Alive(x);
     }
 
     // ---- convolution and pooling: contiguous NCHW in, contiguous out ---------------------------------------
+    // Every tensor is kept alive until its kernel returns: the kernel holds only the raw array, and a storage the
+    // GC finds unreachable gives its buffer back to BufferPool, where another thread could be handed it.
 
-    private static ReadOnlySpan<float> In(Tensor t)
-    {
-        var c = t.IsContiguous ? t : t.Contiguous();
-        return Data(c).AsSpan(c.offset, c.Numel);
-    }
+    private static Tensor C(Tensor t) => t.IsContiguous ? t : t.Contiguous();
+
+    private static ReadOnlySpan<float> In(Tensor c) => Data(c).AsSpan(c.offset, c.Numel);
 
     private static Span<float> Out(Tensor t) =>
         t.IsContiguous ? Data(t).AsSpan(t.offset, t.Numel) : throw new ArgumentException("CpuBackend: outputs must be contiguous.");
 
     /// <inheritdoc/>
-    public void Conv2d(Tensor x, Tensor w, Tensor? bias, in ConvGeometry geometry, Tensor y) =>
-        Kernels.Conv2d.Forward(In(x), In(w), Out(y), geometry, bias is null ? default : In(bias));
+    public void Conv2d(Tensor x, Tensor w, Tensor? bias, in ConvGeometry geometry, Tensor y)
+    {
+        Tensor xc = C(x), wc = C(w);
+        var bc = bias is null ? null : C(bias);
+        Kernels.Conv2d.Forward(In(xc), In(wc), Out(y), geometry, bc is null ? default : In(bc));
+        Alive(xc, wc, bc, y);
+    }
 
     /// <inheritdoc/>
-    public void Conv2dBackwardData(Tensor gy, Tensor w, in ConvGeometry geometry, Tensor gx) => Kernels.Conv2d.BackwardData(In(gy), In(w), Out(gx), geometry);
+    public void Conv2dBackwardData(Tensor gy, Tensor w, in ConvGeometry geometry, Tensor gx)
+    {
+        Tensor gc = C(gy), wc = C(w);
+        Kernels.Conv2d.BackwardData(In(gc), In(wc), Out(gx), geometry);
+        Alive(gc, wc, gx);
+    }
 
     /// <inheritdoc/>
-    public void Conv2dBackwardWeight(Tensor gy, Tensor x, in ConvGeometry geometry, Tensor gw) => Kernels.Conv2d.BackwardWeight(In(gy), In(x), Out(gw), geometry);
+    public void Conv2dBackwardWeight(Tensor gy, Tensor x, in ConvGeometry geometry, Tensor gw)
+    {
+        Tensor gc = C(gy), xc = C(x);
+        Kernels.Conv2d.BackwardWeight(In(gc), In(xc), Out(gw), geometry);
+        Alive(gc, xc, gw);
+    }
 
     /// <inheritdoc/>
-    public void MaxPool2d(Tensor x, in PoolGeometry geometry, Tensor y, int[] argmax) => Pool2d.MaxForward(In(x), Out(y), argmax, geometry);
+    public void MaxPool2d(Tensor x, in PoolGeometry geometry, Tensor y, int[] argmax)
+    {
+        var xc = C(x);
+        Pool2d.MaxForward(In(xc), Out(y), argmax, geometry);
+        Alive(xc, y);
+    }
 
     /// <inheritdoc/>
-    public void MaxPool2dBackward(Tensor gy, int[] argmax, in PoolGeometry geometry, Tensor gx) => Pool2d.MaxBackward(In(gy), argmax, Out(gx), geometry);
+    public void MaxPool2dBackward(Tensor gy, int[] argmax, in PoolGeometry geometry, Tensor gx)
+    {
+        var gc = C(gy);
+        Pool2d.MaxBackward(In(gc), argmax, Out(gx), geometry);
+        Alive(gc, gx);
+    }
 
     /// <inheritdoc/>
-    public void AvgPool2d(Tensor x, in PoolGeometry geometry, bool countIncludePad, int? divisorOverride, Tensor y) =>
-        Pool2d.AvgForward(In(x), Out(y), geometry, countIncludePad, divisorOverride);
+    public void AvgPool2d(Tensor x, in PoolGeometry geometry, bool countIncludePad, int? divisorOverride, Tensor y)
+    {
+        var xc = C(x);
+        Pool2d.AvgForward(In(xc), Out(y), geometry, countIncludePad, divisorOverride);
+        Alive(xc, y);
+    }
 
     /// <inheritdoc/>
-    public void AvgPool2dBackward(Tensor gy, in PoolGeometry geometry, bool countIncludePad, int? divisorOverride, Tensor gx) =>
-        Pool2d.AvgBackward(In(gy), Out(gx), geometry, countIncludePad, divisorOverride);
+    public void AvgPool2dBackward(Tensor gy, in PoolGeometry geometry, bool countIncludePad, int? divisorOverride, Tensor gx)
+    {
+        var gc = C(gy);
+        Pool2d.AvgBackward(In(gc), Out(gx), geometry, countIncludePad, divisorOverride);
+        Alive(gc, gx);
+    }
 
     /// <inheritdoc/>
-    public void AdaptiveAvgPool2d(Tensor x, Tensor y) =>
-        Pool2d.AdaptiveAvgForward(In(x), Out(y), x.shape[0] * x.shape[1], x.shape[2], x.shape[3], y.shape[2], y.shape[3]);
+    public void AdaptiveAvgPool2d(Tensor x, Tensor y)
+    {
+        var xc = C(x);
+        Pool2d.AdaptiveAvgForward(In(xc), Out(y), x.shape[0] * x.shape[1], x.shape[2], x.shape[3], y.shape[2], y.shape[3]);
+        Alive(xc, y);
+    }
 
     /// <inheritdoc/>
-    public void AdaptiveAvgPool2dBackward(Tensor gy, Tensor gx) =>
-        Pool2d.AdaptiveAvgBackward(In(gy), Out(gx), gx.shape[0] * gx.shape[1], gx.shape[2], gx.shape[3], gy.shape[2], gy.shape[3]);
+    public void AdaptiveAvgPool2dBackward(Tensor gy, Tensor gx)
+    {
+        var gc = C(gy);
+        Pool2d.AdaptiveAvgBackward(In(gc), Out(gx), gx.shape[0] * gx.shape[1], gx.shape[2], gx.shape[3], gy.shape[2], gy.shape[3]);
+        Alive(gc, gx);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void Alive(Tensor? a, Tensor? b = null, Tensor? c = null, Tensor? d = null)
+    {
+        GC.KeepAlive(a);
+        GC.KeepAlive(b);
+        GC.KeepAlive(c);
+        GC.KeepAlive(d);
+    }
 }

@@ -101,6 +101,9 @@ public interface IBackend
     /// <summary>A new storage of <paramref name="length"/> floats, zero-filled.</summary>
     Storage Allocate(int length);
 
+    /// <summary>A new storage of <paramref name="length"/> floats with arbitrary contents, for outputs a kernel overwrites entirely.</summary>
+    Storage AllocateUninitialized(int length);
+
     /// <summary>A new storage holding a copy of host values.</summary>
     Storage FromHost(ReadOnlySpan<float> values);
 

@@ -25,20 +25,22 @@ internal sealed class BatchNormOp(Tensor[] inputs, Tensor xhat, float[] invstd, 
         if (batch && n * s <= 1)
             throw new ArgumentException($"Expected more than 1 value per channel when training, got input size {Shapes.Format(x.shape)}");
         // Work on the storage directly (no host copies of the activations, which are the largest tensors of a CNN step).
-        var xd = Span(x.Contiguous());
+        var xc = x.Contiguous();
+        var xd = Span(xc);
         mean ??= new float[c];
         variance ??= new float[c];
         if (batch) Kernels.BatchNorm.Statistics(xd, n, c, s, mean, variance);
         var invstd = new float[c];
         for (int i = 0; i < c; i++) invstd[i] = 1f / MathF.Sqrt(variance[i] + eps);
-        var output = Tensor.Empty(x.Backend, [.. x.shape]);
+        var output = Tensor.Uninitialized(x.Backend, [.. x.shape]);
         var inputs = new List<Tensor> { x };
         if (weight is not null) inputs.Add(weight);
         if (bias is not null) inputs.Add(bias);
         bool record = GradMode.ShouldRecord(inputs.ToArray());
-        var xhat = record ? Tensor.Empty(x.Backend, [.. x.shape]) : null;
+        var xhat = record ? Tensor.Uninitialized(x.Backend, [.. x.shape]) : null;
         Kernels.BatchNorm.Normalize(xd, n, c, s, mean, invstd, weight?.ToArray() ?? default, bias?.ToArray() ?? default, Span(output), xhat is null ? default : Span(xhat));
         if (record) output = output.WithGradFn(new BatchNormOp(inputs.ToArray(), xhat!, invstd, n, c, s, batch, weight is not null));
+        GC.KeepAlive(xc); // its buffer must not go back to the pool while the kernels read it through xd
         return (output, mean, variance);
     }
 
@@ -48,13 +50,15 @@ internal sealed class BatchNormOp(Tensor[] inputs, Tensor xhat, float[] invstd, 
 
     protected internal override void Backward(Tensor g, Tensor?[] grads)
     {
-        var dy = Span(g.Contiguous());
+        var gc = g.Contiguous();
+        var dy = Span(gc);
         var gamma = affine ? Inputs[1].ToArray() : null;
-        var dxTensor = NeedsGrad(0) ? Tensor.Empty(g.Backend, [.. Inputs[0].shape]) : null;
+        var dxTensor = NeedsGrad(0) ? Tensor.Uninitialized(g.Backend, [.. Inputs[0].shape]) : null;
         var dgamma = affine ? new float[c] : null;
         var dbeta = Inputs.Count > (affine ? 2 : 1) ? new float[c] : null;
         Kernels.BatchNorm.Backward(dy, Span(_xhat!), n, c, s, invstd, gamma ?? default, batchStatistics, dxTensor is null ? default : Span(dxTensor),
             dgamma ?? default, dbeta ?? default);
+        GC.KeepAlive(gc);
         if (dxTensor is not null) grads[0] = dxTensor;
         int k = 1;
         if (affine) grads[k++] = Tensor.FromArray(dgamma!, [.. Inputs[1].shape]);

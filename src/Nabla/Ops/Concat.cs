@@ -28,7 +28,7 @@ internal sealed class ConcatOp(Tensor[] xs, int dim) : Node(xs)
         }
         var shape = (int[])first.shape.Clone();
         shape[d] = total;
-        var y = Tensor.Empty(first.Backend, shape);
+        var y = Tensor.Uninitialized(first.Backend, shape);
         int at = 0;
         foreach (var t in xs)
         {

@@ -33,7 +33,7 @@ internal sealed class Conv2dOp(Tensor[] inputs, ConvGeometry geometry) : Node(in
                 $"Conv2d: input {Shapes.Format(x.shape)} is too small for kernel ({g.KH}, {g.KW}) with padding {padding} and dilation {dilation}: the output would be ({g.OH}, {g.OW}).", nameof(x));
         if (bias is not null && (bias.Rank != 1 || bias.shape[0] != w.shape[0]))
             throw new ArgumentException($"Conv2d: bias {Shapes.Format(bias.shape)} must have one value per output channel ({w.shape[0]},).", nameof(bias));
-        var y = Tensor.Empty(x.Backend, [g.N, g.OutC, g.OH, g.OW]);
+        var y = Tensor.Uninitialized(x.Backend, [g.N, g.OutC, g.OH, g.OW]);
         x.Backend.Conv2d(x, w, bias, g, y);
         Tensor[] inputs = bias is null ? [x, w] : [x, w, bias];
         if (GradMode.ShouldRecord(inputs)) y.gradFn = new Conv2dOp(inputs, g);
@@ -46,13 +46,13 @@ internal sealed class Conv2dOp(Tensor[] inputs, ConvGeometry geometry) : Node(in
         var w = Inputs[1];
         if (NeedsGrad(0))
         {
-            var gx = Tensor.ZerosLike(x);
+            var gx = Tensor.Uninitialized(x.Backend, [.. x.shape]);
             x.Backend.Conv2dBackwardData(g, w, geometry, gx);
             grads[0] = gx;
         }
         if (NeedsGrad(1))
         {
-            var gw = Tensor.ZerosLike(w);
+            var gw = Tensor.Uninitialized(w.Backend, [.. w.shape]);
             x.Backend.Conv2dBackwardWeight(g, x, geometry, gw);
             grads[1] = gw;
         }

@@ -9,7 +9,7 @@ internal sealed class CopyOp(Tensor x, string name) : Node(x)
 
     public static Tensor Forward(Tensor x, string name)
     {
-        var y = Tensor.Empty(x.Backend, (int[])x.shape.Clone());
+        var y = Tensor.Uninitialized(x.Backend, (int[])x.shape.Clone());
         x.Backend.Copy(x, y);
         if (GradMode.ShouldRecord(x)) y.gradFn = new CopyOp(x, name);
         return y;

@@ -20,7 +20,7 @@ internal sealed class CrossEntropyOp(Tensor logits, Tensor q, Tensor logProbs) :
     {
         if (logits.Rank != 2 || !Shapes.Equal(logits.shape, q.shape))
             throw new ArgumentException($"CrossEntropy: logits {Shapes.Format(logits.shape)} and target distribution {Shapes.Format(q.shape)} must both be (M, C).");
-        var logProbs = Tensor.Empty(logits.Backend, (int[])logits.shape.Clone());
+        var logProbs = Tensor.Uninitialized(logits.Backend, (int[])logits.shape.Clone());
         logits.Backend.Softmax(logits, 1, log: true, logProbs);
         Tensor perRow;
         using (GradMode.NoGrad()) perRow = -(logProbs * q).Sum(1);

@@ -20,7 +20,7 @@ internal sealed class GatherOp(Tensor x, int dim, IntTensor index) : Node(x)
             throw new ArgumentException(
                 $"Gather: index {Shapes.Format(index.ShapeArray)} must have the rank of x {Shapes.Format(x.shape)} and its sizes outside dim {d}.", nameof(index));
         CheckRange(index, x.shape[d], "Gather");
-        var y = Tensor.Empty(x.Backend, (int[])index.ShapeArray.Clone());
+        var y = Tensor.Uninitialized(x.Backend, (int[])index.ShapeArray.Clone());
         x.Backend.Gather(x, d, index, y);
         if (GradMode.ShouldRecord(x)) y.gradFn = new GatherOp(x, d, index);
         return y;

@@ -20,7 +20,7 @@ internal sealed class IndexSelectOp(Tensor x, int dim, IntTensor index) : Node(x
         GatherOp.CheckRange(index, x.shape[d], "IndexSelect");
         var shape = (int[])x.shape.Clone();
         shape[d] = index.Numel;
-        var y = Tensor.Empty(x.Backend, shape);
+        var y = Tensor.Uninitialized(x.Backend, shape);
         x.Backend.IndexSelect(x, d, index, y);
         if (GradMode.ShouldRecord(x)) y.gradFn = new IndexSelectOp(x, d, index);
         return y;

@@ -22,7 +22,7 @@ internal sealed class MatMulOp(Tensor a, Tensor b) : Node(a, b)
                 $"MatMul: a {Shapes.Format(a.shape)} and b {Shapes.Format(b.shape)} do not chain: a's last dim ({k}) must equal b's second-to-last dim ({k2}).");
         var batch = Shapes.Broadcast(a.shape.AsSpan(0, a.Rank - 2), b.shape.AsSpan(0, b.Rank - 2), "MatMul (batch dims)");
         int[] yShape = [.. batch, m, n];
-        var y = Tensor.Empty(a.Backend, yShape);
+        var y = Tensor.Uninitialized(a.Backend, yShape);
         a.Backend.MatMul(ExpandBatch(a, batch), ExpandBatch(b, batch), y, accumulate: false);
         if (GradMode.ShouldRecord(a, b)) y.gradFn = new MatMulOp(a, b);
         return y;

@@ -19,7 +19,7 @@ internal sealed class MaxOp(Tensor x, Tensor yKept, int[] dims, bool keepDim) : 
         foreach (int k in d)
             if (x.shape[k] == 0)
                 throw new ArgumentException($"Max: cannot reduce over dim {k} of size 0 (shape {Shapes.Format(x.shape)}).", nameof(dims));
-        var y = Tensor.Empty(x.Backend, SumOp.KeptShape(x.shape, d));
+        var y = Tensor.Uninitialized(x.Backend, SumOp.KeptShape(x.shape, d));
         x.Backend.Reduce(ReduceOp.Max, x, d, y);
         var dropped = SumOp.DroppedShape(x.shape, d);
         var result = keepDim ? y : y.View(dropped, Shapes.ContiguousStrides(dropped), 0);

@@ -13,7 +13,7 @@ internal static class OpHelpers
 
     public static Tensor Unary(UnaryOp op, Tensor x, float p0 = 0, float p1 = 0)
     {
-        var y = Tensor.Empty(x.Backend, (int[])x.shape.Clone());
+        var y = Tensor.Uninitialized(x.Backend, (int[])x.shape.Clone());
         x.Backend.Unary(op, x, y, p0, p1);
         return y;
     }
@@ -24,7 +24,7 @@ internal static class OpHelpers
         ArgumentNullException.ThrowIfNull(b);
         SameDevice(name, a, b);
         var shape = Shapes.Broadcast(a.shape, b.shape, name);
-        var y = Tensor.Empty(a.Backend, shape);
+        var y = Tensor.Uninitialized(a.Backend, shape);
         a.Backend.Binary(op, a, b, y, p0, p1);
         return y;
     }

@@ -11,16 +11,22 @@ internal sealed class MaxPool2dOp(Tensor x, PoolGeometry geometry, int[] argmax)
     public static Tensor Forward(Tensor x, (int H, int W) kernel, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, bool ceilMode)
     {
         var g = PoolOps.Geometry("MaxPool2d", x, kernel, stride, padding, dilation, ceilMode);
-        var y = Tensor.Empty(x.Backend, [g.N, g.C, g.OH, g.OW]);
-        var argmax = new int[y.Numel];
+        var y = Tensor.Uninitialized(x.Backend, [g.N, g.C, g.OH, g.OW]);
+        var argmax = Backends.BufferPool<int>.Rent(y.Numel, zeroed: false);
         x.Backend.MaxPool2d(x, g, y, argmax);
-        if (GradMode.ShouldRecord(x)) y.gradFn = new MaxPool2dOp(x, g, argmax);
+        if (GradMode.ShouldRecord(x))
+        {
+            var node = new MaxPool2dOp(x, g, argmax);
+            Backends.BufferPool<int>.Lend(node, argmax);
+            y.gradFn = node;
+        }
+        else Backends.BufferPool<int>.Return(argmax);
         return y;
     }
 
     protected internal override void Backward(Tensor g, Tensor?[] grads)
     {
-        var gx = Tensor.ZerosLike(Inputs[0]);
+        var gx = Tensor.Uninitialized(Inputs[0].Backend, [.. Inputs[0].shape]); // the kernel clears it
         gx.Backend.MaxPool2dBackward(g, argmax, geometry, gx);
         grads[0] = gx;
     }
@@ -35,7 +41,7 @@ internal sealed class AvgPool2dOp(Tensor x, PoolGeometry geometry, bool countInc
     {
         if (divisorOverride is <= 0) throw new ArgumentOutOfRangeException(nameof(divisorOverride), divisorOverride, "AvgPool2d: divisor must be non-zero.");
         var g = PoolOps.Geometry("AvgPool2d", x, kernel, stride, padding, (1, 1), ceilMode);
-        var y = Tensor.Empty(x.Backend, [g.N, g.C, g.OH, g.OW]);
+        var y = Tensor.Uninitialized(x.Backend, [g.N, g.C, g.OH, g.OW]);
         x.Backend.AvgPool2d(x, g, countIncludePad, divisorOverride, y);
         if (GradMode.ShouldRecord(x)) y.gradFn = new AvgPool2dOp(x, g, countIncludePad, divisorOverride);
         return y;
@@ -43,7 +49,7 @@ internal sealed class AvgPool2dOp(Tensor x, PoolGeometry geometry, bool countInc
 
     protected internal override void Backward(Tensor g, Tensor?[] grads)
     {
-        var gx = Tensor.ZerosLike(Inputs[0]);
+        var gx = Tensor.Uninitialized(Inputs[0].Backend, [.. Inputs[0].shape]); // the kernel clears it
         gx.Backend.AvgPool2dBackward(g, geometry, countIncludePad, divisorOverride, gx);
         grads[0] = gx;
     }
@@ -59,7 +65,7 @@ internal sealed class AdaptiveAvgPool2dOp(Tensor x) : Node(x)
         ArgumentNullException.ThrowIfNull(x);
         if (x.Rank != 4) throw new ArgumentException($"AdaptiveAvgPool2d: input {Shapes.Format(x.shape)} must be (N, C, H, W).", nameof(x));
         if (output.H < 1 || output.W < 1) throw new ArgumentOutOfRangeException(nameof(output), output, "AdaptiveAvgPool2d: the output size must be positive.");
-        var y = Tensor.Empty(x.Backend, [x.shape[0], x.shape[1], output.H, output.W]);
+        var y = Tensor.Uninitialized(x.Backend, [x.shape[0], x.shape[1], output.H, output.W]);
         x.Backend.AdaptiveAvgPool2d(x, y);
         if (GradMode.ShouldRecord(x)) y.gradFn = new AdaptiveAvgPool2dOp(x);
         return y;
@@ -67,7 +73,7 @@ internal sealed class AdaptiveAvgPool2dOp(Tensor x) : Node(x)
 
     protected internal override void Backward(Tensor g, Tensor?[] grads)
     {
-        var gx = Tensor.ZerosLike(Inputs[0]);
+        var gx = Tensor.Uninitialized(Inputs[0].Backend, [.. Inputs[0].shape]); // the kernel clears it
         gx.Backend.AdaptiveAvgPool2dBackward(g, gx);
         grads[0] = gx;
     }

@@ -17,7 +17,7 @@ internal sealed class SoftmaxOp(Tensor x, Tensor y, int dim, bool log) : Node(x)
     {
         int d = Shapes.NormalizeDim(dim, x.Rank, log ? "LogSoftmax" : "Softmax");
         if (x.Rank == 0) return Forward(x.Reshape(1), 0, log).Reshape();
-        var y = Tensor.Empty(x.Backend, (int[])x.shape.Clone());
+        var y = Tensor.Uninitialized(x.Backend, (int[])x.shape.Clone());
         x.Backend.Softmax(x, d, log, y);
         return Finish(x, y, d, log);
     }

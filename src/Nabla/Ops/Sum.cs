@@ -11,7 +11,7 @@ internal sealed class SumOp(Tensor x, int[] dims, bool keepDim) : Node(x)
     public static Tensor Forward(Tensor x, int[]? dims, bool keepDim)
     {
         var d = Shapes.NormalizeDims(dims, x.Rank, "Sum");
-        var y = Tensor.Empty(x.Backend, KeptShape(x.shape, d));
+        var y = Tensor.Uninitialized(x.Backend, KeptShape(x.shape, d));
         x.Backend.Reduce(ReduceOp.Sum, x, d, y);
         var result = keepDim ? y : y.View(DroppedShape(x.shape, d), Shapes.ContiguousStrides(DroppedShape(x.shape, d)), 0);
         if (GradMode.ShouldRecord(x)) result.gradFn = new SumOp(x, d, keepDim);

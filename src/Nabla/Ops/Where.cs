@@ -19,7 +19,7 @@ internal sealed class WhereOp(Tensor cond, Tensor a, Tensor b) : Node(a, b)
         OpHelpers.SameDevice("Where", cond, a);
         var ab = Shapes.Broadcast(a.shape, b.shape, "Where", "a", "b");
         var shape = Shapes.Broadcast(cond.shape, ab, "Where", "condition", "broadcast(a, b)");
-        var y = Tensor.Empty(a.Backend, shape);
+        var y = Tensor.Uninitialized(a.Backend, shape);
         a.Backend.Where(cond, a, b, y);
         if (GradMode.ShouldRecord(a, b)) y.gradFn = new WhereOp(cond, a, b);
         return y;

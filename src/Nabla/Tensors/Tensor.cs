@@ -201,5 +201,8 @@ public sealed partial class Tensor
 
     internal static Tensor Empty(IBackend backend, int[] shape) => new(backend.Allocate(Shapes.Numel(shape)), shape);
 
+    // An output the kernel writes in full: its (pooled) buffer is not zeroed first.
+    internal static Tensor Uninitialized(IBackend backend, int[] shape) => new(backend.AllocateUninitialized(Shapes.Numel(shape)), shape);
+
     internal Tensor EmptyLike(int[]? newShape = null) => Empty(Backend, newShape ?? (int[])shape.Clone());
 }
