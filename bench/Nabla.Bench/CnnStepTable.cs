@@ -41,7 +41,7 @@ public static class CnnStepTable
         string? torchError = useTorch ? Timing.InitTorch(threads) : null;
         if (torchError is not null) useTorch = false;
 
-        Console.WriteLine($"# {mode} training step (zero grad, forward, cross-entropy, backward, Adam lr 1e-3), batch {batch}, 1×28×28 → 10 — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine($"# {(mode == "mlp" ? "mlp:256,128" : mode)} training step (zero grad, forward, cross-entropy, backward, Adam lr 1e-3), batch {batch}, 1×28×28 → 10 — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         Timing.PrintMachine();
         Console.WriteLine($"# median of {samples} samples of >= {StepSampleSeconds * 1000:F0} ms after >= 1.5 s of warm-up; Nabla Threads.Count = {threads}");
         if (useTorch) Console.WriteLine($"# TorchSharp: torch.get_num_threads() = {torch.get_num_threads()}; torch.optim.Adam, a dispose scope per step");
@@ -55,7 +55,8 @@ public static class CnnStepTable
         for (int i = 0; i < batch; i++) labelData[i] = rng.Next(10);
 
         var options = bn ? new ModelOptions(Dropout: 0.5f, Norm: "batch") : ModelOptions.None;
-        var model = (Sequential)Models.FromSpec("cnn", [1, 28, 28], 10, new Generator(0), options: options);
+        bool mlp = mode == "mlp";
+        var model = (Sequential)Models.FromSpec(mlp ? "mlp:256,128" : "cnn", [1, 28, 28], 10, new Generator(0), options: options);
         model.Train();
         // Adam's betas as PyTorch's defaults (Nabla's default beta2 is 0.99); the cost is the same either way.
         var opt = new Adam(model.Parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999);
@@ -67,11 +68,11 @@ public static class CnnStepTable
         torch.Tensor? tx = null, tlabels = null;
         if (useTorch)
         {
-            tmodel = TorchModel(bn);
+            tmodel = mlp ? TorchMlp() : TorchModel(bn);
             CopyWeights(model, tmodel);
             tmodel.train();
             topt = optim.Adam(tmodel.parameters(), lr: 1e-3);
-            tx = torch.tensor(xData, [batch, 1, 28, 28]);
+            tx = mlp ? torch.tensor(xData, [batch, 28 * 28]) : torch.tensor(xData, [batch, 1, 28, 28]);
             tlabels = torch.tensor(labelData.Select(v => (long)v).ToArray(), [batch]);
             // Same weights, same batch: the eval-mode logits must agree (training mode draws different dropout masks).
             model.Eval();
@@ -128,7 +129,7 @@ public static class CnnStepTable
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
         Console.WriteLine($"| {mode} | {Rate(batch, nablaStep)} | {Rate(batch, torchStep)} | {Ms(nablaStep)} | {Ms(torchStep)} | {Ratio(torchStep, nablaStep)} |");
 
-        if (profile) Profile(model, opt, x, labels, tmodel, topt, tx, tlabels, samples);
+        if (profile && !mlp) Profile(model, opt, x, labels, tmodel, topt, tx, tlabels, samples);
 
         tmodel?.Dispose();
         tx?.Dispose();
@@ -235,6 +236,10 @@ public static class CnnStepTable
         Console.WriteLine($"| Adam step | {Ms(nStep)} | {Ms(tStep)} |");
         foreach (var t in tinputs) t.Dispose();
     }
+
+    // mlp:256,128 as Nabla builds it: Linear, ReLU, Linear, ReLU, Linear (keys 0, 2, 4), on flattened images.
+    private static nn.Module<torch.Tensor, torch.Tensor> TorchMlp() => nn.Sequential(
+        ("0", nn.Linear(784, 256)), ("1", nn.ReLU()), ("2", nn.Linear(256, 128)), ("3", nn.ReLU()), ("4", nn.Linear(128, 10)));
 
     private static nn.Module<torch.Tensor, torch.Tensor> TorchModel(bool bn)
     {

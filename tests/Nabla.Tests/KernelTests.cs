@@ -120,3 +120,44 @@ public class KernelTests
         Assert.Equal(7, bias.Inner);
     }
 }
+
+/// <summary>The threaded and vectorised pooling and convolution paths against their definitions.</summary>
+public class FastKernelTests
+{
+    // Values on a coarse grid (many ties) with NaNs sprinkled in: the first-maximum and NaN rules must hold exactly.
+    static float[] TiesAndNaNs(int n, int seed)
+    {
+        var rng = new Random(seed);
+        var v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = rng.Next(50) == 0 ? float.NaN : rng.Next(-3, 4);
+        return v;
+    }
+
+    [Theory]
+    [InlineData(3, 5, 20, 37)]   // OW = 18: two vector blocks and a scalar tail; odd W leaves a column out
+    [InlineData(2, 3, 33, 16)]   // OW = 8 exactly; odd H
+    [InlineData(2, 3, 10, 15)]   // OW = 7: four-wide blocks, the last one overlapping
+    [InlineData(2, 2, 6, 6)]     // OW = 3: scalar rows
+    [InlineData(1, 1, 2, 2)]     // one window
+    [InlineData(128, 32, 28, 28)] // cnn's first pooling: large enough to run on every thread
+    public void MaxPool2x2_vectorised_and_threaded_equals_the_definition(int n, int c, int h, int w)
+    {
+        var g = new PoolGeometry(n, c, h, w, 2, 2, 2, 2, 0, 0, 1, 1, false);
+        var x = TiesAndNaNs(n * c * h * w, h * w);
+        int outs = n * c * g.OH * g.OW;
+        var (y, am) = (new float[outs], new int[outs]);
+        var (yRef, amRef) = (new float[outs], new int[outs]);
+        Pool2d.MaxForward(x, y, am, g);
+        Pool2d.MaxPlanes(x, yRef, amRef, g, 0, n * c);
+        Assert.Equal(amRef, am);
+        Assert.Equal(yRef, y);
+
+        var gy = Tensor.Randn([outs], new Generator(3)).ToArray();
+        var gx = Enumerable.Repeat(float.NaN, x.Length).ToArray(); // overwritten, not accumulated into
+        Pool2d.MaxBackward(gy, am, gx, g);
+        var gxRef = new float[x.Length];
+        int perIn = h * w, perOut = g.OH * g.OW;
+        for (int i = 0; i < outs; i++) gxRef[i / perOut * perIn + amRef[i]] += gy[i];
+        Assert.Equal(gxRef, gx);
+    }
+}

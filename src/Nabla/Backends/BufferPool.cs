@@ -34,6 +34,9 @@ internal static class BufferPool<T> where T : unmanaged
     private static int _loanCount;
     private static long _idleBytes, _lentSinceCollect;
 
+    /// <summary>Counters since start: buffers allocated fresh on a miss, and collections the pool induced.</summary>
+    public static long FreshCount, InducedCollections;
+
     /// <summary>Idle bytes kept for reuse at most (a quarter of the memory the GC may use, at most 4 GiB).</summary>
     public static long MaxCachedBytes { get; set; } =
         Math.Min(4L << 30, Math.Max(256L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4));
@@ -70,6 +73,7 @@ internal static class BufferPool<T> where T : unmanaged
             if (buffer is null && _lentSinceCollect >= CollectAfterBytes)
             {
                 _lentSinceCollect = 0;
+                InducedCollections++;
                 GC.Collect(1, GCCollectionMode.Forced, blocking: true);
                 ReclaimDead();
                 buffer = TakeIdle(length);
@@ -82,6 +86,7 @@ internal static class BufferPool<T> where T : unmanaged
             }
         }
         // Fresh memory from the GC is already zero; skip the second pass when the caller overwrites it.
+        Interlocked.Increment(ref FreshCount);
         return zeroed ? new T[length] : GC.AllocateUninitializedArray<T>(length);
     }
 

@@ -17,32 +17,42 @@ public static class Conv2d
     private static int Chunk(in ConvGeometry g) => Math.Clamp(ColumnBudget / Math.Max(1, g.K * g.P), 1, Math.Max(1, g.N));
 
     /// <summary>y = conv(x, w) (+ bias per output channel, when given); y (N, OutC, OH, OW) is overwritten.</summary>
-    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, in ConvGeometry g, ReadOnlySpan<float> bias = default)
+    public static unsafe void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, in ConvGeometry g, ReadOnlySpan<float> bias = default)
     {
         int k = g.K, p = g.P, chunk = Chunk(g);
         var col = ArrayPool<float>.Shared.Rent(k * p * chunk);
         var tmp = ArrayPool<float>.Shared.Rent(g.OutCG * p * chunk);
+        var geo = g;
         try
         {
-            for (int n0 = 0; n0 < g.N; n0 += chunk)
+            fixed (float* py = y, pb = bias)
             {
-                int b = Math.Min(chunk, g.N - n0), cols = b * p;
-                for (int gi = 0; gi < g.Groups; gi++)
+                nint ay = (nint)py, ab = (nint)pb;
+                int yl = y.Length, bl = bias.Length;
+                for (int n0 = 0; n0 < g.N; n0 += chunk)
                 {
-                    // col (K, b·P): sample s fills columns [s·P, (s+1)·P); then tmp (OutC/g, b·P) = W_g · col.
-                    for (int s = 0; s < b; s++)
-                        Im2Col(x.Slice(((n0 + s) * g.C + gi * g.CG) * g.H * g.W, g.CG * g.H * g.W), col.AsSpan(s * p), g, cols);
-                    Gemm.Sgemm(false, false, g.OutCG, cols, k, w.Slice(gi * g.OutCG * k, g.OutCG * k), k, col.AsSpan(0, k * cols), cols,
-                        tmp.AsSpan(0, g.OutCG * cols), cols, accumulate: false);
-                    // Scatter to NCHW, adding the bias on the way (the copy is needed anyway).
-                    for (int s = 0; s < b; s++)
-                        for (int o = 0; o < g.OutCG; o++)
+                    int b = Math.Min(chunk, g.N - n0), cols = b * p;
+                    for (int gi = 0; gi < g.Groups; gi++)
+                    {
+                        // col (K, b·P): sample s fills columns [s·P, (s+1)·P); then tmp (OutC/g, b·P) = W_g · col.
+                        Im2ColSamples(x, col, n0, b, gi, geo, cols);
+                        Gemm.Sgemm(false, false, g.OutCG, cols, k, w.Slice(gi * g.OutCG * k, g.OutCG * k), k, col.AsSpan(0, k * cols), cols,
+                            tmp.AsSpan(0, g.OutCG * cols), cols, accumulate: false);
+                        // Scatter to NCHW, adding the bias on the way (the copy is needed anyway).
+                        ParallelFor.Run(b, (long)geo.OutCG * p, (s0, s1) =>
                         {
-                            var src = tmp.AsSpan(o * cols + s * p, p);
-                            var dst = y.Slice(((n0 + s) * g.OutC + gi * g.OutCG + o) * p, p);
-                            if (bias.IsEmpty) src.CopyTo(dst);
-                            else System.Numerics.Tensors.TensorPrimitives.Add(src, bias[gi * g.OutCG + o], dst);
-                        }
+                            var ys = new Span<float>((void*)ay, yl);
+                            var bs = new ReadOnlySpan<float>((void*)ab, bl);
+                            for (int s = s0; s < s1; s++)
+                                for (int o = 0; o < geo.OutCG; o++)
+                                {
+                                    var src = tmp.AsSpan(o * cols + s * p, p);
+                                    var dst = ys.Slice(((n0 + s) * geo.OutC + gi * geo.OutCG + o) * p, p);
+                                    if (bs.IsEmpty) src.CopyTo(dst);
+                                    else System.Numerics.Tensors.TensorPrimitives.Add(src, bs[gi * geo.OutCG + o], dst);
+                                }
+                        });
+                    }
                 }
             }
         }
@@ -53,34 +63,56 @@ public static class Conv2d
         }
     }
 
-    // gyT (OutC/g, b·P) ← gy of samples n0..n0+b, group gi.
-    private static void GatherGrad(ReadOnlySpan<float> gy, Span<float> gyT, int n0, int b, int gi, in ConvGeometry g)
+    // gyT (OutC/g, b·P) ← gy of samples n0..n0+b, group gi; samples split over threads.
+    private static unsafe void GatherGrad(ReadOnlySpan<float> gy, float[] gyT, int n0, int b, int gi, ConvGeometry g)
     {
-        int p = g.P, cols = b * p;
-        for (int s = 0; s < b; s++)
-            for (int o = 0; o < g.OutCG; o++)
-                gy.Slice(((n0 + s) * g.OutC + gi * g.OutCG + o) * p, p).CopyTo(gyT.Slice(o * cols + s * p, p));
+        int p = g.P, cols = b * p, gl = gy.Length;
+        fixed (float* pg = gy)
+        {
+            nint ag = (nint)pg;
+            ParallelFor.Run(b, (long)g.OutCG * p, (s0, s1) =>
+            {
+                var gys = new ReadOnlySpan<float>((void*)ag, gl);
+                for (int s = s0; s < s1; s++)
+                    for (int o = 0; o < g.OutCG; o++)
+                        gys.Slice(((n0 + s) * g.OutC + gi * g.OutCG + o) * p, p).CopyTo(gyT.AsSpan(o * cols + s * p, p));
+            });
+        }
     }
 
     /// <summary>gx = ∂L/∂x from gy = ∂L/∂y; gx (N, C, H, W) is overwritten.</summary>
-    public static void BackwardData(ReadOnlySpan<float> gy, ReadOnlySpan<float> w, Span<float> gx, in ConvGeometry g)
+    public static unsafe void BackwardData(ReadOnlySpan<float> gy, ReadOnlySpan<float> w, Span<float> gx, in ConvGeometry g)
     {
         int k = g.K, p = g.P, chunk = Chunk(g);
         var col = ArrayPool<float>.Shared.Rent(k * p * chunk);
         var gyT = ArrayPool<float>.Shared.Rent(g.OutCG * p * chunk);
+        var geo = g;
         try
         {
-            gx.Clear();
-            for (int n0 = 0; n0 < g.N; n0 += chunk)
+            fixed (float* px = gx)
             {
-                int b = Math.Min(chunk, g.N - n0), cols = b * p;
-                for (int gi = 0; gi < g.Groups; gi++)
+                nint ax = (nint)px;
+                int xl = gx.Length, plane = g.CG * g.H * g.W;
+                for (int n0 = 0; n0 < g.N; n0 += chunk)
                 {
-                    GatherGrad(gy, gyT, n0, b, gi, g);
-                    Gemm.Sgemm(true, false, k, cols, g.OutCG, w.Slice(gi * g.OutCG * k, g.OutCG * k), k, gyT.AsSpan(0, g.OutCG * cols), cols,
-                        col.AsSpan(0, k * cols), cols, accumulate: false);
-                    for (int s = 0; s < b; s++)
-                        Col2Im(col.AsSpan(s * p), gx.Slice(((n0 + s) * g.C + gi * g.CG) * g.H * g.W, g.CG * g.H * g.W), g, cols);
+                    int b = Math.Min(chunk, g.N - n0), cols = b * p;
+                    for (int gi = 0; gi < g.Groups; gi++)
+                    {
+                        GatherGrad(gy, gyT, n0, b, gi, g);
+                        Gemm.Sgemm(true, false, k, cols, g.OutCG, w.Slice(gi * g.OutCG * k, g.OutCG * k), k, gyT.AsSpan(0, g.OutCG * cols), cols,
+                            col.AsSpan(0, k * cols), cols, accumulate: false);
+                        // Each sample's group slice of gx is written by one thread: cleared, then summed into.
+                        ParallelFor.Run(b, (long)k * p, (s0, s1) =>
+                        {
+                            var gxs = new Span<float>((void*)ax, xl);
+                            for (int s = s0; s < s1; s++)
+                            {
+                                var dst = gxs.Slice(((n0 + s) * geo.C + gi * geo.CG) * geo.H * geo.W, plane);
+                                dst.Clear();
+                                Col2Im(col.AsSpan(s * p), dst, geo, cols);
+                            }
+                        });
+                    }
                 }
             }
         }
@@ -105,8 +137,7 @@ public static class Conv2d
                 int b = Math.Min(chunk, g.N - n0), cols = b * p;
                 for (int gi = 0; gi < g.Groups; gi++)
                 {
-                    for (int s = 0; s < b; s++)
-                        Im2Col(x.Slice(((n0 + s) * g.C + gi * g.CG) * g.H * g.W, g.CG * g.H * g.W), col.AsSpan(s * p), g, cols);
+                    Im2ColSamples(x, col, n0, b, gi, g, cols);
                     GatherGrad(gy, gyT, n0, b, gi, g);
                     Gemm.Sgemm(false, true, g.OutCG, k, cols, gyT.AsSpan(0, g.OutCG * cols), cols, col.AsSpan(0, k * cols), cols,
                         gw.Slice(gi * g.OutCG * k, g.OutCG * k), k, accumulate: true);
@@ -117,6 +148,22 @@ public static class Conv2d
         {
             ArrayPool<float>.Shared.Return(col);
             ArrayPool<float>.Shared.Return(gyT);
+        }
+    }
+
+    // Im2Col of samples n0..n0+b (group gi) into columns [s·P, (s+1)·P) of col; samples split over threads.
+    private static unsafe void Im2ColSamples(ReadOnlySpan<float> x, float[] col, int n0, int b, int gi, ConvGeometry g, int cols)
+    {
+        int xl = x.Length;
+        fixed (float* px = x)
+        {
+            nint ax = (nint)px;
+            ParallelFor.Run(b, (long)g.K * g.P, (s0, s1) =>
+            {
+                var xs = new ReadOnlySpan<float>((void*)ax, xl);
+                for (int s = s0; s < s1; s++)
+                    Im2Col(xs.Slice(((n0 + s) * g.C + gi * g.CG) * g.H * g.W, g.CG * g.H * g.W), col.AsSpan(s * g.P), g, cols);
+            });
         }
     }
 
