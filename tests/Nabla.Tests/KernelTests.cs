@@ -160,4 +160,57 @@ public class FastKernelTests
         for (int i = 0; i < outs; i++) gxRef[i / perOut * perIn + amRef[i]] += gy[i];
         Assert.Equal(gxRef, gx);
     }
+
+    // One training step of conv → BatchNorm → ReLU → max pool → Linear, big enough for every kernel to split.
+    static float[][] Step()
+    {
+        var g = new Generator(21);
+        var x = Tensor.Randn([16, 8, 20, 20], g).RequiresGrad_();
+        var w = Tensor.Randn([12, 8, 3, 3], g).RequiresGrad_();
+        var bn = new BatchNorm2d(12);
+        var fc = new Linear(12 * 10 * 10, 5, g);
+        var y = fc.Forward(Functional.MaxPool2d(bn.Forward(Functional.Conv2d(x, w, null, (1, 1), (1, 1))).Relu(), 2).Reshape(16, -1));
+        (y * y).Sum().Backward();
+        return [y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), bn.Weight!.Grad!.ToArray(), bn.RunningVar!.ToArray()];
+    }
+
+    [Fact]
+    public void Results_do_not_depend_on_the_thread_count()
+    {
+        int before = Threads.Count;
+        try
+        {
+            Threads.Count = 1;
+            var one = Step();
+            foreach (int t in new[] { 2, 3 })
+            {
+                Threads.Count = t;
+                var many = Step();
+                for (int i = 0; i < one.Length; i++) Assert.Equal(one[i], many[i]);
+            }
+        }
+        finally
+        {
+            Threads.Count = before;
+        }
+    }
+
+    [Fact]
+    public void BatchNorm_statistics_match_a_double_reference_on_a_threaded_size()
+    {
+        int n = 32, c = 6, s = 225;
+        var x = Tensor.Randn([n * c * s], new Generator(4)).ToArray();
+        for (int i = 0; i < x.Length; i++) x[i] = x[i] * 3f + 100f; // a large mean: the two-pass variance must not cancel
+        var (mean, variance) = (new float[c], new float[c]);
+        Nabla.Kernels.BatchNorm.Statistics(x, n, c, s, mean, variance);
+        for (int ch = 0; ch < c; ch++)
+        {
+            double sum = 0, sq = 0;
+            for (int i = 0; i < n; i++) for (int k = 0; k < s; k++) sum += x[(i * c + ch) * s + k];
+            double mu = sum / (n * s);
+            for (int i = 0; i < n; i++) for (int k = 0; k < s; k++) sq += Math.Pow(x[(i * c + ch) * s + k] - mu, 2);
+            Assert.Equal(mu, mean[ch], 1e-4 * Math.Abs(mu));
+            Assert.Equal(sq / (n * s), variance[ch], 1e-4 * (sq / (n * s)));
+        }
+    }
 }

@@ -81,8 +81,8 @@ public sealed class CpuBackend : IBackend
         var yd = Data(y);
         var plan = RowPlan.Create(y.shape, [x.strides, y.strides], [x.offset, y.offset]);
         int sx = plan.InnerStrides[0], sy = plan.InnerStrides[1];
-        for (int r = 0; r < plan.Rows; r++)
-            Elementwise.UnaryRow(op, xd.AsSpan(plan.Offsets[2 * r]), sx, yd.AsSpan(plan.Offsets[2 * r + 1]), sy, plan.Inner, p0, p1);
+        Split(plan, (r, i0, i1) =>
+            Elementwise.UnaryRow(op, xd.AsSpan(plan.Offsets[2 * r] + i0 * sx), sx, yd.AsSpan(plan.Offsets[2 * r + 1] + i0 * sy), sy, i1 - i0, p0, p1));
         Alive(x, y);
     }
 
@@ -94,12 +94,31 @@ public sealed class CpuBackend : IBackend
         var yd = Data(y);
         var plan = RowPlan.Create(y.shape, [BroadcastStrides(a, y.shape), BroadcastStrides(b, y.shape), y.strides], [a.offset, b.offset, y.offset]);
         int sa = plan.InnerStrides[0], sb = plan.InnerStrides[1], sy = plan.InnerStrides[2];
-        for (int r = 0; r < plan.Rows; r++)
+        Split(plan, (r, i0, i1) =>
         {
-            int oa = plan.Offsets[3 * r], ob = plan.Offsets[3 * r + 1], oy = plan.Offsets[3 * r + 2];
-            Elementwise.BinaryRow(op, ad.AsSpan(oa), sa, bd.AsSpan(ob), sb, yd.AsSpan(oy), sy, plan.Inner, p0, p1);
-        }
+            int oa = plan.Offsets[3 * r] + i0 * sa, ob = plan.Offsets[3 * r + 1] + i0 * sb, oy = plan.Offsets[3 * r + 2] + i0 * sy;
+            Elementwise.BinaryRow(op, ad.AsSpan(oa), sa, bd.AsSpan(ob), sb, yd.AsSpan(oy), sy, i1 - i0, p0, p1);
+        });
         Alive(a, b, y);
+    }
+
+    // Elementwise work over a plan's rows, split over threads when large: whole rows when there are several, blocks of
+    // one long row otherwise. Every element is computed alone, so the split never changes a bit.
+    private const int ElementBlock = 16 * 1024;
+
+    private static void Split(RowPlan plan, Action<int, int, int> rowRange)
+    {
+        int rows = plan.Rows, inner = plan.Inner;
+        if (rows == 1)
+        {
+            int blocks = (inner + ElementBlock - 1) / ElementBlock;
+            Kernels.ParallelFor.Run(blocks, ElementBlock, (b0, b1) => rowRange(0, b0 * ElementBlock, Math.Min(inner, b1 * ElementBlock)));
+        }
+        else
+            Kernels.ParallelFor.Run(rows, inner, (r0, r1) =>
+            {
+                for (int r = r0; r < r1; r++) rowRange(r, 0, inner);
+            });
     }
 
     /// <inheritdoc/>

@@ -10,58 +10,103 @@ namespace Nabla.Kernels;
 /// </summary>
 public static class BatchNorm
 {
-    /// <summary>Per-channel mean and biased variance of (N, C, S), accumulated in double.</summary>
-    public static void Statistics(ReadOnlySpan<float> x, int n, int c, int s, Span<float> mean, Span<float> variance)
+    /// <summary>Per-channel mean and biased variance of (N, C, S): row sums in float, accumulated over rows in double.</summary>
+    /// <remarks>Channels are split over <see cref="Threads.Count"/> threads; each channel is summed by one thread in a fixed order.</remarks>
+    public static unsafe void Statistics(ReadOnlySpan<float> x, int n, int c, int s, Span<float> mean, Span<float> variance)
     {
-        for (int ch = 0; ch < c; ch++)
+        fixed (float* px = x, pm = mean, pv = variance)
         {
-            double sum = 0;
-            for (int i = 0; i < n; i++) sum += TensorPrimitives.Sum(x.Slice((i * c + ch) * s, s));
-            double mu = sum / ((double)n * s);
-            double sq = 0;
-            for (int i = 0; i < n; i++)
+            nint ax = (nint)px, am = (nint)pm, av = (nint)pv;
+            int xl = x.Length;
+            ParallelFor.Run(c, (long)n * s * 3, (c0, c1) =>
             {
-                var row = x.Slice((i * c + ch) * s, s);
-                for (int k = 0; k < s; k++)
+                var xs = new ReadOnlySpan<float>((void*)ax, xl);
+                var tmp = System.Buffers.ArrayPool<float>.Shared.Rent(s);
+                try
                 {
-                    double d = row[k] - mu;
-                    sq += d * d;
+                    for (int ch = c0; ch < c1; ch++)
+                    {
+                        double sum = 0;
+                        for (int i = 0; i < n; i++) sum += TensorPrimitives.Sum(xs.Slice((i * c + ch) * s, s));
+                        double mu = sum / ((double)n * s);
+                        double sq = 0;
+                        var d = tmp.AsSpan(0, s);
+                        for (int i = 0; i < n; i++)
+                        {
+                            TensorPrimitives.Subtract(xs.Slice((i * c + ch) * s, s), (float)mu, d);
+                            sq += TensorPrimitives.SumOfSquares(d);
+                        }
+                        ((float*)am)[ch] = (float)mu;
+                        ((float*)av)[ch] = (float)(sq / ((double)n * s));
+                    }
                 }
-            }
-            mean[ch] = (float)mu;
-            variance[ch] = (float)(sq / ((double)n * s));
+                finally
+                {
+                    System.Buffers.ArrayPool<float>.Shared.Return(tmp);
+                }
+            });
         }
     }
 
     /// <summary>y = γ(x − μ)·invstd + β per channel (γ, β empty = 1, 0); also writes x̂ when <paramref name="xhat"/> is not empty.</summary>
-    public static void Normalize(ReadOnlySpan<float> x, int n, int c, int s, ReadOnlySpan<float> mean, ReadOnlySpan<float> invstd,
+    public static unsafe void Normalize(ReadOnlySpan<float> x, int n, int c, int s, ReadOnlySpan<float> mean, ReadOnlySpan<float> invstd,
         ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, Span<float> y, Span<float> xhat)
     {
-        for (int i = 0; i < n; i++)
-            for (int ch = 0; ch < c; ch++)
+        fixed (float* px = x, pm = mean, pi = invstd, pg = gamma, pb = beta, py = y, ph = xhat)
+        {
+            nint ax = (nint)px, am = (nint)pm, ai = (nint)pi, ag = (nint)pg, ab = (nint)pb, ay = (nint)py, ah = (nint)ph;
+            int xl = x.Length, gl = gamma.Length, bl = beta.Length, hl = xhat.Length;
+            ParallelFor.Run(n, (long)c * s * 2, (i0, i1) =>
             {
-                int o = (i * c + ch) * s;
-                var dst = xhat.IsEmpty ? y.Slice(o, s) : xhat.Slice(o, s);
-                TensorPrimitives.Subtract(x.Slice(o, s), mean[ch], dst);
-                TensorPrimitives.Multiply(dst, invstd[ch], dst);
-                float g = gamma.IsEmpty ? 1f : gamma[ch], b = beta.IsEmpty ? 0f : beta[ch];
-                if (!xhat.IsEmpty || g != 1f || b != 0f)
-                {
-                    TensorPrimitives.Multiply(dst, g, y.Slice(o, s));
-                    TensorPrimitives.Add(y.Slice(o, s), b, y.Slice(o, s));
-                }
-            }
+                var xs = new ReadOnlySpan<float>((void*)ax, xl);
+                var ys = new Span<float>((void*)ay, xl);
+                var hs = new Span<float>((void*)ah, hl);
+                var ms = new ReadOnlySpan<float>((void*)am, c);
+                var iv = new ReadOnlySpan<float>((void*)ai, c);
+                var gs = new ReadOnlySpan<float>((void*)ag, gl);
+                var bs = new ReadOnlySpan<float>((void*)ab, bl);
+                for (int i = i0; i < i1; i++)
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        int o = (i * c + ch) * s;
+                        var dst = hs.IsEmpty ? ys.Slice(o, s) : hs.Slice(o, s);
+                        TensorPrimitives.Subtract(xs.Slice(o, s), ms[ch], dst);
+                        TensorPrimitives.Multiply(dst, iv[ch], dst);
+                        float g = gs.IsEmpty ? 1f : gs[ch], b = bs.IsEmpty ? 0f : bs[ch];
+                        if (!hs.IsEmpty || g != 1f || b != 0f)
+                        {
+                            TensorPrimitives.Multiply(dst, g, ys.Slice(o, s));
+                            TensorPrimitives.Add(ys.Slice(o, s), b, ys.Slice(o, s));
+                        }
+                    }
+            });
+        }
     }
 
     /// <summary>
     /// Training-mode backward: dx from dy and x̂; dγ, dβ when their spans are not empty (overwritten).
     /// With <paramref name="batchStatistics"/> false (evaluation statistics) dx = γ·invstd·dy.
     /// </summary>
-    public static void Backward(ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, int n, int c, int s, ReadOnlySpan<float> invstd,
+    /// <remarks>Channels are split over <see cref="Threads.Count"/> threads.</remarks>
+    public static unsafe void Backward(ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, int n, int c, int s, ReadOnlySpan<float> invstd,
         ReadOnlySpan<float> gamma, bool batchStatistics, Span<float> dx, Span<float> dgamma, Span<float> dbeta)
     {
+        fixed (float* pdy = dy, ph = xhat, pi = invstd, pg = gamma, pdx = dx, pdg = dgamma, pdb = dbeta)
+        {
+            nint ady = (nint)pdy, ah = (nint)ph, ai = (nint)pi, ag = (nint)pg, adx = (nint)pdx, adg = (nint)pdg, adb = (nint)pdb;
+            int yl = dy.Length, hl = xhat.Length, gl = gamma.Length, xl = dx.Length, dgl = dgamma.Length, dbl = dbeta.Length;
+            ParallelFor.Run(c, (long)n * s * 4, (c0, c1) =>
+                BackwardChannels(new ReadOnlySpan<float>((void*)ady, yl), new ReadOnlySpan<float>((void*)ah, hl), n, c, s,
+                    new ReadOnlySpan<float>((void*)ai, c), new ReadOnlySpan<float>((void*)ag, gl), batchStatistics,
+                    new Span<float>((void*)adx, xl), new Span<float>((void*)adg, dgl), new Span<float>((void*)adb, dbl), c0, c1));
+        }
+    }
+
+    private static void BackwardChannels(ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, int n, int c, int s, ReadOnlySpan<float> invstd,
+        ReadOnlySpan<float> gamma, bool batchStatistics, Span<float> dx, Span<float> dgamma, Span<float> dbeta, int c0, int c1)
+    {
         double m = (double)n * s;
-        for (int ch = 0; ch < c; ch++)
+        for (int ch = c0; ch < c1; ch++)
         {
             double sumDy = 0, sumDyXhat = 0;
             for (int i = 0; i < n; i++)
