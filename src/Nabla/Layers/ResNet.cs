@@ -32,6 +32,9 @@ public sealed class BasicBlock : Module
     /// <summary>Whether the identity (or projection) path is added.</summary>
     public bool HasShortcut { get; }
 
+    /// <summary>The BatchNorm closing the residual branch (bn2), whose γ <c>zeroInitResidual</c> sets to 0.</summary>
+    public BatchNorm2d LastNorm => _bn2;
+
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
@@ -75,6 +78,9 @@ public sealed class Bottleneck : Module
     /// <summary>Whether the shortcut path is added.</summary>
     public bool HasShortcut { get; }
 
+    /// <summary>The BatchNorm closing the residual branch (bn3), whose γ <c>zeroInitResidual</c> sets to 0.</summary>
+    public BatchNorm2d LastNorm => _bn3;
+
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
@@ -92,7 +98,9 @@ public sealed class Bottleneck : Module
 /// projection shortcuts there), global average pooling and one Linear. With <c>residual: false</c> the same
 /// network without shortcuts ("plain"). Accepts (N, C, H, W) of any size ≥ 4 (1×28×28 and 3×32×32 alike).
 /// Convolutions start from Kaiming-normal (fan_out, ReLU) as torchvision's ResNet; keys conv1, bn1,
-/// layer1.0.conv1 …, fc.
+/// layer1.0.conv1 …, fc. With <c>zeroInitResidual</c> (torchvision's <c>zero_init_residual</c>, Goyal et al. 2017) the
+/// last BatchNorm γ of every residual branch starts at 0, so each block starts as relu(shortcut(x)); it has no effect
+/// on plain networks, whose blocks would otherwise start dead.
 /// </summary>
 public sealed class ResNet : Module
 {
@@ -102,7 +110,7 @@ public sealed class ResNet : Module
     private readonly Linear _fc;
 
     /// <summary>Creates the network; <paramref name="depth"/> must be 6n + 2 (8, 14, 20, 32, 44, 56, 110 …).</summary>
-    public ResNet(int depth, int inChannels, int classes, Generator generator, bool residual = true)
+    public ResNet(int depth, int inChannels, int classes, Generator generator, bool residual = true, bool zeroInitResidual = false)
     {
         ArgumentNullException.ThrowIfNull(generator);
         if (depth < 8 || (depth - 2) % 6 != 0)
@@ -128,12 +136,18 @@ public sealed class ResNet : Module
         _fc = RegisterModule("fc", new Linear(64, classes, generator));
         foreach (var (_, m) in NamedModules())
             if (m is Conv2d conv) Init.KaimingNormal(conv.Weight, generator, mode: FanMode.FanOut, nonlinearity: "relu");
+        if (residual && zeroInitResidual)
+            foreach (var (_, m) in NamedModules())
+                if (m is BasicBlock block) Init.Zeros(block.LastNorm.Weight!);
+        ZeroInitResidual = residual && zeroInitResidual;
     }
 
     /// <summary>Weighted layers: 6n + 2.</summary>
     public int Depth { get; }
     /// <summary>Whether the blocks have shortcuts.</summary>
     public bool Residual { get; }
+    /// <summary>Whether each residual branch's last BatchNorm γ started at 0.</summary>
+    public bool ZeroInitResidual { get; }
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
