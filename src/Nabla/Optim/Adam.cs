@@ -50,6 +50,7 @@ public class Adam : Optimizer
         var expAvgSq = Buffer(s, "exp_avg_sq", p);
         var maxSq = g.Flag("amsgrad") ? Buffer(s, "max_exp_avg_sq", p) : null;
         s.Step++;
+        if (maxSq is null && Fused(p, grad, expAvg, expAvgSq, lr, beta1, beta2, wd, g["eps"], s.Step)) return;
         if (wd != 0)
         {
             if (_decoupled) p.MulInPlace((float)(1 - lr * wd));
@@ -67,6 +68,27 @@ public class Adam : Optimizer
         }
         else denom = expAvgSq.Sqrt() / (float)bc2Sqrt + (float)g["eps"];
         p.AddcdivInPlace(expAvg, denom, -(float)(lr / bc1));
+    }
+
+    /// <summary>Force the composed tensor-op path (the reference the fused kernel is tested against).</summary>
+    internal static bool UseFusedKernel = true;
+
+    // The same update in one pass over contiguous CPU tensors (Kernels.OptimizerKernels.Adam, bit-identical).
+    private bool Fused(Tensor p, Tensor grad, Tensor expAvg, Tensor expAvgSq, double lr, double beta1, double beta2, double wd, double eps, long step)
+    {
+        if (!UseFusedKernel || !Span(p, out var ps) || !Span(grad, out var gs) || !Span(expAvg, out var ms) || !Span(expAvgSq, out var vs)) return false;
+        double bc1 = 1 - Math.Pow(beta1, step), bc2Sqrt = Math.Sqrt(1 - Math.Pow(beta2, step));
+        Kernels.OptimizerKernels.Adam(ps, gs, ms, vs,
+            l2: wd != 0 && !_decoupled ? (float)wd : 0f, decay: wd != 0 && _decoupled ? (float)(1 - lr * wd) : 1f,
+            (float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2), (float)bc2Sqrt, (float)eps, -(float)(lr / bc1));
+        GC.KeepAlive(grad);
+        return true;
+
+        static bool Span(Tensor t, out Span<float> span)
+        {
+            span = t.Storage is CpuStorage cpu && t.IsContiguous ? cpu.Data.AsSpan(t.offset, t.Numel) : default;
+            return t.Storage is CpuStorage && t.IsContiguous;
+        }
     }
 }
 

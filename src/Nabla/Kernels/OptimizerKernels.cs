@@ -1,0 +1,78 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Nabla.Kernels;
+
+/// <summary>
+/// Fused optimizer updates: one pass over a parameter instead of one pass per tensor op. Each element goes through
+/// exactly the roundings of the composed tensor ops (<see cref="Optim.Adam"/>'s reference path: MulInPlace, the
+/// fused multiply-add of AddInPlace/Addcmul/Addcdiv, true division and square root), so both give the same bits.
+/// </summary>
+internal static class OptimizerKernels
+{
+    private const int Block = 16 * 1024;
+
+    /// <summary>
+    /// Adam / AdamW on contiguous spans: g′ = fma(p, l2, g); p ← p·decay; m ← fma(g′, 1−β₁, m·β₁);
+    /// v ← fma(g′·g′, 1−β₂, v·β₂); p ← fma(m / (√v / bc₂ + ε), −step, p), with step = lr / bc₁.
+    /// </summary>
+    public static unsafe void Adam(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v,
+        float l2, float decay, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float bc2Sqrt, float eps, float negStep)
+    {
+        int n = p.Length;
+        fixed (float* pp = p, pg = g, pm = m, pv = v)
+        {
+            nint ap = (nint)pp, ag = (nint)pg, am = (nint)pm, av = (nint)pv;
+            ParallelFor.Run((n + Block - 1) / Block, Block, (b0, b1) =>
+            {
+                int start = b0 * Block, end = Math.Min(n, b1 * Block);
+                AdamRange((float*)ap, (float*)ag, (float*)am, (float*)av, start, end, l2, decay, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, negStep);
+            });
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void AdamRange(float* p, float* g, float* m, float* v, int start, int end,
+        float l2, float decay, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float bc2Sqrt, float eps, float negStep)
+    {
+        int i = start;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vl2 = Vector256.Create(l2);
+            var vdecay = Vector256.Create(decay);
+            var vb1 = Vector256.Create(beta1);
+            var vc1 = Vector256.Create(oneMinusBeta1);
+            var vb2 = Vector256.Create(beta2);
+            var vc2 = Vector256.Create(oneMinusBeta2);
+            var vbc = Vector256.Create(bc2Sqrt);
+            var veps = Vector256.Create(eps);
+            var vstep = Vector256.Create(negStep);
+            for (; i + 8 <= end; i += 8)
+            {
+                var pi = Vector256.Load(p + i);
+                var gi = Vector256.Load(g + i);
+                if (l2 != 0) gi = Vector256.FusedMultiplyAdd(pi, vl2, gi);
+                if (decay != 1) pi *= vdecay;
+                var mi = Vector256.FusedMultiplyAdd(gi, vc1, Vector256.Load(m + i) * vb1);
+                var vi = Vector256.FusedMultiplyAdd(gi * gi, vc2, Vector256.Load(v + i) * vb2);
+                var denom = Vector256.Sqrt(vi) / vbc + veps;
+                pi = Vector256.FusedMultiplyAdd(mi / denom, vstep, pi);
+                mi.Store(m + i);
+                vi.Store(v + i);
+                pi.Store(p + i);
+            }
+        }
+        for (; i < end; i++)
+        {
+            float pi = p[i], gi = g[i];
+            if (l2 != 0) gi = MathF.FusedMultiplyAdd(pi, l2, gi);
+            if (decay != 1) pi *= decay;
+            float mi = MathF.FusedMultiplyAdd(gi, oneMinusBeta1, m[i] * beta1);
+            float vi = MathF.FusedMultiplyAdd(gi * gi, oneMinusBeta2, v[i] * beta2);
+            float denom = MathF.Sqrt(vi) / bc2Sqrt + eps;
+            p[i] = MathF.FusedMultiplyAdd(mi / denom, negStep, pi);
+            m[i] = mi;
+            v[i] = vi;
+        }
+    }
+}
