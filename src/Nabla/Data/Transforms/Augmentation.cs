@@ -59,24 +59,29 @@ public sealed partial class Augmentation
             throw new ArgumentException($"Augmentation: image transforms need features (N, C, H, W) or (N, H, W); these are {Shapes.Format([.. shape])}. " +
                 "Load images with their shape (e.g. Fashion-MNIST gives (N, 1, 28, 28)) and flatten inside the model.", nameof(features));
         int n = shape[0], c = shape.Count == 4 ? shape[1] : 1, h = shape[^2], w = shape[^1], per = c * h * w;
-        var x = features.ToArray();
+        // Read the batch in place and write into a pooled tensor: two fresh large arrays per batch made the
+        // large-object heap grow by hundreds of MB an epoch on the loader's thread.
+        var xt = features.Contiguous();
+        var x = xt.Storage is CpuStorage cpu ? cpu.Data.AsMemory(xt.offset, xt.Numel) : features.ToArray();
+        Tensor? result = null;
         float[]? o = null;
         int oc = 0, oh = 0, ow = 0;
         for (int i = 0; i < n; i++)
         {
-            var image = transform.Apply(Tensor.FromArray(x.AsSpan(i * per, per), c, h, w), g);
+            var image = transform.Apply(Tensor.FromArray(x.Span.Slice(i * per, per), c, h, w), g);
             if (image.Rank != 3) throw new ArgumentException($"Augmentation: the transform returned shape {Shapes.Format([.. image.Shape])}, not (C, H, W).");
             if (o is null)
             {
                 (oc, oh, ow) = (image.Shape[0], image.Shape[1], image.Shape[2]);
-                o = new float[n * oc * oh * ow];
+                result = Tensor.Uninitialized(Backends.CpuBackend.Instance, shape.Count == 3 && oc == 1 ? [n, oh, ow] : [n, oc, oh, ow]);
+                o = ((CpuStorage)result.Storage).Data;
             }
             else if (image.Shape[0] != oc || image.Shape[1] != oh || image.Shape[2] != ow)
                 throw new ArgumentException($"Augmentation: image {i} became {Shapes.Format([.. image.Shape])} but image 0 became ({oc}, {oh}, {ow}); every image must end with one shape.");
-            image.ToArray().CopyTo(o, i * oc * oh * ow);
+            image.Backend.ToHost(image, o.AsSpan(i * oc * oh * ow, oc * oh * ow));
         }
-        if (o is null) return features;
-        return shape.Count == 3 && oc == 1 ? Tensor.FromArray(o, n, oh, ow) : Tensor.FromArray(o, n, oc, oh, ow);
+        GC.KeepAlive(xt);
+        return result ?? features;
     }
 
     /// <summary>
