@@ -13,7 +13,7 @@ namespace Nabla.Backends;
 /// <remarks>
 /// On a miss the pool first looks for owners the GC has already collected; if it has lent more than
 /// <see cref="CollectAfterBytes"/> since it last asked, it runs a blocking gen-1 collection (cheap: the heap of a
-/// training loop is small objects) and looks again; only then does it allocate. Buffers are matched by exact
+/// training loop is small objects; a full one when fresh buffers were needed since the last) and looks again; only then does it allocate. Buffers are matched by exact
 /// length, so a loop of equal shapes reaches a steady state with no allocation at all. At most
 /// <see cref="MaxCachedBytes"/> of idle buffers are kept; <see cref="Trim"/> drops them all.
 /// </remarks>
@@ -32,14 +32,14 @@ internal static class BufferPool<T> where T : unmanaged
     private static readonly Dictionary<int, Stack<T[]>> Idle = [];
     private static Loan[] _loans = new Loan[64];
     private static int _loanCount;
-    private static long _idleBytes, _lentSinceCollect;
+    private static long _idleBytes, _lentSinceCollect, _freshSinceCollect;
 
     /// <summary>Counters since start: buffers allocated fresh on a miss, and collections the pool induced.</summary>
     public static long FreshCount, InducedCollections;
 
-    /// <summary>Idle bytes kept for reuse at most (a quarter of the memory the GC may use, at most 4 GiB).</summary>
+    /// <summary>Idle bytes kept for reuse at most (an eighth of the memory the GC may use, between 256 MiB and 1 GiB).</summary>
     public static long MaxCachedBytes { get; set; } =
-        Math.Min(4L << 30, Math.Max(256L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4));
+        Math.Min(1L << 30, Math.Max(256L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8));
 
     /// <summary>Bytes lent since the last induced collection before a miss may induce another.</summary>
     public static long CollectAfterBytes { get; set; } = 64L << 20;
@@ -74,7 +74,11 @@ internal static class BufferPool<T> where T : unmanaged
             {
                 _lentSinceCollect = 0;
                 InducedCollections++;
-                GC.Collect(1, GCCollectionMode.Forced, blocking: true);
+                // A full collection when the last one did not free enough: a storage that lived through two gen-1
+                // collections (a long step such as a deep ResNet's, a prefetched batch) sits in gen 2, and its buffer
+                // would stay lent, and be replaced by fresh memory, until the GC happens to run a full collection.
+                GC.Collect(_freshSinceCollect > 0 ? 2 : 1, GCCollectionMode.Forced, blocking: true);
+                _freshSinceCollect = 0;
                 ReclaimDead();
                 buffer = TakeIdle(length);
             }
@@ -87,6 +91,7 @@ internal static class BufferPool<T> where T : unmanaged
         }
         // Fresh memory from the GC is already zero; skip the second pass when the caller overwrites it.
         Interlocked.Increment(ref FreshCount);
+        Interlocked.Increment(ref _freshSinceCollect);
         return zeroed ? new T[length] : GC.AllocateUninitializedArray<T>(length);
     }
 
