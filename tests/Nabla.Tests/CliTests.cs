@@ -379,4 +379,29 @@ public class CliAugmentTests
             dir.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public void Lab_degradation_trains_every_net_and_reports_zero_init()
+    {
+        var dir = Directory.CreateTempSubdirectory("nabla-lab");
+        try
+        {
+            var (code, stdout, stderr) = CliRunner.Run("lab", "degradation", "--depths", "8,14", "--epochs", "1", "--subset", "40", "--test-subset", "20",
+                "--batch-size", "20", "--zero-init-residual", "--json", "--out", dir.FullName);
+            Assert.True(code == 0, stderr);
+            var root = JsonDocument.Parse(stdout).RootElement;
+            Assert.True(root.GetProperty("zero_init_residual").GetBoolean());
+            Assert.Equal(new[] { "plain-8", "resnet-8", "plain-14", "resnet-14" },
+                root.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("net").GetString()).ToArray());
+            Assert.Contains("resnet-14", root.GetProperty("verdict").GetString());
+            Assert.True(File.Exists(Path.Combine(dir.FullName, "degradation.png")));
+            var (bad, _, err) = CliRunner.Run("lab", "degradation", "--depths", "9");
+            Assert.Equal(2, bad);
+            Assert.Contains("6n + 2", err);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
 }
