@@ -44,6 +44,18 @@ public abstract class BatchTransform
         throw new ArgumentException($"{who}: the batch needs labels (B) or soft targets (B, classes).", nameof(batch));
     }
 
+    /// <summary>
+    /// The batch's features read in place (a host copy only off the CPU or when strided) and a pooled output tensor of the
+    /// same shape: fresh per-batch arrays would grow the large-object heap on the loader's thread.
+    /// </summary>
+    internal static (Tensor Source, ReadOnlyMemory<float> X, Tensor Output, float[] O) InPlaceAndPooled(Tensor features)
+    {
+        var source = features.Contiguous();
+        var x = source.Storage is CpuStorage cpu ? cpu.Data.AsMemory(source.offset, source.Numel) : features.ToArray();
+        var output = Tensor.Uninitialized(Backends.CpuBackend.Instance, [.. features.Shape]);
+        return (source, x, output, ((CpuStorage)output.Storage).Data);
+    }
+
     /// <summary>t_i ← λ·t_i + (1−λ)·t_perm(i), as a (B, K) tensor.</summary>
     internal static Tensor MixTargets(float[] t, int n, int k, double lambda, int[] perm)
     {
@@ -88,12 +100,13 @@ public sealed class MixUp : BatchTransform
     {
         var t = SoftTargets(batch, numClasses, nameof(MixUp), out int k);
         int n = batch.Features.Shape[0];
-        var x = batch.Features.ToArray();
+        var (source, xm, output, o) = InPlaceAndPooled(batch.Features);
+        var x = xm.Span;
         int per = n == 0 ? 0 : x.Length / n;
-        var o = new float[x.Length];
         for (int i = 0; i < n; i++)
             for (int j = 0; j < per; j++) o[i * per + j] = (float)(lambda * x[i * per + j] + (1 - lambda) * x[perm[i] * per + j]);
-        return batch with { Features = Tensor.FromArray(o, [.. batch.Features.Shape]), Labels = null, Targets = MixTargets(t, n, k, lambda, perm) };
+        GC.KeepAlive(source);
+        return batch with { Features = output, Labels = null, Targets = MixTargets(t, n, k, lambda, perm) };
     }
 }
 
@@ -142,18 +155,20 @@ public sealed class CutMix : BatchTransform
         var t = SoftTargets(batch, numClasses, nameof(CutMix), out int k);
         var shape = batch.Features.Shape;
         int n = shape[0], h = shape[^2], w = shape[^1];
-        var x = batch.Features.ToArray();
+        var (source, xm, output, o) = InPlaceAndPooled(batch.Features);
+        var x = xm.Span;
         int planes = n == 0 ? 0 : x.Length / (n * h * w);
-        var o = (float[])x.Clone();
+        x.CopyTo(o);
         for (int i = 0; i < n; i++)
             for (int p = 0; p < planes; p++)
             {
                 int dst = (i * planes + p) * h * w, src = (perm[i] * planes + p) * h * w;
                 for (int r = box.Y1; r < box.Y2; r++)
-                    Array.Copy(x, src + r * w + box.X1, o, dst + r * w + box.X1, box.X2 - box.X1);
+                    x.Slice(src + r * w + box.X1, box.X2 - box.X1).CopyTo(o.AsSpan(dst + r * w + box.X1));
             }
+        GC.KeepAlive(source);
         double lambda = 1.0 - (double)(box.X2 - box.X1) * (box.Y2 - box.Y1) / ((double)w * h);
-        return batch with { Features = Tensor.FromArray(o, [.. shape]), Labels = null, Targets = MixTargets(t, n, k, lambda, perm) };
+        return batch with { Features = output, Labels = null, Targets = MixTargets(t, n, k, lambda, perm) };
     }
 }
 
