@@ -283,6 +283,33 @@ public class GemmTests
         }
     }
 
+    private sealed class NestedWork(IParallelWork inner) : IParallelWork
+    {
+        public Exception? Caught;
+        public void Execute(int part)
+        {
+            if (part != 0) return;
+            try
+            {
+                WorkerPool.Run(2, inner); // the pool is busy with this call: the nested one runs serially
+            }
+            catch (InvalidOperationException e)
+            {
+                Caught = e;
+            }
+        }
+    }
+
+    [Fact]
+    public void WorkerPoolBusyFallbackRunsEveryPartBeforeRethrowing()
+    {
+        var inner = new ThrowingWork(0);
+        var outer = new NestedWork(inner);
+        WorkerPool.Run(2, outer);
+        Assert.Equal("part 0", outer.Caught?.Message);
+        Assert.Equal(2, inner.Ran);
+    }
+
     [Fact]
     public void WorkerPoolRethrowsWorkerExceptionsOnCaller()
     {

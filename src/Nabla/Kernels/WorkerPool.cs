@@ -46,8 +46,21 @@ internal static class WorkerPool
 
         if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
-            // Pool in use (another thread, or a nested call from inside a part): run serially.
-            for (int p = 0; p < parts; p++) work.Execute(p);
+            // Pool in use (another thread, or a nested call from inside a part): run serially, with the same
+            // contract as the parallel path — every part runs, then the first exception by part number is rethrown.
+            Exception? serialError = null;
+            for (int p = 0; p < parts; p++)
+            {
+                try
+                {
+                    work.Execute(p);
+                }
+                catch (Exception e)
+                {
+                    serialError ??= e;
+                }
+            }
+            if (serialError is not null) ExceptionDispatchInfo.Capture(serialError).Throw();
             return;
         }
 
