@@ -109,6 +109,85 @@ public class ConvCases
         Same(gw1, gw2, "grad weight");
     }
 
+    public static TheoryData<int, int, int, int, int, int, int, int, int, int> TiledGeometries() => new()
+    {
+        // C, H, W, OutC, k, stride, pad, dilation, groups, widest column block
+        { 3, 9, 11, 5, 3, 1, 1, 1, 1, 16 },   // one sample cut into 16-column tiles that straddle output rows
+        { 3, 9, 11, 5, 3, 1, 1, 1, 1, 40 },   // tiles of 48 columns, a short last tile
+        { 4, 9, 7, 6, 3, 2, 1, 1, 2, 7 },     // strided, grouped, tiles narrower than an output row
+        { 8, 6, 6, 16, 1, 1, 0, 1, 1, 20 },   // 1×1: x read in place, tiled
+        { 8, 6, 6, 16, 1, 1, 0, 1, 1, 100 },  // 1×1, two samples per block (gathered)
+        { 2, 5, 5, 4, 3, 1, 1, 1, 1, 60 },    // two samples per block, three blocks for five samples
+        { 6, 5, 5, 4, 1, 2, 0, 1, 2, 5 },
+        { 1, 9, 11, 12, 3, 1, 1, 1, 1, 40 },  // C·kh·kw = 9 < 12 output channels: gWᵀ = col·gyᵀ
+        { 4, 7, 7, 12, 1, 1, 0, 1, 2, 30 },   // the same per group, 1×1
+    };
+
+    [Theory]
+    [MemberData(nameof(TiledGeometries))]
+    public void Tiled_kernels_match_the_naive_convolution_for_every_block_shape(int c, int h, int w, int outC, int k, int s, int p, int d, int groups, int maxColumns)
+    {
+        var geo = new ConvGeometry(5, c, h, w, outC, k, k, s, s, p, p, d, d, groups);
+        var g = new Generator(c * 31 + maxColumns);
+        var x = Tensor.Randn([5, c, h, w], g).ToArray();
+        var wt = Tensor.Randn([outC, c / groups, k, k], g).ToArray();
+        var bias = Tensor.Randn([outC], g).ToArray();
+        var gy = Tensor.Randn([5, outC, geo.OH, geo.OW], g).ToArray();
+        void Same(float[] fast, float[] naive, string what)
+        {
+            for (int i = 0; i < fast.Length; i++)
+                Assert.True(Math.Abs(fast[i] - naive[i]) <= 1e-4f * (1 + Math.Abs(naive[i])), $"{what}[{i}]: fast {fast[i]}, naive {naive[i]}");
+        }
+        // Outputs start as NaN: every element must be written.
+        float[] F(int n) { var a = new float[n]; Array.Fill(a, float.NaN); return a; }
+        var (y1, y2) = (F(gy.Length), F(gy.Length));
+        Nabla.Kernels.Conv2d.Forward(x, wt, y1, geo, bias, maxColumns);
+        ConvNaive.Forward(x, wt, y2, geo);
+        for (int i = 0; i < y2.Length; i++) y2[i] += bias[i / geo.P % outC];
+        Same(y1, y2, "forward");
+        var (gx1, gx2) = (F(x.Length), F(x.Length));
+        Nabla.Kernels.Conv2d.BackwardData(gy, wt, gx1, geo, maxColumns);
+        ConvNaive.BackwardData(gy, wt, gx2, geo);
+        Same(gx1, gx2, "grad input");
+        var (gw1, gw2) = (F(wt.Length), F(wt.Length));
+        Nabla.Kernels.Conv2d.BackwardWeight(gy, x, gw1, geo, maxColumns);
+        ConvNaive.BackwardWeight(gy, x, gw2, geo);
+        Same(gw1, gw2, "grad weight");
+    }
+
+    [Fact]
+    public void Tiled_kernels_give_the_same_bits_for_any_thread_count()
+    {
+        // A cnn-sized layer: enough blocks and weight-gradient runs for every thread to get work.
+        var geo = new ConvGeometry(16, 8, 14, 14, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        var g = new Generator(7);
+        var x = Tensor.Randn([16, 8, 14, 14], g).ToArray();
+        var wt = Tensor.Randn([16, 8, 3, 3], g).ToArray();
+        var gy = Tensor.Randn([16, 16, 14, 14], g).ToArray();
+        (float[] y, float[] gx, float[] gw) Run(int threads)
+        {
+            int saved = Threads.Count;
+            Threads.Count = threads;
+            try
+            {
+                var (y, gx, gw) = (new float[gy.Length], new float[x.Length], new float[wt.Length]);
+                Nabla.Kernels.Conv2d.Forward(x, wt, y, geo, default, 64);
+                Nabla.Kernels.Conv2d.BackwardData(gy, wt, gx, geo, 64);
+                Nabla.Kernels.Conv2d.BackwardWeight(gy, x, gw, geo, 64);
+                return (y, gx, gw);
+            }
+            finally { Threads.Count = saved; }
+        }
+        var one = Run(1);
+        foreach (int threads in new[] { 2, 3, 5 })
+        {
+            var other = Run(threads);
+            Assert.Equal(one.y, other.y);
+            Assert.Equal(one.gx, other.gx);
+            Assert.Equal(one.gw, other.gw);
+        }
+    }
+
     [Fact]
     public void Shape_errors_name_the_shapes()
     {

@@ -4,166 +4,305 @@ using System.Runtime.CompilerServices;
 namespace Nabla.Kernels;
 
 /// <summary>
-/// 2-D convolution by im2col + <see cref="Gemm"/>: for a chunk of samples and one group, the receptive fields become
-/// the columns of a (C/g·kh·kw) × (samples·OH·OW) matrix and y = W·col is one large GEMM; backward is
-/// gx = col2im(Wᵀ·gy) and gW += gy·colᵀ, also one GEMM per chunk. Tensors are contiguous NCHW; W is
-/// (OutC, C/g, kh, kw). <see cref="ConvNaive"/> is the reference.
+/// 2-D convolution by im2col + <see cref="Gemm"/>, tiled so that the im2col block stays in the core's cache: the
+/// output positions are cut into column blocks (a few whole samples when a sample has few positions, else one
+/// sample's positions in tiles), and for each block and group one thread writes col = im2col(x) (C/g·kh·kw rows)
+/// and computes y = W·col with a single-threaded GEMM straight into NCHW. Backward is gx = col2im(Wᵀ·gy) per block
+/// (a sample's tiles on one thread, so no two threads add into the same input) and gW = Σ gy·colᵀ, summed per fixed
+/// run of blocks and then over the runs in order. The split depends only on the shapes, so the bits do not depend
+/// on the thread count. A 1×1 convolution with unit stride and no padding reads x itself as col. Tensors are
+/// contiguous NCHW; W is (OutC, C/g, kh, kw). <see cref="ConvNaive"/> is the reference.
 /// </summary>
 public static class Conv2d
 {
-    // Samples per GEMM: enough columns for an efficient, parallel product, few enough to keep the im2col buffer small.
-    private const int ColumnBudget = 1 << 21;
+    // Floats of one im2col block: 512 KiB, half of a Zen 4/5 core's L2, so packing reads it from cache.
+    private const int ColumnBlockFloats = 128 * 1024;
 
-    private static int Chunk(in ConvGeometry g) => Math.Clamp(ColumnBudget / Math.Max(1, g.K * g.P), 1, Math.Max(1, g.N));
+    // Runs of blocks whose weight gradients are summed separately (fixed, so the sum order does not depend on threads).
+    private const int MaxWeightRuns = 16;
 
-    /// <summary>y = conv(x, w) (+ bias per output channel, when given); y (N, OutC, OH, OW) is overwritten.</summary>
-    public static unsafe void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, in ConvGeometry g, ReadOnlySpan<float> bias = default)
+    /// <summary>The default widest column block for this geometry: ≈ <see cref="ColumnBlockFloats"/> / K, a multiple of 32.</summary>
+    internal static int DefaultBlockColumns(in ConvGeometry g) => Math.Clamp(ColumnBlockFloats / Math.Max(1, g.K), 64, 4096) & ~31;
+
+    /// <summary>
+    /// How the im2col matrix is cut: block i covers samples [S0, S1) and, of each, positions [P0, P1). Either several
+    /// whole samples per block (<see cref="TilesPerSample"/> = 1) or one sample cut into tiles of <see cref="TileWidth"/>.
+    /// </summary>
+    internal readonly record struct Tiling(int N, int P, int SamplesPerBlock, int TilesPerSample, int TileWidth)
     {
-        int k = g.K, p = g.P, chunk = Chunk(g);
-        var col = ArrayPool<float>.Shared.Rent(k * p * chunk);
-        var tmp = ArrayPool<float>.Shared.Rent(g.OutCG * p * chunk);
-        var geo = g;
-        try
+        public static Tiling For(in ConvGeometry g, int maxColumns)
         {
-            fixed (float* py = y, pb = bias)
-            {
-                nint ay = (nint)py, ab = (nint)pb;
-                int yl = y.Length, bl = bias.Length;
-                for (int n0 = 0; n0 < g.N; n0 += chunk)
-                {
-                    int b = Math.Min(chunk, g.N - n0), cols = b * p;
-                    for (int gi = 0; gi < g.Groups; gi++)
-                    {
-                        // col (K, b·P): sample s fills columns [s·P, (s+1)·P); then tmp (OutC/g, b·P) = W_g · col.
-                        Im2ColSamples(x, col, n0, b, gi, geo, cols);
-                        Gemm.Sgemm(false, false, g.OutCG, cols, k, w.Slice(gi * g.OutCG * k, g.OutCG * k), k, col.AsSpan(0, k * cols), cols,
-                            tmp.AsSpan(0, g.OutCG * cols), cols, accumulate: false);
-                        // Scatter to NCHW, adding the bias on the way (the copy is needed anyway).
-                        ParallelFor.Run(b, (long)geo.OutCG * p, (s0, s1) =>
-                        {
-                            var ys = new Span<float>((void*)ay, yl);
-                            var bs = new ReadOnlySpan<float>((void*)ab, bl);
-                            for (int s = s0; s < s1; s++)
-                                for (int o = 0; o < geo.OutCG; o++)
-                                {
-                                    var src = tmp.AsSpan(o * cols + s * p, p);
-                                    var dst = ys.Slice(((n0 + s) * geo.OutC + gi * geo.OutCG + o) * p, p);
-                                    if (bs.IsEmpty) src.CopyTo(dst);
-                                    else System.Numerics.Tensors.TensorPrimitives.Add(src, bs[gi * geo.OutCG + o], dst);
-                                }
-                        });
-                    }
-                }
-            }
+            int p = g.P;
+            maxColumns = Math.Max(1, maxColumns);
+            if (p <= maxColumns) return new Tiling(g.N, p, Math.Max(1, maxColumns / p), 1, p);
+            int tiles = (p + maxColumns - 1) / maxColumns;
+            int width = Math.Min(p, ((p + tiles - 1) / tiles + 15) & ~15); // balanced tiles, whole 16-column panels
+            return new Tiling(g.N, p, 1, (p + width - 1) / width, width);
         }
-        finally
+
+        public int Blocks => TilesPerSample > 1 ? N * TilesPerSample : (N + SamplesPerBlock - 1) / SamplesPerBlock;
+
+        /// <summary>Columns of the widest block.</summary>
+        public int MaxColumns => TilesPerSample > 1 ? TileWidth : Math.Min(N, SamplesPerBlock) * P;
+
+        public void Block(int i, out int s0, out int s1, out int p0, out int p1)
         {
-            ArrayPool<float>.Shared.Return(col);
-            ArrayPool<float>.Shared.Return(tmp);
+            if (TilesPerSample > 1)
+            {
+                s0 = i / TilesPerSample;
+                s1 = s0 + 1;
+                p0 = i % TilesPerSample * TileWidth;
+                p1 = Math.Min(P, p0 + TileWidth);
+            }
+            else
+            {
+                s0 = i * SamplesPerBlock;
+                s1 = Math.Min(N, s0 + SamplesPerBlock);
+                p0 = 0;
+                p1 = P;
+            }
         }
     }
 
-    // gyT (OutC/g, b·P) ← gy of samples n0..n0+b, group gi; samples split over threads.
-    private static unsafe void GatherGrad(ReadOnlySpan<float> gy, float[] gyT, int n0, int b, int gi, ConvGeometry g)
+    /// <summary>y = conv(x, w) (+ bias per output channel, when given); y (N, OutC, OH, OW) is overwritten.</summary>
+    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, in ConvGeometry g, ReadOnlySpan<float> bias = default)
+        => Forward(x, w, y, g, bias, DefaultBlockColumns(g));
+
+    /// <summary>As <see cref="Forward(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, in ConvGeometry, ReadOnlySpan{float})"/> with blocks of at most <paramref name="maxColumns"/> columns (tests force small ones).</summary>
+    internal static unsafe void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, in ConvGeometry g, ReadOnlySpan<float> bias, int maxColumns)
     {
-        int p = g.P, cols = b * p, gl = gy.Length;
-        fixed (float* pg = gy)
+        var t = Tiling.For(g, maxColumns);
+        var geo = g;
+        fixed (float* px = x, pw = w, py = y, pb = bias)
         {
-            nint ag = (nint)pg;
-            ParallelFor.Run(b, (long)g.OutCG * p, (s0, s1) =>
+            nint ax = (nint)px, aw = (nint)pw, ay = (nint)py, ab = (nint)pb;
+            int xl = x.Length, wl = w.Length, yl = y.Length, bl = bias.Length;
+            ParallelFor.Run(t.Blocks, (long)geo.OutC * geo.K * t.MaxColumns, (i0, i1) =>
             {
-                var gys = new ReadOnlySpan<float>((void*)ag, gl);
-                for (int s = s0; s < s1; s++)
-                    for (int o = 0; o < g.OutCG; o++)
-                        gys.Slice(((n0 + s) * g.OutC + gi * g.OutCG + o) * p, p).CopyTo(gyT.AsSpan(o * cols + s * p, p));
+                var xs = new ReadOnlySpan<float>((void*)ax, xl);
+                var ws = new ReadOnlySpan<float>((void*)aw, wl);
+                var ys = new Span<float>((void*)ay, yl);
+                var bs = new ReadOnlySpan<float>((void*)ab, bl);
+                int k = geo.K, p = geo.P, hw = geo.H * geo.W;
+                float[] col = ArrayPool<float>.Shared.Rent(k * t.MaxColumns), tmp = ArrayPool<float>.Shared.Rent(geo.OutCG * t.MaxColumns);
+                try
+                {
+                    for (int i = i0; i < i1; i++)
+                    {
+                        t.Block(i, out int s0, out int s1, out int p0, out int p1);
+                        int width = p1 - p0, cols = (s1 - s0) * width;
+                        for (int gi = 0; gi < geo.Groups; gi++)
+                        {
+                            var wg = ws.Slice(gi * geo.OutCG * k, geo.OutCG * k);
+                            ReadOnlySpan<float> b;
+                            int ldb;
+                            if (geo.IsPointwise && s1 - s0 == 1)
+                            {
+                                b = xs.Slice((s0 * geo.C + gi * geo.CG) * hw + p0);
+                                ldb = p;
+                            }
+                            else
+                            {
+                                for (int s = s0; s < s1; s++)
+                                    Im2Col(xs.Slice((s * geo.C + gi * geo.CG) * hw, geo.CG * hw), col.AsSpan((s - s0) * width), geo, cols, p0, p1);
+                                b = col;
+                                ldb = cols;
+                            }
+                            if (s1 - s0 == 1)
+                            {
+                                // One sample: its output channels are rows P apart, so the GEMM writes NCHW directly.
+                                var c = ys.Slice((s0 * geo.OutC + gi * geo.OutCG) * p + p0);
+                                Gemm.SgemmSerial(false, false, geo.OutCG, cols, k, wg, k, b, ldb, c, p, accumulate: false);
+                                if (!bs.IsEmpty)
+                                    for (int o = 0; o < geo.OutCG; o++)
+                                    {
+                                        var row = c.Slice(o * p, cols);
+                                        System.Numerics.Tensors.TensorPrimitives.Add(row, bs[gi * geo.OutCG + o], row);
+                                    }
+                                continue;
+                            }
+                            Gemm.SgemmSerial(false, false, geo.OutCG, cols, k, wg, k, b, ldb, tmp, cols, accumulate: false);
+                            for (int s = s0; s < s1; s++)
+                                for (int o = 0; o < geo.OutCG; o++)
+                                {
+                                    var src = tmp.AsSpan(o * cols + (s - s0) * p, p);
+                                    var dst = ys.Slice((s * geo.OutC + gi * geo.OutCG + o) * p, p);
+                                    if (bs.IsEmpty) src.CopyTo(dst);
+                                    else System.Numerics.Tensors.TensorPrimitives.Add(src, bs[gi * geo.OutCG + o], dst);
+                                }
+                        }
+                    }
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(col);
+                    ArrayPool<float>.Shared.Return(tmp);
+                }
             });
         }
     }
 
-    /// <summary>gx = ∂L/∂x from gy = ∂L/∂y; gx (N, C, H, W) is overwritten.</summary>
-    public static unsafe void BackwardData(ReadOnlySpan<float> gy, ReadOnlySpan<float> w, Span<float> gx, in ConvGeometry g)
+    // The block's gy for group gi as a (OutC/g) × cols matrix: gy itself (rows P apart) for one sample, else gathered into tmp.
+    private static ReadOnlySpan<float> GradRows(ReadOnlySpan<float> gy, float[] tmp, int s0, int s1, int p0, int p1, int gi, in ConvGeometry g, out int ld)
     {
-        int k = g.K, p = g.P, chunk = Chunk(g);
-        var col = ArrayPool<float>.Shared.Rent(k * p * chunk);
-        var gyT = ArrayPool<float>.Shared.Rent(g.OutCG * p * chunk);
-        var geo = g;
-        try
+        int p = g.P;
+        if (s1 - s0 == 1)
         {
-            fixed (float* px = gx)
+            ld = p;
+            return gy.Slice((s0 * g.OutC + gi * g.OutCG) * p + p0);
+        }
+        int cols = (s1 - s0) * p;
+        for (int s = s0; s < s1; s++)
+            for (int o = 0; o < g.OutCG; o++)
+                gy.Slice((s * g.OutC + gi * g.OutCG + o) * p, p).CopyTo(tmp.AsSpan(o * cols + (s - s0) * p, p));
+        ld = cols;
+        return tmp;
+    }
+
+    /// <summary>gx = ∂L/∂x from gy = ∂L/∂y; gx (N, C, H, W) is overwritten.</summary>
+    public static void BackwardData(ReadOnlySpan<float> gy, ReadOnlySpan<float> w, Span<float> gx, in ConvGeometry g)
+        => BackwardData(gy, w, gx, g, DefaultBlockColumns(g));
+
+    /// <summary>As <see cref="BackwardData(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, in ConvGeometry)"/> with blocks of at most <paramref name="maxColumns"/> columns.</summary>
+    internal static unsafe void BackwardData(ReadOnlySpan<float> gy, ReadOnlySpan<float> w, Span<float> gx, in ConvGeometry g, int maxColumns)
+    {
+        var t = Tiling.For(g, maxColumns);
+        var geo = g;
+        // A sample's tiles add into overlapping parts of its gx, so they stay on one thread, in order.
+        int units = t.TilesPerSample > 1 ? g.N : t.Blocks, blocksPerUnit = t.TilesPerSample;
+        fixed (float* pg = gy, pw = w, px = gx)
+        {
+            nint ag = (nint)pg, aw = (nint)pw, ax = (nint)px;
+            int gl = gy.Length, wl = w.Length, xl = gx.Length;
+            ParallelFor.Run(units, (long)geo.OutC * geo.K * t.MaxColumns * blocksPerUnit, (u0, u1) =>
             {
-                nint ax = (nint)px;
-                int xl = gx.Length, plane = g.CG * g.H * g.W;
-                for (int n0 = 0; n0 < g.N; n0 += chunk)
+                var gys = new ReadOnlySpan<float>((void*)ag, gl);
+                var ws = new ReadOnlySpan<float>((void*)aw, wl);
+                var gxs = new Span<float>((void*)ax, xl);
+                int k = geo.K, p = geo.P, hw = geo.H * geo.W, plane = geo.CG * hw;
+                float[] col = ArrayPool<float>.Shared.Rent(k * t.MaxColumns), tmp = ArrayPool<float>.Shared.Rent(geo.OutCG * t.MaxColumns);
+                try
                 {
-                    int b = Math.Min(chunk, g.N - n0), cols = b * p;
-                    for (int gi = 0; gi < g.Groups; gi++)
+                    for (int i = u0 * blocksPerUnit; i < u1 * blocksPerUnit; i++)
                     {
-                        GatherGrad(gy, gyT, n0, b, gi, g);
-                        Gemm.Sgemm(true, false, k, cols, g.OutCG, w.Slice(gi * g.OutCG * k, g.OutCG * k), k, gyT.AsSpan(0, g.OutCG * cols), cols,
-                            col.AsSpan(0, k * cols), cols, accumulate: false);
-                        // Each sample's group slice of gx is written by one thread: cleared, then summed into.
-                        ParallelFor.Run(b, (long)k * p, (s0, s1) =>
+                        t.Block(i, out int s0, out int s1, out int p0, out int p1);
+                        int width = p1 - p0, cols = (s1 - s0) * width;
+                        for (int gi = 0; gi < geo.Groups; gi++)
                         {
-                            var gxs = new Span<float>((void*)ax, xl);
+                            var wg = ws.Slice(gi * geo.OutCG * k, geo.OutCG * k);
+                            var b = GradRows(gys, tmp, s0, s1, p0, p1, gi, geo, out int ldb);
+                            if (geo.IsPointwise && s1 - s0 == 1)
+                            {
+                                // gx rows are the col rows: the GEMM writes them in place.
+                                Gemm.SgemmSerial(true, false, k, cols, geo.OutCG, wg, k, b, ldb, gxs.Slice((s0 * geo.C + gi * geo.CG) * hw + p0), p, accumulate: false);
+                                continue;
+                            }
+                            Gemm.SgemmSerial(true, false, k, cols, geo.OutCG, wg, k, b, ldb, col, cols, accumulate: false);
                             for (int s = s0; s < s1; s++)
                             {
-                                var dst = gxs.Slice(((n0 + s) * geo.C + gi * geo.CG) * geo.H * geo.W, plane);
-                                dst.Clear();
-                                Col2Im(col.AsSpan(s * p), dst, geo, cols);
+                                var dst = gxs.Slice((s * geo.C + gi * geo.CG) * hw, plane);
+                                if (p0 == 0) dst.Clear(); // the sample's first tile
+                                Col2Im(col.AsSpan((s - s0) * width), dst, geo, cols, p0, p1);
                             }
-                        });
+                        }
                     }
                 }
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(col);
-            ArrayPool<float>.Shared.Return(gyT);
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(col);
+                    ArrayPool<float>.Shared.Return(tmp);
+                }
+            });
         }
     }
 
     /// <summary>gw = ∂L/∂W from gy and x, summed over the batch; gw (OutC, C/g, kh, kw) is overwritten.</summary>
     public static void BackwardWeight(ReadOnlySpan<float> gy, ReadOnlySpan<float> x, Span<float> gw, in ConvGeometry g)
+        => BackwardWeight(gy, x, gw, g, DefaultBlockColumns(g));
+
+    /// <summary>As <see cref="BackwardWeight(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, in ConvGeometry)"/> with blocks of at most <paramref name="maxColumns"/> columns.</summary>
+    internal static unsafe void BackwardWeight(ReadOnlySpan<float> gy, ReadOnlySpan<float> x, Span<float> gw, in ConvGeometry g, int maxColumns)
     {
-        int k = g.K, p = g.P, chunk = Chunk(g);
-        var col = ArrayPool<float>.Shared.Rent(k * p * chunk);
-        var gyT = ArrayPool<float>.Shared.Rent(g.OutCG * p * chunk);
+        var t = Tiling.For(g, maxColumns);
+        var geo = g;
+        int size = g.OutC * g.K, blocks = t.Blocks;
+        // Each run of blocks sums into its own partial gW; the runs are then added in order.
+        int runs = Math.Max(1, Math.Min(Math.Min(blocks, MaxWeightRuns), (1 << 22) / Math.Max(1, size)));
+        float[]? partials = runs > 1 ? ArrayPool<float>.Shared.Rent(runs * size) : null;
         try
         {
-            gw.Clear();
-            for (int n0 = 0; n0 < g.N; n0 += chunk)
+            fixed (float* pg = gy, px = x, pw = gw)
+            fixed (float* pp = partials)
             {
-                int b = Math.Min(chunk, g.N - n0), cols = b * p;
-                for (int gi = 0; gi < g.Groups; gi++)
+                nint ag = (nint)pg, ax = (nint)px, aw = (nint)pw, ap = (nint)pp;
+                int gl = gy.Length, xl = x.Length;
+                ParallelFor.Run(runs, (long)geo.OutC * geo.K * t.MaxColumns * blocks / runs, (r0, r1) =>
                 {
-                    Im2ColSamples(x, col, n0, b, gi, g, cols);
-                    GatherGrad(gy, gyT, n0, b, gi, g);
-                    Gemm.Sgemm(false, true, g.OutCG, k, cols, gyT.AsSpan(0, g.OutCG * cols), cols, col.AsSpan(0, k * cols), cols,
-                        gw.Slice(gi * g.OutCG * k, g.OutCG * k), k, accumulate: true);
-                }
+                    var gys = new ReadOnlySpan<float>((void*)ag, gl);
+                    var xs = new ReadOnlySpan<float>((void*)ax, xl);
+                    int k = geo.K, p = geo.P, hw = geo.H * geo.W;
+                    float[] col = ArrayPool<float>.Shared.Rent(k * t.MaxColumns), tmp = ArrayPool<float>.Shared.Rent(geo.OutCG * t.MaxColumns);
+                    // Few kernel taps (a first layer's C·kh·kw = 9) make a thin GEMM; gWᵀ = col·gyᵀ fills the tiles better.
+                    bool transposed = k < geo.OutCG;
+                    float[] accT = transposed ? ArrayPool<float>.Shared.Rent(size) : [];
+                    try
+                    {
+                        for (int r = r0; r < r1; r++)
+                        {
+                            var acc = new Span<float>((void*)(runs > 1 ? ap + (nint)r * size * sizeof(float) : aw), size);
+                            if (transposed) accT.AsSpan(0, size).Clear();
+                            else acc.Clear();
+                            for (int i = (int)((long)blocks * r / runs); i < (int)((long)blocks * (r + 1) / runs); i++)
+                            {
+                                t.Block(i, out int s0, out int s1, out int p0, out int p1);
+                                int width = p1 - p0, cols = (s1 - s0) * width;
+                                for (int gi = 0; gi < geo.Groups; gi++)
+                                {
+                                    var a = GradRows(gys, tmp, s0, s1, p0, p1, gi, geo, out int lda);
+                                    ReadOnlySpan<float> b;
+                                    int ldb;
+                                    if (geo.IsPointwise && s1 - s0 == 1)
+                                    {
+                                        b = xs.Slice((s0 * geo.C + gi * geo.CG) * hw + p0);
+                                        ldb = p;
+                                    }
+                                    else
+                                    {
+                                        for (int s = s0; s < s1; s++)
+                                            Im2Col(xs.Slice((s * geo.C + gi * geo.CG) * hw, geo.CG * hw), col.AsSpan((s - s0) * width), geo, cols, p0, p1);
+                                        b = col;
+                                        ldb = cols;
+                                    }
+                                    if (transposed)
+                                        Gemm.SgemmSerial(false, true, k, geo.OutCG, cols, b, ldb, a, lda, accT.AsSpan(gi * geo.OutCG * k, geo.OutCG * k), geo.OutCG, accumulate: true);
+                                    else
+                                        Gemm.SgemmSerial(false, true, geo.OutCG, k, cols, a, lda, b, ldb, acc.Slice(gi * geo.OutCG * k, geo.OutCG * k), k, accumulate: true);
+                                }
+                            }
+                            if (transposed)
+                                for (int gi = 0, at = 0; gi < geo.Groups; gi++, at += geo.OutCG * k)
+                                    for (int q = 0; q < k; q++)
+                                        for (int o = 0; o < geo.OutCG; o++)
+                                            acc[at + o * k + q] = accT[at + q * geo.OutCG + o];
+                        }
+                    }
+                    finally
+                    {
+                        ArrayPool<float>.Shared.Return(col);
+                        ArrayPool<float>.Shared.Return(tmp);
+                        if (transposed) ArrayPool<float>.Shared.Return(accT);
+                    }
+                });
+            }
+            if (partials is not null)
+            {
+                partials.AsSpan(0, size).CopyTo(gw);
+                for (int r = 1; r < runs; r++) System.Numerics.Tensors.TensorPrimitives.Add(gw, partials.AsSpan(r * size, size), gw);
             }
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(col);
-            ArrayPool<float>.Shared.Return(gyT);
-        }
-    }
-
-    // Im2Col of samples n0..n0+b (group gi) into columns [s·P, (s+1)·P) of col; samples split over threads.
-    private static unsafe void Im2ColSamples(ReadOnlySpan<float> x, float[] col, int n0, int b, int gi, ConvGeometry g, int cols)
-    {
-        int xl = x.Length;
-        fixed (float* px = x)
-        {
-            nint ax = (nint)px;
-            ParallelFor.Run(b, (long)g.K * g.P, (s0, s1) =>
-            {
-                var xs = new ReadOnlySpan<float>((void*)ax, xl);
-                for (int s = s0; s < s1; s++)
-                    Im2Col(xs.Slice(((n0 + s) * g.C + gi * g.CG) * g.H * g.W, g.CG * g.H * g.W), col.AsSpan(s * g.P), g, cols);
-            });
+            if (partials is not null) ArrayPool<float>.Shared.Return(partials);
         }
     }
 
@@ -171,20 +310,27 @@ public static class Conv2d
     /// col[(c·kh + i)·kw + j, oh·OW + ow] = x[c, oh·sh − ph + i·dh, ow·sw − pw + j·dw] (0 outside), for one sample's
     /// group; rows of <paramref name="col"/> are <paramref name="ld"/> floats apart (several samples share one matrix).
     /// </summary>
+    public static void Im2Col(ReadOnlySpan<float> x, Span<float> col, in ConvGeometry g, int ld) => Im2Col(x, col, g, ld, 0, g.P);
+
+    /// <summary>As <see cref="Im2Col(ReadOnlySpan{float}, Span{float}, in ConvGeometry, int)"/> for output positions [p0, p1) only, written from column 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Im2Col(ReadOnlySpan<float> x, Span<float> col, in ConvGeometry g, int ld)
+    public static void Im2Col(ReadOnlySpan<float> x, Span<float> col, in ConvGeometry g, int ld, int p0, int p1)
     {
-        int oh = g.OH, ow = g.OW, p = oh * ow;
+        int ow = g.OW, width = p1 - p0;
+        if (width <= 0) return;
+        int y0 = p0 / ow, y1 = (p1 - 1) / ow;
         for (int c = 0; c < g.CG; c++)
             for (int i = 0; i < g.KH; i++)
                 for (int j = 0; j < g.KW; j++)
                 {
-                    var row = col.Slice(((c * g.KH + i) * g.KW + j) * ld, p);
+                    var row = col.Slice(((c * g.KH + i) * g.KW + j) * ld, width);
                     int dy = i * g.DilH - g.PadH, dx = j * g.DilW - g.PadW;
-                    for (int y = 0; y < oh; y++)
+                    for (int y = y0; y <= y1; y++)
                     {
+                        // This output row's part of the block: columns [xa, xb).
+                        int xa = y == y0 ? p0 - y * ow : 0, xb = y == y1 ? p1 - y * ow : ow;
+                        var dst = row.Slice(y * ow + xa - p0, xb - xa);
                         int iy = y * g.StrideH + dy;
-                        var dst = row.Slice(y * ow, ow);
                         if ((uint)iy >= (uint)g.H)
                         {
                             dst.Clear();
@@ -194,49 +340,55 @@ public static class Conv2d
                         if (g.StrideW == 1)
                         {
                             // A contiguous run: copy the in-bounds part, zero the padding on either side.
-                            int lo = Math.Clamp(-dx, 0, ow), hi = Math.Clamp(g.W - dx, lo, ow);
-                            dst[..lo].Clear();
-                            src.Slice(lo + dx, hi - lo).CopyTo(dst[lo..hi]);
-                            dst[hi..].Clear();
+                            int lo = Math.Clamp(-dx, xa, xb), hi = Math.Clamp(g.W - dx, lo, xb);
+                            dst[..(lo - xa)].Clear();
+                            src.Slice(lo + dx, hi - lo).CopyTo(dst[(lo - xa)..(hi - xa)]);
+                            dst[(hi - xa)..].Clear();
                         }
                         else
-                            for (int xo = 0; xo < ow; xo++)
+                            for (int xo = xa; xo < xb; xo++)
                             {
                                 int ix = xo * g.StrideW + dx;
-                                dst[xo] = (uint)ix < (uint)g.W ? src[ix] : 0f;
+                                dst[xo - xa] = (uint)ix < (uint)g.W ? src[ix] : 0f;
                             }
                     }
                 }
     }
 
-    /// <summary>The adjoint of <see cref="Im2Col"/>: adds each column entry back into the image position it came from.</summary>
+    /// <summary>The adjoint of <see cref="Im2Col(ReadOnlySpan{float}, Span{float}, in ConvGeometry, int)"/>: adds each column entry back into the image position it came from.</summary>
+    public static void Col2Im(ReadOnlySpan<float> col, Span<float> x, in ConvGeometry g, int ld) => Col2Im(col, x, g, ld, 0, g.P);
+
+    /// <summary>As <see cref="Col2Im(ReadOnlySpan{float}, Span{float}, in ConvGeometry, int)"/> for output positions [p0, p1), read from column 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Col2Im(ReadOnlySpan<float> col, Span<float> x, in ConvGeometry g, int ld)
+    public static void Col2Im(ReadOnlySpan<float> col, Span<float> x, in ConvGeometry g, int ld, int p0, int p1)
     {
-        int oh = g.OH, ow = g.OW, p = oh * ow;
+        int ow = g.OW, width = p1 - p0;
+        if (width <= 0) return;
+        int y0 = p0 / ow, y1 = (p1 - 1) / ow;
         for (int c = 0; c < g.CG; c++)
             for (int i = 0; i < g.KH; i++)
                 for (int j = 0; j < g.KW; j++)
                 {
-                    var row = col.Slice(((c * g.KH + i) * g.KW + j) * ld, p);
+                    var row = col.Slice(((c * g.KH + i) * g.KW + j) * ld, width);
                     int dy = i * g.DilH - g.PadH, dx = j * g.DilW - g.PadW;
-                    for (int y = 0; y < oh; y++)
+                    for (int y = y0; y <= y1; y++)
                     {
                         int iy = y * g.StrideH + dy;
                         if ((uint)iy >= (uint)g.H) continue;
+                        int xa = y == y0 ? p0 - y * ow : 0, xb = y == y1 ? p1 - y * ow : ow;
+                        var src = row.Slice(y * ow + xa - p0, xb - xa);
                         var dst = x.Slice((c * g.H + iy) * g.W, g.W);
-                        var src = row.Slice(y * ow, ow);
                         if (g.StrideW == 1)
                         {
-                            int lo = Math.Clamp(-dx, 0, ow), hi = Math.Clamp(g.W - dx, lo, ow);
+                            int lo = Math.Clamp(-dx, xa, xb), hi = Math.Clamp(g.W - dx, lo, xb);
                             var d = dst.Slice(lo + dx, hi - lo);
-                            System.Numerics.Tensors.TensorPrimitives.Add(d, src[lo..hi], d);
+                            System.Numerics.Tensors.TensorPrimitives.Add(d, src[(lo - xa)..(hi - xa)], d);
                         }
                         else
-                            for (int xo = 0; xo < ow; xo++)
+                            for (int xo = xa; xo < xb; xo++)
                             {
                                 int ix = xo * g.StrideW + dx;
-                                if ((uint)ix < (uint)g.W) dst[ix] += src[xo];
+                                if ((uint)ix < (uint)g.W) dst[ix] += src[xo - xa];
                             }
                     }
                 }

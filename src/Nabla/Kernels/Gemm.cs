@@ -53,6 +53,12 @@ public static unsafe partial class Gemm
         Span<float> c, int ldc, bool accumulate)
         => SgemmCore(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, GemmKernel.Avx512);
 
+    /// <summary>As <see cref="Sgemm"/> on the calling thread only: for callers that already split their work over threads.</summary>
+    internal static void SgemmSerial(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc, bool accumulate)
+        => SgemmCore(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, GemmKernel.Avx512, parallel: false);
+
     /// <summary>The micro-kernel families, slowest first.</summary>
     internal enum GemmKernel
     {
@@ -75,7 +81,7 @@ public static unsafe partial class Gemm
     /// <summary>As <see cref="Sgemm"/>, using at most the kernel family <paramref name="maxKernel"/> (tests force the slower paths).</summary>
     internal static void SgemmCore(bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
-        Span<float> c, int ldc, bool accumulate, GemmKernel maxKernel)
+        Span<float> c, int ldc, bool accumulate, GemmKernel maxKernel, bool parallel = true)
     {
         Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
         if (m == 0 || n == 0) return;
@@ -91,7 +97,7 @@ public static unsafe partial class Gemm
         int threads = Threads.Count;
         int parts = 1;
         bool splitN = true;
-        if (threads > 1 && (long)m * n * k >= ParallelThreshold)
+        if (parallel && threads > 1 && (long)m * n * k >= ParallelThreshold)
         {
             int nUnits = (n + nr - 1) / nr, mUnits = (m + MR - 1) / MR;
             splitN = n >= m ? nUnits >= 2 || mUnits < 2 : mUnits < 2 && nUnits >= 2;
