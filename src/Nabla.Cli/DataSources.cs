@@ -79,7 +79,8 @@ internal static class DataSources
     }
 
     // IDX files from an arbitrary folder are not necessarily clothing: name the classes by number.
-    private static TensorDataset Renamed(TensorDataset d) => new(d.Features, d.Labels!, d.NumClasses);
+    private static TensorDataset Renamed(TensorDataset d) =>
+        d.WithClassNames(Enumerable.Range(0, d.NumClasses).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray());
 
     /// <summary>
     /// A seeded random split with <paramref name="fraction"/> of the samples in the second part; for

@@ -122,6 +122,52 @@ public class DataLoadingTests
     }
 
     [Fact]
+    public void Pixel_datasets_scale_bytes_as_the_float_path_and_stay_bytes_through_subsets()
+    {
+        var raw = Images(5, 3, 2);
+        var d = Idx.Load(new MemoryStream(Gzip(raw)), new MemoryStream(Labels(1, 0, 2, 1, 0)), ["a", "b", "c"], "imgs", "labs");
+        Assert.True(d.HoldsPixels);
+        var floats = Idx.ReadImages(raw);   // the float reader: x/255
+        Assert.Equal(5, d.Count);
+        Assert.Equal([1, 3, 2], d.SampleShape);
+        // Rows gathers and scales only the asked samples, in the asked order.
+        var rows = d.Rows([4, 0, 4]);
+        Assert.Equal([3, 1, 3, 2], rows.Shape.ToArray());
+        var f = floats.ToArray();
+        Assert.Equal(f.Skip(24).Take(6).Concat(f.Take(6)).Concat(f.Skip(24).Take(6)).ToArray(), rows.ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.Rows([5]));
+        // Subset keeps bytes; Features builds the whole float tensor once and equals the float reader.
+        var sub = d.Subset([3, 1]);
+        Assert.True(sub.HoldsPixels);
+        Assert.Equal([1, 0], sub.Labels!.Data);
+        Assert.Equal(f.Skip(18).Take(6).Concat(f.Skip(6).Take(6)).ToArray(), sub.Features.ToArray());
+        Assert.Equal(f, d.Features.ToArray());
+        Assert.Same(d.Features, d.Features);
+        var renamed = d.WithClassNames(["x", "y", "z"]);
+        Assert.True(renamed.HoldsPixels);
+        Assert.Equal(["x", "y", "z"], renamed.ClassNames);
+        Assert.Throws<ArgumentException>(() => d.WithClassNames(["x"]));
+        Assert.Throws<ArgumentException>(() => TensorDataset.FromPixels(new byte[7], [2, 1, 2, 2], new IntTensor([0, 1], 2)));
+    }
+
+    [Fact]
+    public void A_loader_over_pixels_gives_the_same_batches_as_over_floats()
+    {
+        var raw = Images(37, 4, 4);
+        var labels = Labels(Enumerable.Range(0, 37).Select(i => (byte)(i % 3)).ToArray());
+        var pixels = Idx.Load(new MemoryStream(raw), new MemoryStream(labels));
+        var floats = new TensorDataset(Idx.ReadImages(raw), Idx.ReadLabels(labels));
+        var a = new DataLoader(pixels, 8, seed: 3).Epoch(1).ToList();
+        var b = new DataLoader(floats, 8, seed: 3).Epoch(1).ToList();
+        Assert.Equal(b.Count, a.Count);
+        for (int i = 0; i < a.Count; i++)
+        {
+            Assert.Equal(b[i].Features.ToArray(), a[i].Features.ToArray());
+            Assert.Equal(b[i].Labels!.Data, a[i].Labels!.Data);
+        }
+    }
+
+    [Fact]
     public void IdxLoadRejectsCountMismatch()
     {
         var e = Assert.Throws<IdxFormatException>(() =>

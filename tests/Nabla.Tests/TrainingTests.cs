@@ -228,6 +228,21 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Evaluating_a_pixel_dataset_matches_its_float_copy()
+    {
+        var (pixels, _) = Data.FashionMnist.LoadEmbedded();
+        pixels = pixels.Subset(Enumerable.Range(0, 700).ToArray());   // several prediction chunks of 256
+        var floats = new TensorDataset(pixels.Rows(Enumerable.Range(0, 700).ToArray()), pixels.Labels!, pixels.NumClasses, pixels.ClassNames);
+        var model = Models.FromSpec("mlp:32", pixels.SampleShape, 10, new Generator(3));
+        var trainer = new Trainer(new TrainerOptions { BatchSize = 64 });
+        var a = trainer.Evaluate(model, new CrossEntropyLoss(), pixels);
+        var b = trainer.Evaluate(model, new CrossEntropyLoss(), floats);
+        Assert.Equal(b.Loss, a.Loss);
+        Assert.Equal(b.Metrics["accuracy"], a.Metrics["accuracy"]);
+        Assert.Equal(trainer.Predict(model, floats.Features).ToArray(), trainer.Predict(model, pixels).ToArray());
+    }
+
+    [Fact]
     public void Regression_is_scored_with_r2()
     {
         var g = new Generator(2);

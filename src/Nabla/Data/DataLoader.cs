@@ -78,7 +78,7 @@ public sealed class DataLoader
         int start = b * BatchSize, count = Math.Min(BatchSize, order.Length - start);
         var idx = order.AsSpan(start, count).ToArray();
         var it = new IntTensor(idx, count);
-        var x = Dataset.Features.Detach().IndexSelect(0, it);
+        var x = Dataset.Rows(idx);
         var batch = Dataset.Task == TaskKind.Classification
             ? new Batch(x, new IntTensor(idx.Select(i => Dataset.Labels!.Data[i]).ToArray(), count), null, idx)
             : new Batch(x, null, Dataset.Targets!.Detach().IndexSelect(0, it), idx);

@@ -100,17 +100,19 @@ public static class Idx
         ArgumentNullException.ThrowIfNull(labels);
         string labelsSource = NameOf(labels, labelsName), imagesSource = NameOf(images, imagesName);
         var y = ReadLabels(labels, labelsSource);   // the small file first: a bad pair fails before the big read
-        var x = ReadImages(images, imagesSource);
-        if (x.Shape[0] != y.Numel)
-            throw new IdxFormatException($"IDX: {imagesSource} holds {x.Shape[0]} images but {labelsSource} holds {y.Numel} labels; expected one label per image.");
+        // Pixels stay bytes (a quarter of the memory, as torchvision keeps MNIST); batches scale them to x/255.
+        var (dims, pixels) = Read(images, imagesSource, 3, "images (N, rows, cols)");
+        if (dims[0] != y.Numel)
+            throw new IdxFormatException($"IDX: {imagesSource} holds {dims[0]} images but {labelsSource} holds {y.Numel} labels; expected one label per image.");
+        int[] shape = [dims[0], 1, dims[1], dims[2]];
         if (classNames is not null)
         {
             for (int i = 0; i < y.Data.Length; i++)
                 if (y.Data[i] >= classNames.Count)
                     throw new IdxFormatException($"IDX: {labelsSource}: label {y.Data[i]} at index {i} is outside 0..{classNames.Count - 1} ({classNames.Count} class names given).");
-            return new TensorDataset(x, y, classNames.Count, classNames);
+            return TensorDataset.FromPixels(pixels, shape, y, classNames.Count, classNames);
         }
-        return new TensorDataset(x, y);
+        return TensorDataset.FromPixels(pixels, shape, y);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -141,10 +143,13 @@ public static class Idx
             bool gzip = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
             if (!gzip)
                 return ReadIdx(stream, source, rank, what, magic[..got], compressed: false);
+            // Deflate expands at most 1032:1, so a seekable input bounds the payload: allocate that much at once
+            // (exactly the payload for a real file) instead of growing by doubling.
+            long inflatedBound = stream.CanSeek ? (stream.Length - stream.Position + 2) * 1032L : 0;
             var compressed = new CompressedSource(magic[..2].ToArray(), stream);
             using var inflated = new GZipStream(compressed, CompressionMode.Decompress, leaveOpen: true);
             var checkedData = new Crc32Stream(inflated);
-            var result = ReadIdx(checkedData, source, rank, what, [], compressed: true);
+            var result = ReadIdx(checkedData, source, rank, what, [], compressed: true, inflatedBound);
             // zlib verifies a gzip trailer that is there but not one that is missing, so a stream cut right after
             // its deflate data would pass: require the last 8 bytes to be the CRC-32 and size of what was read.
             compressed.Drain();
@@ -159,7 +164,7 @@ public static class Idx
         }
     }
 
-    private static (int[] Dims, byte[] Payload) ReadIdx(Stream s, string source, int rank, string what, ReadOnlySpan<byte> consumed, bool compressed)
+    private static (int[] Dims, byte[] Payload) ReadIdx(Stream s, string source, int rank, string what, ReadOnlySpan<byte> consumed, bool compressed, long inflatedBound = 0)
     {
         string kind = compressed ? "decompressed data" : "file";
         Span<byte> magic = stackalloc byte[4];
@@ -206,7 +211,7 @@ public static class Idx
 
         // Unless the length was checked above, grow the buffer only as data actually arrives, so a huge declared
         // size over a tiny (or decompressed) input allocates no more than about twice what is really there.
-        var payload = new byte[lengthKnown ? expected : Math.Min(expected, FirstChunk)];
+        var payload = new byte[lengthKnown ? expected : (int)Math.Min(expected, Math.Max(FirstChunk, inflatedBound))];
         int filled = 0;
         while (filled < expected)
         {

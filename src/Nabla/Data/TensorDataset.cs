@@ -50,8 +50,78 @@ public sealed class TensorDataset
         Task = TaskKind.Regression;
     }
 
-    /// <summary>(N, …) inputs.</summary>
-    public Tensor Features { get; }
+    /// <summary>
+    /// Images kept as 8-bit pixels, as torchvision keeps MNIST's uint8 data: a quarter of the memory of floats, each
+    /// pixel scaled to p/255 when a batch is gathered (<see cref="Rows"/>), or all at once on first use of
+    /// <see cref="Features"/>.
+    /// </summary>
+    /// <param name="pixels">N·C·H·W bytes, row-major (sample-major).</param>
+    /// <param name="shape">(N, C, H, W) or any (N, …) whose product is the pixel count.</param>
+    /// <param name="labels">One class label per sample.</param>
+    /// <param name="numClasses">Number of classes (default: the class names' count, else the largest label + 1).</param>
+    /// <param name="classNames">Class names, index = label.</param>
+    /// <exception cref="ArgumentException">the shape does not match the pixel count, the counts differ, or a label is out of range.</exception>
+    public static TensorDataset FromPixels(byte[] pixels, int[] shape, IntTensor labels, int? numClasses = null, IReadOnlyList<string>? classNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        ArgumentNullException.ThrowIfNull(shape);
+        long numel = 1;
+        foreach (int d in shape) numel *= d >= 0 ? d : throw new ArgumentException($"TensorDataset.FromPixels: negative size in shape {Shapes.Format(shape)}.", nameof(shape));
+        if (shape.Length == 0 || numel != pixels.Length)
+            throw new ArgumentException($"TensorDataset.FromPixels: shape {Shapes.Format(shape)} holds {numel} values but {pixels.Length} pixels were given.", nameof(shape));
+        return new TensorDataset(pixels, (int[])shape.Clone(), labels, numClasses, classNames);
+    }
+
+    private TensorDataset(byte[] pixels, int[] shape, IntTensor labels, int? numClasses, IReadOnlyList<string>? classNames)
+        : this(Tensor.Zeros(shape[0], 0), labels, numClasses, classNames)
+    {
+        _pixels = pixels;
+        _shape = shape;
+        _features = null;
+    }
+
+    private static readonly float[] PixelScale = Enumerable.Range(0, 256).Select(i => i / 255f).ToArray();
+    private readonly byte[]? _pixels;
+    private readonly int[]? _shape;
+    private Tensor? _features;
+
+    /// <summary>(N, …) inputs (for a <see cref="FromPixels"/> dataset built from the pixels on first use and kept).</summary>
+    public Tensor Features
+    {
+        get
+        {
+            if (_features is not null) return _features;
+            var all = new int[Count];
+            for (int i = 0; i < all.Length; i++) all[i] = i;
+            var x = Rows(all);
+            return Interlocked.CompareExchange(ref _features, x, null) ?? x;
+        }
+        private init => _features = value;
+    }
+
+    /// <summary>Whether the features are kept as 8-bit pixels (<see cref="FromPixels"/>).</summary>
+    public bool HoldsPixels => _pixels is not null;
+
+    /// <summary>The features of the given samples, in that order, as a new (indices.Length, …) tensor.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">an index is outside 0..N−1.</exception>
+    public Tensor Rows(ReadOnlySpan<int> indices)
+    {
+        if (_pixels is null) return Features.Detach().IndexSelect(0, new IntTensor(indices.ToArray(), indices.Length));
+        int row = _pixels.Length / Math.Max(1, Count), n = Count;
+        var shape = (int[])_shape!.Clone();
+        shape[0] = indices.Length;
+        var x = Tensor.Uninitialized(Backends.CpuBackend.Instance, shape);
+        var dst = ((CpuStorage)x.Storage).Data.AsSpan(0, x.Numel);
+        for (int k = 0; k < indices.Length; k++)
+        {
+            int i = indices[k];
+            if ((uint)i >= (uint)n) throw new ArgumentOutOfRangeException(nameof(indices), i, $"TensorDataset.Rows: index {i} is outside 0..{n - 1}.");
+            var src = _pixels.AsSpan(i * row, row);
+            var d = dst.Slice(k * row, row);
+            for (int j = 0; j < row; j++) d[j] = PixelScale[src[j]];
+        }
+        return x;
+    }
 
     /// <summary>Class labels (N), or null for regression.</summary>
     public IntTensor? Labels { get; }
@@ -69,10 +139,10 @@ public sealed class TensorDataset
     public IReadOnlyList<string> ClassNames { get; }
 
     /// <summary>Number of samples.</summary>
-    public int Count => Features.Shape[0];
+    public int Count => _shape?[0] ?? Features.Shape[0];
 
     /// <summary>The shape of one sample, e.g. (1, 28, 28) or (features).</summary>
-    public int[] SampleShape => Features.Shape.Skip(1).ToArray();
+    public int[] SampleShape => (_shape ?? Features.Shape.ToArray()).Skip(1).ToArray();
 
     /// <summary>Model outputs needed: the class count, or the target width.</summary>
     public int OutputSize => Task == TaskKind.Classification ? NumClasses : Targets!.Shape[1];
@@ -82,10 +152,38 @@ public sealed class TensorDataset
     {
         ArgumentNullException.ThrowIfNull(indices);
         var idx = new IntTensor(indices.ToArray(), indices.Count);
+        if (_pixels is not null)
+        {
+            int row = _pixels.Length / Math.Max(1, Count);
+            var pixels = new byte[(long)indices.Count * row];
+            for (int k = 0; k < indices.Count; k++)
+            {
+                int i = indices[k];
+                if ((uint)i >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(indices), i, $"TensorDataset.Subset: index {i} is outside 0..{Count - 1}.");
+                _pixels.AsSpan(i * row, row).CopyTo(pixels.AsSpan(k * row, row));
+            }
+            var shape = (int[])_shape!.Clone();
+            shape[0] = indices.Count;
+            return new TensorDataset(pixels, shape, new IntTensor(indices.Select(i => Labels!.Data[i]).ToArray(), indices.Count), NumClasses, ClassNames);
+        }
         var x = Features.Detach().IndexSelect(0, idx);
         return Task == TaskKind.Classification
             ? new TensorDataset(x, new IntTensor(indices.Select(i => Labels!.Data[i]).ToArray(), indices.Count), NumClasses, ClassNames)
             : new TensorDataset(x, Targets!.Detach().IndexSelect(0, idx));
+    }
+
+    /// <summary>The same samples and labels under new class names (as many as <see cref="NumClasses"/>).</summary>
+    /// <exception cref="InvalidOperationException">the dataset is a regression dataset.</exception>
+    /// <exception cref="ArgumentException">the number of names differs from <see cref="NumClasses"/>.</exception>
+    public TensorDataset WithClassNames(IReadOnlyList<string> classNames)
+    {
+        ArgumentNullException.ThrowIfNull(classNames);
+        if (Task != TaskKind.Classification) throw new InvalidOperationException("TensorDataset.WithClassNames: a regression dataset has no classes.");
+        if (classNames.Count != NumClasses)
+            throw new ArgumentException($"TensorDataset.WithClassNames: {classNames.Count} names for {NumClasses} classes.", nameof(classNames));
+        return _pixels is not null
+            ? new TensorDataset(_pixels, _shape!, Labels!, NumClasses, classNames)
+            : new TensorDataset(Features, Labels!, NumClasses, classNames);
     }
 
     /// <summary>The same samples with new features (e.g. standardised), keeping targets and class names.</summary>

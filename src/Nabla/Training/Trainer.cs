@@ -217,7 +217,7 @@ public sealed class Trainer(TrainerOptions? options = null)
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(data);
-        var outputs = Predict(model, data.Features);
+        var outputs = Predict(model, data);
         using var _ = GradMode.NoGrad();
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
         if (data.Task == TaskKind.Classification)
@@ -244,17 +244,36 @@ public sealed class Trainer(TrainerOptions? options = null)
     /// <summary>Model outputs for every sample, batch by batch, in evaluation mode; the mode is restored after.</summary>
     public Tensor Predict(Module model, Tensor features)
     {
-        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(features);
+        return Predict(model, features.Shape[0], (start, count) => features.Detach().Narrow(0, start, count));
+    }
+
+    /// <summary>The model's outputs for every sample of <paramref name="data"/>, in order, gathered chunk by chunk
+    /// (8-bit pixel datasets are never converted whole).</summary>
+    public Tensor Predict(Module model, TensorDataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (!data.HoldsPixels) return Predict(model, data.Features);
+        return Predict(model, data.Count, (start, count) =>
+        {
+            var idx = new int[count];
+            for (int i = 0; i < count; i++) idx[i] = start + i;
+            return data.Rows(idx);
+        });
+    }
+
+    private Tensor Predict(Module model, int n, Func<int, int, Tensor> chunk)
+    {
+        ArgumentNullException.ThrowIfNull(model);
         bool wasTraining = model.Training;
         model.Eval();
         try
         {
             using var _ = GradMode.NoGrad();
-            int n = features.Shape[0], step = Math.Max(Options.BatchSize, 256);
+            int step = Math.Max(Options.BatchSize, 256);
             var parts = new List<Tensor>();
             for (int i = 0; i < n; i += step)
-                parts.Add(model.Forward(features.Detach().Narrow(0, i, Math.Min(step, n - i))));
+                parts.Add(model.Forward(chunk(i, Math.Min(step, n - i))));
             return parts.Count == 1 ? parts[0] : Tensor.Concat(parts.ToArray(), 0);
         }
         finally
