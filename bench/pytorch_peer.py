@@ -2,7 +2,7 @@
 """The PyTorch peer of `nabla bench`: the same workloads, timed the same way, printed as the same JSON lines.
 
     apt-get install python3-torch libopenblas0-pthread       # Debian's PyTorch (1.13, CPU)
-    LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread python3 bench/pytorch_peer.py [--threads 2] [--seconds 5]
+    LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread /usr/bin/python3 bench/pytorch_peer.py [--threads 2] [--seconds 5]
 
 Workloads (batch 128, Adam lr 1e-3, one fixed random batch so data loading is not measured):
   gemm    square SGEMM n = 1024, GFLOP/s
