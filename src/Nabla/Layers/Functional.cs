@@ -3,6 +3,9 @@ namespace Nabla;
 /// <summary>Stateless layer functions, as torch.nn.functional; the modules call these.</summary>
 public static partial class Functional
 {
+    /// <summary>Use the one-node Linear primitive where it applies (tests and benchmarks compare it with the composed ops).</summary>
+    internal static bool FusedLinear = true;
+
     /// <summary>y = xWᵀ + b for x (…, in), W (out, in), b (out). Wᵀ is a view: the GEMM reads W transposed.</summary>
     public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
     {
@@ -13,6 +16,7 @@ public static partial class Functional
         if (input.Rank == 0 || input.shape[^1] != weight.shape[1])
             throw new ArgumentException(
                 $"Linear: input {Shapes.Format(input.shape)} must end in in_features = {weight.shape[1]} to match weight {Shapes.Format(weight.shape)}.", nameof(input));
+        if (FusedLinear && Ops.LinearOp.Applies(input, weight, bias)) return Ops.LinearOp.Forward(input, weight, bias);
         var y = input.MatMul(weight.T);
         return bias is null ? y : y + bias;
     }
