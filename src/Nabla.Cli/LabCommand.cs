@@ -23,7 +23,7 @@ internal static class LabCommand
         Trains plain:D and resnet:D for every depth D on the same stratified subset with the same settings (SGD,
         momentum 0.9, weight decay 1e-4, cosine schedule, no early stopping) and writes degradation.png (training
         and test error per epoch for every net), degradation.json and a table, ending with a sentence that says what
-        the run showed. The defaults take about 15 minutes on 2 cores (plain-56 and resnet-56 train at ~85 samples/s).
+        the run showed. The defaults take about 10 minutes on 2 cores (plain-56 and resnet-56 train at ~80–130 samples/s).
         --zero-init-residual starts the last BatchNorm γ of every residual branch at 0 (torchvision's
         zero_init_residual), so each residual block starts as the identity; plain nets are unaffected.
         """;
