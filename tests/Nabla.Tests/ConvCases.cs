@@ -157,6 +157,17 @@ public class ConvCases
     }
 
     [Fact]
+    public void Im2col_ranges_outside_the_output_positions_are_refused()
+    {
+        var geo = new ConvGeometry(1, 1, 4, 4, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1);   // 16 output positions
+        var x = new float[16];
+        var col = new float[9 * 16];
+        Assert.Throws<ArgumentOutOfRangeException>(() => Nabla.Kernels.Conv2d.Im2Col(x, col, geo, 16, 0, 17));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Nabla.Kernels.Conv2d.Im2Col(x, col, geo, 16, -1, 4));
+        Assert.Contains("[0, 16)", Assert.Throws<ArgumentOutOfRangeException>(() => Nabla.Kernels.Conv2d.Col2Im(col, x, geo, 16, 5, 4)).Message);
+    }
+
+    [Fact]
     public void Tiled_kernels_give_the_same_bits_for_any_thread_count()
     {
         // A cnn-sized layer: enough blocks and weight-gradient runs for every thread to get work.

@@ -147,6 +147,7 @@ public class DataLoadingTests
         Assert.True(renamed.HoldsPixels);
         Assert.Equal(["x", "y", "z"], renamed.ClassNames);
         Assert.Throws<ArgumentException>(() => d.WithClassNames(["x"]));
+        Assert.Throws<InvalidOperationException>(() => new TensorDataset(Tensor.Zeros(2, 3), Tensor.Zeros(2)).WithClassNames([]));
         Assert.Throws<ArgumentException>(() => TensorDataset.FromPixels(new byte[7], [2, 1, 2, 2], new IntTensor([0, 1], 2)));
     }
 

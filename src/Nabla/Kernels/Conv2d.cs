@@ -85,31 +85,18 @@ public static class Conv2d
                 var ws = new ReadOnlySpan<float>((void*)aw, wl);
                 var ys = new Span<float>((void*)ay, yl);
                 var bs = new ReadOnlySpan<float>((void*)ab, bl);
-                int k = geo.K, p = geo.P, hw = geo.H * geo.W;
+                int k = geo.K, p = geo.P;
                 float[] col = ArrayPool<float>.Shared.Rent(k * t.MaxColumns), tmp = ArrayPool<float>.Shared.Rent(geo.OutCG * t.MaxColumns);
                 try
                 {
                     for (int i = i0; i < i1; i++)
                     {
                         t.Block(i, out int s0, out int s1, out int p0, out int p1);
-                        int width = p1 - p0, cols = (s1 - s0) * width;
+                        int cols = (s1 - s0) * (p1 - p0);
                         for (int gi = 0; gi < geo.Groups; gi++)
                         {
                             var wg = ws.Slice(gi * geo.OutCG * k, geo.OutCG * k);
-                            ReadOnlySpan<float> b;
-                            int ldb;
-                            if (geo.IsPointwise && s1 - s0 == 1)
-                            {
-                                b = xs.Slice((s0 * geo.C + gi * geo.CG) * hw + p0);
-                                ldb = p;
-                            }
-                            else
-                            {
-                                for (int s = s0; s < s1; s++)
-                                    Im2Col(xs.Slice((s * geo.C + gi * geo.CG) * hw, geo.CG * hw), col.AsSpan((s - s0) * width), geo, cols, p0, p1);
-                                b = col;
-                                ldb = cols;
-                            }
+                            var b = ColumnRows(xs, col, s0, s1, p0, p1, gi, geo, out int ldb);
                             if (s1 - s0 == 1)
                             {
                                 // One sample: its output channels are rows P apart, so the GEMM writes NCHW directly.
@@ -142,6 +129,22 @@ public static class Conv2d
                 }
             });
         }
+    }
+
+    // The block's im2col for group gi as a (C/g·kh·kw) × cols matrix: x itself (rows P apart) for a 1×1 convolution of
+    // one sample, else written into col.
+    private static ReadOnlySpan<float> ColumnRows(ReadOnlySpan<float> x, float[] col, int s0, int s1, int p0, int p1, int gi, in ConvGeometry g, out int ld)
+    {
+        int hw = g.H * g.W, width = p1 - p0, cols = (s1 - s0) * width;
+        if (g.IsPointwise && s1 - s0 == 1)
+        {
+            ld = g.P;
+            return x.Slice((s0 * g.C + gi * g.CG) * hw + p0);
+        }
+        for (int s = s0; s < s1; s++)
+            Im2Col(x.Slice((s * g.C + gi * g.CG) * hw, g.CG * hw), col.AsSpan((s - s0) * width), g, cols, p0, p1);
+        ld = cols;
+        return col;
     }
 
     // The block's gy for group gi as a (OutC/g) × cols matrix: gy itself (rows P apart) for one sample, else gathered into tmp.
@@ -242,7 +245,7 @@ public static class Conv2d
                 {
                     var gys = new ReadOnlySpan<float>((void*)ag, gl);
                     var xs = new ReadOnlySpan<float>((void*)ax, xl);
-                    int k = geo.K, p = geo.P, hw = geo.H * geo.W;
+                    int k = geo.K;
                     float[] col = ArrayPool<float>.Shared.Rent(k * t.MaxColumns), tmp = ArrayPool<float>.Shared.Rent(geo.OutCG * t.MaxColumns);
                     // Few kernel taps (a first layer's C·kh·kw = 9) make a thin GEMM; gWᵀ = col·gyᵀ fills the tiles better.
                     bool transposed = k < geo.OutCG;
@@ -257,24 +260,11 @@ public static class Conv2d
                             for (int i = (int)((long)blocks * r / runs); i < (int)((long)blocks * (r + 1) / runs); i++)
                             {
                                 t.Block(i, out int s0, out int s1, out int p0, out int p1);
-                                int width = p1 - p0, cols = (s1 - s0) * width;
+                                int cols = (s1 - s0) * (p1 - p0);
                                 for (int gi = 0; gi < geo.Groups; gi++)
                                 {
                                     var a = GradRows(gys, tmp, s0, s1, p0, p1, gi, geo, out int lda);
-                                    ReadOnlySpan<float> b;
-                                    int ldb;
-                                    if (geo.IsPointwise && s1 - s0 == 1)
-                                    {
-                                        b = xs.Slice((s0 * geo.C + gi * geo.CG) * hw + p0);
-                                        ldb = p;
-                                    }
-                                    else
-                                    {
-                                        for (int s = s0; s < s1; s++)
-                                            Im2Col(xs.Slice((s * geo.C + gi * geo.CG) * hw, geo.CG * hw), col.AsSpan((s - s0) * width), geo, cols, p0, p1);
-                                        b = col;
-                                        ldb = cols;
-                                    }
+                                    var b = ColumnRows(xs, col, s0, s1, p0, p1, gi, geo, out int ldb);
                                     if (transposed)
                                         Gemm.SgemmSerial(false, true, k, geo.OutCG, cols, b, ldb, a, lda, accT.AsSpan(gi * geo.OutCG * k, geo.OutCG * k), geo.OutCG, accumulate: true);
                                     else
@@ -308,6 +298,12 @@ public static class Conv2d
         }
     }
 
+    private static void CheckRange(in ConvGeometry g, int p0, int p1)
+    {
+        if (p0 < 0 || p1 < p0 || p1 > g.P)
+            throw new ArgumentOutOfRangeException(nameof(p1), $"Conv2d: output positions [{p0}, {p1}) must lie within [0, {g.P}) (OH×OW = {g.OH}×{g.OW}).");
+    }
+
     /// <summary>
     /// col[(c·kh + i)·kw + j, oh·OW + ow] = x[c, oh·sh − ph + i·dh, ow·sw − pw + j·dw] (0 outside), for one sample's
     /// group; rows of <paramref name="col"/> are <paramref name="ld"/> floats apart (several samples share one matrix).
@@ -315,9 +311,11 @@ public static class Conv2d
     public static void Im2Col(ReadOnlySpan<float> x, Span<float> col, in ConvGeometry g, int ld) => Im2Col(x, col, g, ld, 0, g.P);
 
     /// <summary>As <see cref="Im2Col(ReadOnlySpan{float}, Span{float}, in ConvGeometry, int)"/> for output positions [p0, p1) only, written from column 0.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">[p0, p1) is not within [0, OH·OW).</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Im2Col(ReadOnlySpan<float> x, Span<float> col, in ConvGeometry g, int ld, int p0, int p1)
     {
+        CheckRange(g, p0, p1);
         int ow = g.OW, width = p1 - p0;
         if (width <= 0) return;
         int y0 = p0 / ow, y1 = (p1 - 1) / ow;
@@ -361,9 +359,11 @@ public static class Conv2d
     public static void Col2Im(ReadOnlySpan<float> col, Span<float> x, in ConvGeometry g, int ld) => Col2Im(col, x, g, ld, 0, g.P);
 
     /// <summary>As <see cref="Col2Im(ReadOnlySpan{float}, Span{float}, in ConvGeometry, int)"/> for output positions [p0, p1), read from column 0.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">[p0, p1) is not within [0, OH·OW).</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Col2Im(ReadOnlySpan<float> col, Span<float> x, in ConvGeometry g, int ld, int p0, int p1)
     {
+        CheckRange(g, p0, p1);
         int ow = g.OW, width = p1 - p0;
         if (width <= 0) return;
         int y0 = p0 / ow, y1 = (p1 - 1) / ow;
