@@ -174,5 +174,5 @@ internal sealed record RunConfig
     }
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{Model} ({Activation}), {Optimizer} lr {Lr:G3}, batch {BatchSize}, {Epochs} epochs, schedule {Schedule}, seed {Seed}");
+        $"{Model} ({Activation}), {Optimizer} lr {Lr:G3}, batch {BatchSize}, {Epochs} epochs, schedule {Schedule}, seed {Seed}{(Augment is null ? "" : $", augment {Augment}")}");
 }

@@ -393,6 +393,20 @@ public class CliAugmentTests
     }
 
     [Fact]
+    public void Residual_nets_train_with_their_recipe_augmentation_unless_told_otherwise()
+    {
+        static string? Augment(params string[] args) =>
+            Nabla.Cli.TrainCommand.Resolve(new Nabla.Cli.CliArgs(args, Nabla.Cli.TrainCommand.ValueOptions, Nabla.Cli.TrainCommand.FlagOptions)).Augment;
+        Assert.Equal("hflip,crop:2", Augment("--model", "resnet:20"));
+        Assert.Equal("hflip,crop:2", Augment("--model", "plain:56"));
+        Assert.Null(Augment("--model", "resnet:20", "--augment", "none"));
+        Assert.Equal("rotate:10", Augment("--model", "resnet:20", "--augment", "rotate:10"));
+        Assert.Null(Augment("--model", "cnn"));
+        Assert.Null(Augment());
+        Assert.Null(Augment("--model", "mlp:64", "--augment", "None"));
+    }
+
+    [Fact]
     public void Lab_degradation_trains_every_net_and_reports_zero_init()
     {
         var dir = Directory.CreateTempSubdirectory("nabla-lab");
