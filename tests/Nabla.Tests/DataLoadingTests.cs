@@ -122,6 +122,93 @@ public class DataLoadingTests
     }
 
     [Fact]
+    public void Gzipped_images_are_inflated_once_into_the_cache_and_mapped_from_it_afterwards()
+    {
+        string dir = TempDir();
+        try
+        {
+            string images = Path.Combine(dir, "train-images-idx3-ubyte.gz"), labels = Path.Combine(dir, "train-labels-idx1-ubyte.gz");
+            string cache = Path.Combine(dir, "cache");
+            var raw = Images(6, 3, 2);
+            File.WriteAllBytes(images, Gzip(raw));
+            File.WriteAllBytes(labels, Gzip(Labels(1, 0, 2, 1, 0, 2)));
+            var first = Idx.Load(images, labels, ["a", "b", "c"], cache, 0);
+            string cached = Idx.CachePath(images, cache);
+            Assert.StartsWith(Path.Combine(cache, "idx", "train-images-idx3-ubyte-"), cached);
+            Assert.Equal(raw, File.ReadAllBytes(cached));   // the inflated file, header included
+            Assert.Equal(Labels(1, 0, 2, 1, 0, 2), File.ReadAllBytes(Idx.CachePath(labels, cache)));   // its labels beside it
+            Assert.Empty(Directory.GetFiles(Path.Combine(cache, "idx"), "*.tmp"));
+
+            // The next load reads the cached copy, not the gzip file: a changed pixel there shows up.
+            var tampered = (byte[])raw.Clone();
+            tampered[16] = 255;
+            Replace(cached, tampered);
+            var second = Idx.Load(images, labels, ["a", "b", "c"], cache, 0);
+            Assert.True(second.HoldsPixels);
+            Assert.Equal(1f, second.Rows([0]).ToArray()[0]);
+            Assert.Equal(first.Rows([5, 2]).ToArray(), second.Rows([5, 2]).ToArray());
+            Assert.Equal(first.Labels!.Data, second.Labels!.Data);
+            Assert.Equal(first.Subset([4, 1]).Features.ToArray(), second.Subset([4, 1]).Features.ToArray());
+
+            // A malformed cached copy (here cut short) is ignored and replaced.
+            Replace(cached, raw[..^1]);
+            var third = Idx.Load(images, labels, null, cache, 0);
+            Assert.Equal(first.Features.ToArray(), third.Features.ToArray());
+            Assert.Equal(raw, File.ReadAllBytes(cached));
+
+            // A changed source gets a new cache file (the key holds its length and modification time).
+            var raw2 = Images(6, 3, 2, i => (byte)(255 - i));
+            File.WriteAllBytes(images, Gzip(raw2));
+            File.SetLastWriteTimeUtc(images, DateTime.UtcNow.AddMinutes(1));
+            Assert.NotEqual(cached, Idx.CachePath(images, cache));
+            var fourth = Idx.Load(images, labels, null, cache, 0);
+            Assert.Equal(Idx.ReadImages(raw2).ToArray(), fourth.Features.ToArray());
+        }
+        finally { Directory.Delete(dir, true); }
+
+        // A mapped file is replaced, never rewritten in place (as the cache itself does).
+        static void Replace(string path, byte[] bytes)
+        {
+            File.WriteAllBytes(path + ".new", bytes);
+            File.Move(path + ".new", path, overwrite: true);
+        }
+    }
+
+    [Fact]
+    public void The_cache_skips_raw_and_small_files_and_an_unusable_folder()
+    {
+        string dir = TempDir();
+        try
+        {
+            string gz = Path.Combine(dir, "img.gz"), plain = Path.Combine(dir, "img"), labels = Path.Combine(dir, "lab");
+            var raw = Images(4, 2, 2);
+            File.WriteAllBytes(gz, Gzip(raw));
+            File.WriteAllBytes(plain, raw);
+            File.WriteAllBytes(labels, Gzip(Labels(1, 0, 2, 1)));   // cached only beside cached images
+            string cache = Path.Combine(dir, "cache");
+            Idx.Load(plain, labels, null, cache, 0);                 // raw: nothing to save
+            Idx.Load(gz, labels, null, cache, raw.Length);           // payload below the threshold
+            Assert.False(Directory.Exists(cache));
+
+            string blocked = Path.Combine(dir, "not-a-folder");
+            File.WriteAllText(blocked, "x");                          // the cache folder cannot be created
+            var d = Idx.Load(gz, labels, null, blocked, 0);
+            Assert.Equal(Idx.ReadImages(raw).ToArray(), d.Features.ToArray());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Pixels_can_be_any_read_only_memory()
+    {
+        var bytes = new byte[] { 9, 0, 255, 51, 102, 9 };
+        var d = TensorDataset.FromPixels(bytes.AsMemory(1, 4), [2, 1, 1, 2], new IntTensor([1, 0], 2));
+        Assert.True(d.HoldsPixels);
+        Assert.Equal([0f, 1f, 0.2f, 0.4f], d.Features.ToArray());
+        Assert.Throws<ArgumentException>(() => TensorDataset.FromPixels(bytes.AsMemory(0, 5), [2, 1, 1, 2], new IntTensor([1, 0], 2)));
+    }
+
+    [Fact]
     public void Pixel_datasets_scale_bytes_as_the_float_path_and_stay_bytes_through_subsets()
     {
         var raw = Images(5, 3, 2);

@@ -77,21 +77,46 @@ public static class Idx
     }
 
     /// <summary>
+    /// Where <see cref="Load(string, string, IReadOnlyList{string})"/> keeps gzipped image files of 1 MiB or more
+    /// inflated, so that later loads map the inflated file instead of inflating it again (as torchvision kept
+    /// processed MNIST and Hugging Face datasets map their Arrow caches): the variable NABLA_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/nabla, else ~/.cache/nabla (the local application data folder on Windows). NABLA_CACHE_DIR=none,
+    /// or null here, turns the cache off. A cached file is keyed by the source's full path, length and modification
+    /// time, written under a temporary name and renamed, so a changed source or an interrupted write is never read.
+    /// </summary>
+    public static string? CacheDirectory { get; set; } = DefaultCacheDirectory();
+
+    /// <summary>Gzipped images files at least this large are cached (smaller ones inflate faster than a file is written).</summary>
+    internal const int CacheMinBytes = 1 << 20;
+
+    /// <summary>
     /// Reads an images file and its labels file into a classification dataset: features (N, 1, rows, cols) with
     /// pixels x/255, labels (N). With class names, every label must be below their count; without, the classes
-    /// are 0..max label.
+    /// are 0..max label. A gzipped images file is inflated once into <see cref="CacheDirectory"/> and mapped from
+    /// there afterwards (the dataset then reads its pixels from the page cache as batches need them).
     /// </summary>
     /// <exception cref="IdxFormatException">a file is malformed, the counts differ, or a label has no class name.</exception>
-    public static TensorDataset Load(string imagesPath, string labelsPath, IReadOnlyList<string>? classNames = null)
+    public static TensorDataset Load(string imagesPath, string labelsPath, IReadOnlyList<string>? classNames = null) =>
+        Load(imagesPath, labelsPath, classNames, CacheDirectory, CacheMinBytes);
+
+    /// <summary>As the public overload, with the cache folder (null: none) and size threshold given.</summary>
+    internal static TensorDataset Load(string imagesPath, string labelsPath, IReadOnlyList<string>? classNames, string? cacheDirectory, int cacheMinBytes)
     {
         ArgumentNullException.ThrowIfNull(imagesPath);
         ArgumentNullException.ThrowIfNull(labelsPath);
-        using var images = OpenFile(imagesPath);
-        using var labels = OpenFile(labelsPath);
-        return Load(images, labels, classNames, imagesPath, labelsPath);
+        // The small file first: a bad pair fails before the big read. Its cached copy is written only beside its
+        // images' (a labels file alone is too small to be worth one), so it is looked up but not written here.
+        var labels = ReadCached(labelsPath, 1, "labels (N)", cacheDirectory, int.MaxValue);
+        var labelData = new int[labels.Payload.Length];
+        var labelBytes = labels.Payload.Span;
+        for (int i = 0; i < labelData.Length; i++) labelData[i] = labelBytes[i];
+        var images = ReadCached(imagesPath, 3, "images (N, rows, cols)", cacheDirectory, cacheMinBytes);
+        if (images.InCache && labels.CacheFile is not null && !labels.InCache)
+            TryWriteCache(labels.CacheFile, labels.Dims, labels.Payload.Span);
+        return Build(images.Dims, images.Payload, new IntTensor(labelData, labels.Dims[0]), classNames, imagesPath, labelsPath);
     }
 
-    /// <summary>As <see cref="Load(string, string, IReadOnlyList{string})"/>, from streams (left open).</summary>
+    /// <summary>As <see cref="Load(string, string, IReadOnlyList{string})"/>, from streams (left open); nothing is cached.</summary>
     /// <exception cref="IdxFormatException">the data is malformed, the counts differ, or a label has no class name.</exception>
     public static TensorDataset Load(Stream images, Stream labels, IReadOnlyList<string>? classNames = null,
         string? imagesName = null, string? labelsName = null)
@@ -102,6 +127,11 @@ public static class Idx
         var y = ReadLabels(labels, labelsSource);   // the small file first: a bad pair fails before the big read
         // Pixels stay bytes (a quarter of the memory, as torchvision keeps MNIST); batches scale them to x/255.
         var (dims, pixels) = Read(images, imagesSource, 3, "images (N, rows, cols)");
+        return Build(dims, pixels, y, classNames, imagesSource, labelsSource);
+    }
+
+    private static TensorDataset Build(int[] dims, ReadOnlyMemory<byte> pixels, IntTensor y, IReadOnlyList<string>? classNames, string imagesSource, string labelsSource)
+    {
         if (dims[0] != y.Numel)
             throw new IdxFormatException($"IDX: {imagesSource} holds {dims[0]} images but {labelsSource} holds {y.Numel} labels; expected one label per image.");
         int[] shape = [dims[0], 1, dims[1], dims[2]];
@@ -113,6 +143,102 @@ public static class Idx
             return TensorDataset.FromPixels(pixels, shape, y, classNames.Count, classNames);
         }
         return TensorDataset.FromPixels(pixels, shape, y);
+    }
+
+    /// <summary>
+    /// A file's (dims, payload): mapped from the cache when a valid inflated copy is there; else read and, for a
+    /// gzipped file of at least <paramref name="minBytes"/>, written to the cache for next time. CacheFile is where
+    /// a gzipped file's copy goes (null for a raw file or no cache); InCache whether the payload is there now.
+    /// </summary>
+    private static (int[] Dims, ReadOnlyMemory<byte> Payload, string? CacheFile, bool InCache) ReadCached(
+        string path, int rank, string what, string? cacheDirectory, int minBytes)
+    {
+        using var stream = OpenFile(path);
+        Span<byte> magic = stackalloc byte[2];
+        bool gzip = ReadUpTo(stream, magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        stream.Position = 0;
+        string? cached = gzip && cacheDirectory is not null ? CachePath(path, cacheDirectory) : null;
+        if (cached is not null && File.Exists(cached))
+        {
+            try
+            {
+                var mapped = MappedFiles.Map(cached);
+                if (TryHeader(mapped.Span, rank, out var cachedDims)) return (cachedDims, mapped[(4 + 4 * rank)..], cached, true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) { }
+            // An unreadable or malformed cached copy is replaced below.
+        }
+        var (dims, payload) = Read(stream, path, rank, what);
+        bool written = cached is not null && payload.Length >= minBytes && TryWriteCache(cached, dims, payload);
+        return (dims, payload, cached, written);
+    }
+
+    private static string? DefaultCacheDirectory()
+    {
+        string? env = Environment.GetEnvironmentVariable("NABLA_CACHE_DIR");
+        if (!string.IsNullOrEmpty(env)) return env.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : env;
+        string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        if (!string.IsNullOrEmpty(xdg)) return Path.Combine(xdg, "nabla");
+        if (OperatingSystem.IsWindows())
+            return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "nabla", "cache");
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return string.IsNullOrEmpty(home) ? null : Path.Combine(home, ".cache", "nabla");
+    }
+
+    /// <summary>The cache file for a source: named after it, keyed by its full path, length and modification time.</summary>
+    internal static string CachePath(string source, string cacheDirectory)
+    {
+        var info = new FileInfo(source);
+        string key = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{info.FullName}|{info.Length}|{info.LastWriteTimeUtc.Ticks}");
+        ulong hash = 14695981039346656037;   // FNV-1a, 64-bit: a name, not a secret (and no crypto library to load)
+        foreach (char c in key) hash = (hash ^ c) * 1099511628211;
+        string stem = info.Name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? info.Name[..^3] : info.Name;
+        return Path.Combine(cacheDirectory, "idx", $"{stem}-{hash:x16}");
+    }
+
+    /// <summary>Whether <paramref name="data"/> is a whole ubyte IDX file of the rank, its length exactly header + payload.</summary>
+    private static bool TryHeader(ReadOnlySpan<byte> data, int rank, out int[] dims)
+    {
+        dims = new int[rank];
+        int header = 4 + 4 * rank;
+        if (data.Length < header || data[0] != 0 || data[1] != 0 || data[2] != 0x08 || data[3] != rank) return false;
+        long count = 1;
+        for (int d = 0; d < rank; d++)
+        {
+            dims[d] = BinaryPrimitives.ReadInt32BigEndian(data[(4 + 4 * d)..]);
+            if (dims[d] <= 0) return false;
+            count *= dims[d];
+            if (count > MaxElements) return false;
+        }
+        return data.Length - header == count;
+    }
+
+    /// <summary>Writes the inflated file under a temporary name and renames it into place; a failure leaves no cache file.</summary>
+    private static bool TryWriteCache(string cached, int[] dims, ReadOnlySpan<byte> payload)
+    {
+        string temp = $"{cached}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(cached)!);
+            using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                Span<byte> header = stackalloc byte[4 + 4 * dims.Length];
+                header[..4].Clear();
+                header[2] = 0x08;
+                header[3] = (byte)dims.Length;
+                for (int d = 0; d < dims.Length; d++) BinaryPrimitives.WriteInt32BigEndian(header[(4 + 4 * d)..], dims[d]);
+                f.Write(header);
+                f.Write(payload);
+            }
+            File.Move(temp, cached, overwrite: true);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The cache only saves time: a full disk or a read-only home leaves the load as it was.
+            try { File.Delete(temp); } catch (Exception d) when (d is IOException or UnauthorizedAccessException) { }
+            return false;
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------

@@ -64,6 +64,17 @@ public sealed class TensorDataset
     public static TensorDataset FromPixels(byte[] pixels, int[] shape, IntTensor labels, int? numClasses = null, IReadOnlyList<string>? classNames = null)
     {
         ArgumentNullException.ThrowIfNull(pixels);
+        return FromPixels(pixels.AsMemory(), shape, labels, numClasses, classNames);
+    }
+
+    /// <summary>
+    /// As <see cref="FromPixels(byte[], int[], IntTensor, int?, IReadOnlyList{string}?)"/>, over memory that the
+    /// dataset reads but never writes (an array, or a memory-mapped file such as <see cref="Idx"/>'s cache); it must
+    /// stay unchanged while the dataset is in use.
+    /// </summary>
+    /// <exception cref="ArgumentException">the shape does not match the pixel count, the counts differ, or a label is out of range.</exception>
+    public static TensorDataset FromPixels(ReadOnlyMemory<byte> pixels, int[] shape, IntTensor labels, int? numClasses = null, IReadOnlyList<string>? classNames = null)
+    {
         ArgumentNullException.ThrowIfNull(shape);
         long numel = 1;
         foreach (int d in shape) numel *= d >= 0 ? d : throw new ArgumentException($"TensorDataset.FromPixels: negative size in shape {Shapes.Format(shape)}.", nameof(shape));
@@ -72,7 +83,7 @@ public sealed class TensorDataset
         return new TensorDataset(pixels, (int[])shape.Clone(), labels, numClasses, classNames);
     }
 
-    private TensorDataset(byte[] pixels, int[] shape, IntTensor labels, int? numClasses, IReadOnlyList<string>? classNames)
+    private TensorDataset(ReadOnlyMemory<byte> pixels, int[] shape, IntTensor labels, int? numClasses, IReadOnlyList<string>? classNames)
         : this(Tensor.Zeros(shape[0], 0), labels, numClasses, classNames)
     {
         _pixels = pixels;
@@ -81,11 +92,11 @@ public sealed class TensorDataset
     }
 
     private static readonly float[] PixelScale = Enumerable.Range(0, 256).Select(i => i / 255f).ToArray();
-    private readonly byte[]? _pixels;
+    private readonly ReadOnlyMemory<byte> _pixels;   // meaningful when _shape is set (a pixel dataset)
     private readonly int[]? _shape;
     private Tensor? _features;
 
-    /// <summary>(N, …) inputs (for a <see cref="FromPixels"/> dataset built from the pixels on first use and kept).</summary>
+    /// <summary>(N, …) inputs (for a <see cref="FromPixels(ReadOnlyMemory{byte}, int[], IntTensor, int?, IReadOnlyList{string}?)"/> dataset built from the pixels on first use and kept).</summary>
     public Tensor Features
     {
         get
@@ -99,15 +110,16 @@ public sealed class TensorDataset
         private init => _features = value;
     }
 
-    /// <summary>Whether the features are kept as 8-bit pixels (<see cref="FromPixels"/>).</summary>
-    public bool HoldsPixels => _pixels is not null;
+    /// <summary>Whether the features are kept as 8-bit pixels (<see cref="FromPixels(ReadOnlyMemory{byte}, int[], IntTensor, int?, IReadOnlyList{string}?)"/>).</summary>
+    public bool HoldsPixels => _shape is not null;
 
     /// <summary>The features of the given samples, in that order, as a new (indices.Length, …) tensor.</summary>
     /// <exception cref="ArgumentOutOfRangeException">an index is outside 0..N−1.</exception>
     public Tensor Rows(ReadOnlySpan<int> indices)
     {
-        if (_pixels is null) return Features.Detach().IndexSelect(0, new IntTensor(indices.ToArray(), indices.Length));
+        if (!HoldsPixels) return Features.Detach().IndexSelect(0, new IntTensor(indices.ToArray(), indices.Length));
         int row = _pixels.Length / Math.Max(1, Count), n = Count;
+        var pixels = _pixels.Span;
         var shape = (int[])_shape!.Clone();
         shape[0] = indices.Length;
         var x = Tensor.Uninitialized(Backends.CpuBackend.Instance, shape);
@@ -116,7 +128,7 @@ public sealed class TensorDataset
         {
             int i = indices[k];
             if ((uint)i >= (uint)n) throw new ArgumentOutOfRangeException(nameof(indices), i, $"TensorDataset.Rows: index {i} is outside 0..{n - 1}.");
-            var src = _pixels.AsSpan(i * row, row);
+            var src = pixels.Slice(i * row, row);
             var d = dst.Slice(k * row, row);
             for (int j = 0; j < row; j++) d[j] = PixelScale[src[j]];
         }
@@ -152,15 +164,16 @@ public sealed class TensorDataset
     {
         ArgumentNullException.ThrowIfNull(indices);
         var idx = new IntTensor(indices.ToArray(), indices.Count);
-        if (_pixels is not null)
+        if (HoldsPixels)
         {
             int row = _pixels.Length / Math.Max(1, Count);
+            var source = _pixels.Span;
             var pixels = new byte[(long)indices.Count * row];
             for (int k = 0; k < indices.Count; k++)
             {
                 int i = indices[k];
                 if ((uint)i >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(indices), i, $"TensorDataset.Subset: index {i} is outside 0..{Count - 1}.");
-                _pixels.AsSpan(i * row, row).CopyTo(pixels.AsSpan(k * row, row));
+                source.Slice(i * row, row).CopyTo(pixels.AsSpan(k * row, row));
             }
             var shape = (int[])_shape!.Clone();
             shape[0] = indices.Count;
@@ -181,7 +194,7 @@ public sealed class TensorDataset
         if (Task != TaskKind.Classification) throw new InvalidOperationException("TensorDataset.WithClassNames: a regression dataset has no classes.");
         if (classNames.Count != NumClasses)
             throw new ArgumentException($"TensorDataset.WithClassNames: {classNames.Count} names for {NumClasses} classes.", nameof(classNames));
-        return _pixels is not null
+        return HoldsPixels
             ? new TensorDataset(_pixels, _shape!, Labels!, NumClasses, classNames)
             : new TensorDataset(Features, Labels!, NumClasses, classNames);
     }
