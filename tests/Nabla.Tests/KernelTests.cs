@@ -215,6 +215,33 @@ public class FastKernelTests
     }
 
     [Theory]
+    [InlineData(0f, 1f)]
+    [InlineData(0.01f, 1f)]
+    [InlineData(0f, 0.999f)]
+    public void Adam_kernel_gives_the_same_bits_at_every_vector_width(float l2, float decay)
+    {
+        int n = 2 * 16 * 1024 + 37;   // two threaded blocks and a tail shorter than any vector
+        var rng = new Random(5);
+        float[] Fill(float scale, bool positive) =>
+            Enumerable.Range(0, n).Select(_ => (positive ? rng.NextSingle() : rng.NextSingle() - 0.5f) * scale).ToArray();
+        float[] p0 = Fill(2, false), g = Fill(1, false), m0 = Fill(0.1f, false), v0 = Fill(0.01f, true);
+        float[][] Run(int bits)
+        {
+            float[] p = (float[])p0.Clone(), m = (float[])m0.Clone(), v = (float[])v0.Clone();
+            for (int step = 0; step < 3; step++)
+                Nabla.Kernels.OptimizerKernels.Adam(p, g, m, v, l2, decay, 0.9f, 0.1f, 0.999f, 0.001f, 0.03f, 1e-8f, -0.01f, bits);
+            return [p, m, v];
+        }
+        var scalar = Run(0);
+        foreach (int bits in new[] { 256, 512 })
+        {
+            var wide = Run(bits);
+            for (int k = 0; k < 3; k++) Assert.Equal(scalar[k], wide[k]);
+        }
+        Assert.NotEqual(p0, scalar[0]);
+    }
+
+    [Theory]
     [InlineData("adam", 0.0, false)]
     [InlineData("adam", 0.01, false)]
     [InlineData("adamw", 0.01, false)]

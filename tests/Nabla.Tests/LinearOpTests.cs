@@ -74,4 +74,34 @@ public class LinearOpTests
         var empty = Functional.Linear(Tensor.Zeros(3, 0), Tensor.Zeros(2, 0), Tensor.FromArray([1f, 2f]));
         Assert.Equal([1f, 2f, 1f, 2f, 1f, 2f], empty.ToArray());
     }
+
+    [Fact]
+    public void A_kept_fresh_gradient_is_owned_by_its_leaf_alone_and_accumulates_as_a_copied_one()
+    {
+        // W feeds two Linear nodes and a multiply: its first gradient is kept as is (no copy), the others are
+        // added into it; x's gradient, kept too, must not share memory with W's or b's. Same numbers as composed ops.
+        float[][] Run(bool fused)
+        {
+            bool saved = Functional.FusedLinear;
+            Functional.FusedLinear = fused;
+            try
+            {
+                var g = new Generator(3);
+                var x = Tensor.Randn([5, 4], g).RequiresGrad_();
+                var w = Tensor.Randn([4, 4], g).RequiresGrad_();
+                var b = Tensor.Randn([4], g).RequiresGrad_();
+                var y = Functional.Linear(Functional.Linear(x, w, b).Relu(), w, b) * w.Sum();
+                y.Sum().Backward();
+                var first = new[] { x.Grad!.ToArray(), w.Grad!.ToArray(), b.Grad!.ToArray() };
+                var heldW = w.Grad!;
+                Functional.Linear(x, w).Sum().Backward();   // accumulates into the kept tensors, in place
+                Assert.Same(heldW, w.Grad);
+                return [.. first, x.Grad!.ToArray(), w.Grad!.ToArray(), b.Grad!.ToArray()];
+            }
+            finally { Functional.FusedLinear = saved; }
+        }
+        var fused = Run(true);
+        var composed = Run(false);
+        for (int i = 0; i < fused.Length; i++) Assert.Equal(composed[i], fused[i]);
+    }
 }

@@ -50,7 +50,7 @@ internal static class Engine
                 if (!Shapes.Equal(ig.shape, input.shape))
                     throw new InvalidOperationException(
                         $"{node.Name} backward returned a gradient of shape {Shapes.Format(ig.shape)} for input {k} of shape {Shapes.Format(input.shape)}.");
-                if (input.gradFn is null) Accumulate(input, ig);
+                if (input.gradFn is null) Accumulate(input, ig, node.GradientsAreFresh);
                 else if (pending.TryGetValue(input, out var existing))
                 {
                     if (owned.Contains(existing)) existing.Backend.Binary(BinaryOp.Add, existing, ig, existing);
@@ -93,11 +93,12 @@ internal static class Engine
         return order;
     }
 
-    // The first gradient is copied, so later accumulation in place never touches a tensor someone else holds.
-    private static void Accumulate(Tensor t, Tensor g)
+    // The first gradient is copied, so later accumulation in place never touches a tensor someone else holds; a
+    // fresh contiguous one (a node's own new result, held by nobody else) is kept as it is.
+    private static void Accumulate(Tensor t, Tensor g, bool fresh = false)
     {
         var acc = t.Grad;
-        if (acc is null) t.Grad = g.Clone();
+        if (acc is null) t.Grad = fresh && g.IsContiguous && !g.RequiresGrad ? g : g.Clone();
         else if (acc.IsContiguous && Shapes.Equal(acc.shape, g.shape) && !acc.RequiresGrad)
             acc.Backend.Binary(BinaryOp.Add, acc, g, acc);
         else t.Grad = acc + g;

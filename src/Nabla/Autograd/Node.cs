@@ -36,6 +36,13 @@ public abstract class Node
     /// </summary>
     protected internal abstract void Backward(Tensor gradOutput, Tensor?[] inputGrads);
 
+    /// <summary>
+    /// True when every gradient <see cref="Backward"/> writes is a new tensor (or a view of one) that no other tensor,
+    /// node or input shares: the engine then keeps it as a leaf's first <c>Grad</c> instead of copying it, as PyTorch
+    /// steals a gradient nothing else refers to. False (copy) unless a node overrides it.
+    /// </summary>
+    protected internal virtual bool GradientsAreFresh => false;
+
     /// <summary>Drops references to saved tensors so their memory can be reclaimed.</summary>
     protected virtual void ReleaseSaved() { }
 

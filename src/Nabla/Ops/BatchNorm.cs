@@ -13,6 +13,9 @@ internal sealed class BatchNormOp(Tensor[] inputs, Tensor xhat, float[] invstd, 
 
     public override string Name => "BatchNorm";
 
+    // Every gradient is a new tensor of this node's own (Engine keeps it as a leaf's Grad without a copy).
+    protected internal override bool GradientsAreFresh => true;
+
     public static (Tensor Output, float[] Mean, float[] Variance) Forward(Tensor x, Tensor? weight, Tensor? bias, float[]? mean, float[]? variance, float eps)
     {
         ArgumentNullException.ThrowIfNull(x);

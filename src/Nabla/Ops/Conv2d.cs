@@ -12,6 +12,9 @@ internal sealed class Conv2dOp(Tensor[] inputs, ConvGeometry geometry) : Node(in
 {
     public override string Name => "Conv2d";
 
+    // Every gradient is a new tensor of this node's own (Engine keeps it as a leaf's Grad without a copy).
+    protected internal override bool GradientsAreFresh => true;
+
     public static Tensor Forward(Tensor x, Tensor w, Tensor? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups)
     {
         ArgumentNullException.ThrowIfNull(x);
