@@ -122,6 +122,8 @@ public class ConvCases
         { 6, 5, 5, 4, 1, 2, 0, 1, 2, 5 },
         { 1, 9, 11, 12, 3, 1, 1, 1, 1, 40 },  // C·kh·kw = 9 < 12 output channels: gWᵀ = col·gyᵀ
         { 4, 7, 7, 12, 1, 1, 0, 1, 2, 30 },   // the same per group, 1×1
+        { 2, 5, 5, 3, 5, 1, 2, 1, 1, 16 },    // 5×5, padding 2: a tile ends one column into a row, inside the padding
+        { 2, 5, 3, 3, 3, 1, 2, 1, 1, 16 },    // 3×3, padding 2 (7×5 out, the row-by-row im2col): the same tile end
     };
 
     [Theory]
@@ -154,6 +156,36 @@ public class ConvCases
         Nabla.Kernels.Conv2d.BackwardWeight(gy, x, gw1, geo, maxColumns);
         ConvNaive.BackwardWeight(gy, x, gw2, geo);
         Same(gw1, gw2, "grad weight");
+    }
+
+    [Theory]
+    [InlineData(2, 5, 7, 3, 3, 1, 1)]     // 3×3 "same" on a non-square image
+    [InlineData(3, 6, 6, 5, 5, 2, 2)]     // 5×5 with padding 2: offsets up to two rows and columns
+    [InlineData(1, 4, 9, 1, 3, 0, 1)]     // 1×3: column offsets only
+    [InlineData(2, 3, 3, 3, 3, 1, 1)]     // a plane smaller than the kernel's reach
+    public void Same_padding_im2col_by_plane_copies_equals_the_row_by_row_path(int c, int h, int w, int kh, int kw, int ph, int pw)
+    {
+        var geo = new ConvGeometry(1, c, h, w, 2, kh, kw, 1, 1, ph, pw, 1, 1, 1);
+        var x = Enumerable.Range(0, c * h * w).Select(i => 1f + i).ToArray();   // no zeros: a missed copy shows
+        int p = geo.P, k = c * kh * kw;
+        foreach (var (p0, p1) in new[] { (0, p), (1, p - 1), (w, 2 * w), (w - 1, w + 2), (p - 1, p), (2, 3) })
+        {
+            if (p1 <= p0) continue;
+            int ld = p1 - p0 + 3;   // a wider stride than the block: the gaps must stay untouched
+            var fast = Enumerable.Repeat(float.NaN, k * ld).ToArray();
+            var rows = Enumerable.Repeat(float.NaN, k * ld).ToArray();
+            Nabla.Kernels.Conv2d.Im2Col(x, fast, geo, ld, p0, p1, planeCopies: true);
+            Nabla.Kernels.Conv2d.Im2Col(x, rows, geo, ld, p0, p1, planeCopies: false);
+            Assert.Equal(rows, fast);
+
+            // The adjoint: adding col back by shifted runs gives Col2Im's bits (the image starts at +0, as in BackwardData).
+            var g = new Generator(p0 + 7);
+            var col = Tensor.Randn([k * ld], g).ToArray();
+            var (sum1, sum2) = (new float[c * h * w], new float[c * h * w]);
+            Nabla.Kernels.Conv2d.Col2Im(col, sum1, geo, ld, p0, p1);
+            Nabla.Kernels.Conv2d.Col2ImSamePadding((float[])col.Clone(), sum2, geo, ld, p0, p1);
+            Assert.Equal(sum1, sum2);
+        }
     }
 
     [Fact]

@@ -207,7 +207,8 @@ public static class Conv2d
                             {
                                 var dst = gxs.Slice((s * geo.C + gi * geo.CG) * hw, plane);
                                 if (p0 == 0) dst.Clear(); // the sample's first tile
-                                Col2Im(col.AsSpan((s - s0) * width), dst, geo, cols, p0, p1);
+                                if (geo.IsSamePaddingUnitStride) Col2ImSamePadding(col.AsSpan((s - s0) * width), dst, geo, cols, p0, p1);
+                                else Col2Im(col.AsSpan((s - s0) * width), dst, geo, cols, p0, p1);
                             }
                         }
                     }
@@ -312,12 +313,21 @@ public static class Conv2d
 
     /// <summary>As <see cref="Im2Col(ReadOnlySpan{float}, Span{float}, in ConvGeometry, int)"/> for output positions [p0, p1) only, written from column 0.</summary>
     /// <exception cref="ArgumentOutOfRangeException">[p0, p1) is not within [0, OH·OW).</exception>
+    public static void Im2Col(ReadOnlySpan<float> x, Span<float> col, in ConvGeometry g, int ld, int p0, int p1) =>
+        Im2Col(x, col, g, ld, p0, p1, planeCopies: true);
+
+    /// <summary>As the public overload; <paramref name="planeCopies"/> = false forces the row-by-row path (tests).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Im2Col(ReadOnlySpan<float> x, Span<float> col, in ConvGeometry g, int ld, int p0, int p1)
+    internal static void Im2Col(ReadOnlySpan<float> x, Span<float> col, in ConvGeometry g, int ld, int p0, int p1, bool planeCopies)
     {
         CheckRange(g, p0, p1);
         int ow = g.OW, width = p1 - p0;
         if (width <= 0) return;
+        if (planeCopies && g.IsSamePaddingUnitStride)
+        {
+            Im2ColSamePadding(x, col, g, ld, p0, p1);
+            return;
+        }
         int y0 = p0 / ow, y1 = (p1 - 1) / ow;
         for (int c = 0; c < g.CG; c++)
             for (int i = 0; i < g.KH; i++)
@@ -342,7 +352,8 @@ public static class Conv2d
                             // A contiguous run: copy the in-bounds part, zero the padding on either side.
                             int lo = Math.Clamp(-dx, xa, xb), hi = Math.Clamp(g.W - dx, lo, xb);
                             dst[..(lo - xa)].Clear();
-                            src.Slice(lo + dx, hi - lo).CopyTo(dst[(lo - xa)..(hi - xa)]);
+                            // (Nothing to copy when the padding covers the run: lo + dx may then lie past the row.)
+                            if (hi > lo) src.Slice(lo + dx, hi - lo).CopyTo(dst[(lo - xa)..(hi - xa)]);
                             dst[(hi - xa)..].Clear();
                         }
                         else
@@ -353,6 +364,78 @@ public static class Conv2d
                             }
                     }
                 }
+    }
+
+    // Stride 1, dilation 1, output the size of the input ("same" padding): output position p = y·W + x reads input
+    // position p + dy·W + dx, so each (channel, kernel offset) row of col is one shifted copy of the channel's plane,
+    // then zeros where the offset leaves the image (whole rows above/below, |dx| columns at each row's edge). The
+    // row-by-row path did four span operations per output row (~5 ms for a batch of cnn's 14×14×32 layer).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Im2ColSamePadding(ReadOnlySpan<float> x, Span<float> col, in ConvGeometry g, int ld, int p0, int p1)
+    {
+        int w = g.W, plane = g.H * g.W, width = p1 - p0;
+        int y0 = p0 / w, y1 = (p1 - 1) / w;
+        for (int c = 0; c < g.CG; c++)
+        {
+            var src = x.Slice(c * plane, plane);
+            for (int i = 0; i < g.KH; i++)
+                for (int j = 0; j < g.KW; j++)
+                {
+                    var row = col.Slice(((c * g.KH + i) * g.KW + j) * ld, width);
+                    int dy = i - g.PadH, dx = j - g.PadW, off = dy * w + dx;
+                    // Positions whose source row is inside the image, within [p0, p1); then within the plane.
+                    int pa = Math.Clamp(Math.Max(0, -dy) * w, p0, p1), pb = Math.Clamp(Math.Min(g.H, g.H - dy) * w, p0, p1);
+                    int ca = Math.Clamp(-off, pa, Math.Max(pa, pb)), cb = Math.Clamp(plane - off, ca, Math.Max(ca, pb));
+                    row[..(ca - p0)].Clear();
+                    if (cb > ca) src.Slice(ca + off, cb - ca).CopyTo(row[(ca - p0)..(cb - p0)]);
+                    row[(cb - p0)..].Clear();
+                    if (dx == 0) continue;
+                    // The columns whose source wrapped into the next or previous row.
+                    int xa = dx < 0 ? 0 : w - dx, xb = dx < 0 ? -dx : w;
+                    for (int y = y0; y <= y1; y++)
+                    {
+                        int a = Math.Max(y * w + xa, p0), b = Math.Min(y * w + xb, p1);
+                        if (b > a) row[(a - p0)..(b - p0)].Clear();
+                    }
+                }
+        }
+    }
+
+    // Col2Im for the geometry of Im2ColSamePadding, in its scratch col (which it overwrites): each (channel, kernel
+    // offset) row adds into the plane as one shifted run, after its wrapped columns are set to +0. x starts at +0 and
+    // only ever has values added, so it never holds −0 and adding +0 leaves its bits alone; every element receives its
+    // terms in the same (channel, kernel offset) order as Col2Im, so the result has Col2Im's bits.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Col2ImSamePadding(Span<float> col, Span<float> x, in ConvGeometry g, int ld, int p0, int p1)
+    {
+        CheckRange(g, p0, p1);
+        int w = g.W, plane = g.H * g.W, width = p1 - p0;
+        if (width <= 0) return;
+        int y0 = p0 / w, y1 = (p1 - 1) / w;
+        for (int c = 0; c < g.CG; c++)
+        {
+            var dst = x.Slice(c * plane, plane);
+            for (int i = 0; i < g.KH; i++)
+                for (int j = 0; j < g.KW; j++)
+                {
+                    var row = col.Slice(((c * g.KH + i) * g.KW + j) * ld, width);
+                    int dy = i - g.PadH, dx = j - g.PadW, off = dy * w + dx;
+                    int pa = Math.Clamp(Math.Max(0, -dy) * w, p0, p1), pb = Math.Clamp(Math.Min(g.H, g.H - dy) * w, p0, p1);
+                    int ca = Math.Clamp(-off, pa, Math.Max(pa, pb)), cb = Math.Clamp(plane - off, ca, Math.Max(ca, pb));
+                    if (cb <= ca) continue;
+                    if (dx != 0)
+                    {
+                        int xa = dx < 0 ? 0 : w - dx, xb = dx < 0 ? -dx : w;
+                        for (int y = y0; y <= y1; y++)
+                        {
+                            int a = Math.Max(y * w + xa, ca), b = Math.Min(y * w + xb, cb);
+                            if (b > a) row[(a - p0)..(b - p0)].Clear();
+                        }
+                    }
+                    var d = dst.Slice(ca + off, cb - ca);
+                    System.Numerics.Tensors.TensorPrimitives.Add(d, row[(ca - p0)..(cb - p0)], d);
+                }
+        }
     }
 
     /// <summary>The adjoint of <see cref="Im2Col(ReadOnlySpan{float}, Span{float}, in ConvGeometry, int)"/>: adds each column entry back into the image position it came from.</summary>
@@ -383,6 +466,7 @@ public static class Conv2d
                         if (g.StrideW == 1)
                         {
                             int lo = Math.Clamp(-dx, xa, xb), hi = Math.Clamp(g.W - dx, lo, xb);
+                            if (hi <= lo) continue;   // the run lies wholly in the padding (lo + dx may be past the row)
                             var d = dst.Slice(lo + dx, hi - lo);
                             System.Numerics.Tensors.TensorPrimitives.Add(d, src[(lo - xa)..(hi - xa)], d);
                         }

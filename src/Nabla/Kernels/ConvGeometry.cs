@@ -22,6 +22,8 @@ public readonly record struct ConvGeometry(
     public int P => OH * OW;
     /// <summary>A 1×1 convolution with unit stride and no padding reads the input as the im2col matrix itself.</summary>
     public bool IsPointwise => KH == 1 && KW == 1 && StrideH == 1 && StrideW == 1 && PadH == 0 && PadW == 0;
+    /// <summary>Unit stride and dilation with an output the input's size: each im2col row is one shifted copy of a plane.</summary>
+    public bool IsSamePaddingUnitStride => StrideH == 1 && StrideW == 1 && DilH == 1 && DilW == 1 && OH == H && OW == W;
 }
 
 /// <summary>Window geometry of 2-D pooling (max or average), with PyTorch's ceil-mode output rule.</summary>
