@@ -151,3 +151,41 @@ public class ModuleTests
         }
     }
 }
+
+/// <summary>Sequential applies ReLU → MaxPool2d as pool → ReLU; max commutes with ReLU, so nothing may change.</summary>
+public class ReluMaxPoolOrderTests
+{
+    [Theory]
+    [InlineData(2, 2, 0)]   // the cnn's 2×2 pool
+    [InlineData(3, 1, 1)]   // overlapping windows with padding: gradients meet in the same input
+    public void Pooling_before_relu_gives_the_same_values_and_gradients(int kernel, int stride, int padding)
+    {
+        float[][] Run(bool reorder)
+        {
+            bool saved = Sequential.ReorderReluMaxPool;
+            Sequential.ReorderReluMaxPool = reorder;
+            try
+            {
+                var g = new Generator(4);
+                // The first pair sees the raw input; the second the convolution's output.
+                var net = new Sequential(new ReLU(), new MaxPool2d(kernel, stride, padding), new Conv2d(2, 3, 3, g, padding: 1),
+                    new ReLU(), new MaxPool2d(kernel, stride, padding), new Flatten());
+                // Whole numbers in −3..1: ties inside windows, exact zeros and windows with no positive value.
+                var rng = new Random(3);
+                var x = Tensor.FromArray(Enumerable.Range(0, 2 * 2 * 6 * 6).Select(_ => (float)rng.Next(-3, 2)).ToArray(), 2, 2, 6, 6).RequiresGrad_();
+                var y = net.Forward(x);
+                var up = Tensor.Randn(y.Shape.ToArray(), new Generator(9));
+                (y * up).Sum().Backward();
+                var firstPair = new Sequential(new ReLU(), new MaxPool2d(kernel, stride, padding)).Forward(x.Detach()).ToArray();
+                return [firstPair, y.ToArray(), x.Grad!.ToArray(), .. net.Parameters().Select(p => p.Grad!.ToArray())];
+            }
+            finally { Sequential.ReorderReluMaxPool = saved; }
+        }
+        var reordered = Run(true);
+        var plain = Run(false);
+        Assert.Equal(plain.Length, reordered.Length);
+        for (int i = 0; i < plain.Length; i++) Assert.Equal(plain[i], reordered[i]);
+        Assert.Contains(0f, plain[0]);   // some windows of the input held no positive value
+        Assert.Contains(plain[2], v => v != 0);
+    }
+}
