@@ -199,6 +199,22 @@ public class DataLoadingTests
     }
 
     [Fact]
+    public void Vector_pixel_scaling_gives_the_bits_of_x_over_255_at_every_width()
+    {
+        // Every byte value, at every offset of a vector, with tails of every length.
+        var src = Enumerable.Range(0, 3 * 256 + 71).Select(i => (byte)(i * 101 % 256)).ToArray();
+        var expected = src.Select(b => b / 255f).ToArray();
+        foreach (int bits in new[] { 0, 256, 512 })
+            for (int len = src.Length - 70; len <= src.Length; len += 7)
+            {
+                var dst = new float[len];
+                TensorDataset.ScalePixels(src.AsSpan(0, len), dst, bits);
+                Assert.Equal(expected[..len], dst);
+            }
+        Assert.Throws<ArgumentException>(() => TensorDataset.ScalePixels(src, new float[3]));
+    }
+
+    [Fact]
     public void Pixels_can_be_any_read_only_memory()
     {
         var bytes = new byte[] { 9, 0, 255, 51, 102, 9 };
