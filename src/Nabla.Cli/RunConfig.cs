@@ -45,7 +45,11 @@ internal sealed record RunConfig
     public string WeightNorm { get; init; } = "none";
     public int ImageSize { get; init; } = 32;
     public bool Grayscale { get; init; }
+    /// <summary>--augment as given: a spec, "none", or null when not given (then <see cref="EffectiveAugment"/> picks the default).</summary>
     public string? Augment { get; init; }
+
+    /// <summary>The augmentation the run uses: --augment, else the default for this model and data (resolved late, so a grid over models gets each one's).</summary>
+    public string? EffectiveAugment => Augment is null ? TrainCommand.DefaultAugment(Model, Data) : Augment == "none" ? null : Augment;
     public double Adversarial { get; init; }
 
     /// <summary>Default learning rate of each optimizer in the CLI (chosen so that naming only data and model trains well).</summary>
@@ -96,7 +100,9 @@ internal sealed record RunConfig
         w.WriteString("weight_norm", WeightNorm);
         w.WriteNumber("image_size", ImageSize);
         w.WriteBoolean("grayscale", Grayscale);
-        if (Augment is not null) w.WriteString("augment", Augment);
+        // The augmentation used, or "none" where the default would have given one: a resumed run reads back the same.
+        if (EffectiveAugment is { } augment) w.WriteString("augment", augment);
+        else if (Augment == "none") w.WriteString("augment", "none");
         w.WriteNumber("adversarial", Adversarial);
         if (NormMean is not null)
         {
@@ -174,5 +180,5 @@ internal sealed record RunConfig
     }
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{Model} ({Activation}), {Optimizer} lr {Lr:G3}, batch {BatchSize}, {Epochs} epochs, schedule {Schedule}, seed {Seed}{(Augment is null ? "" : $", augment {Augment}")}");
+        $"{Model} ({Activation}), {Optimizer} lr {Lr:G3}, batch {BatchSize}, {Epochs} epochs, schedule {Schedule}, seed {Seed}{(EffectiveAugment is { } aug ? $", augment {aug}" : "")}");
 }

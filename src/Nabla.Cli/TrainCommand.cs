@@ -40,7 +40,7 @@ internal static class TrainCommand
         Defaults: embedded Fashion-MNIST subset, mlp:256,128 with ReLU, Adam lr 1e-3, batch 128, 20 epochs,
         cosine schedule, 10% stratified validation holdout, early stopping after 5 epochs without a better
         val_loss (best weights restored), seed 0, all cores. --out defaults to runs/<timestamp>. resnet:N and plain:N
-        train with --augment "hflip,crop:2" unless told otherwise (--augment none turns it off).
+        on Fashion-MNIST train with --augment "hflip,crop:2" unless told otherwise (--augment none turns it off).
 
         Against co-adaptation: --dropout after each hidden activation, --input-dropout and --noise on the input,
         --dropconnect on the hidden Linear layers (docs/models.md shows the layouts and key names), --l1/--l2
@@ -309,18 +309,19 @@ internal static class TrainCommand
             WeightNorm = ValidateWeightNorm(a.String("--weight-norm", "none").ToLowerInvariant()),
             ImageSize = a.Int("--image-size", 32, 4, 1024),
             Grayscale = a.Flag("--grayscale"),
-            Augment = ValidateAugment(a.String("--augment") ?? DefaultAugment(model)),
+            Augment = ValidateAugment(a.String("--augment")),
             Adversarial = a.Double("--adversarial", 0, 0, 1),
         };
     }
 
     /// <summary>
-    /// The augmentation a model family trains with when --augment is not given: resnet:/plain: are He et al.'s
-    /// CIFAR nets and come with their recipe's flips and small shifts (without them resnet:20 overfits Fashion-MNIST
-    /// by epoch 7); every other model trains on the images as they are.
+    /// The augmentation a run gets when --augment is not given: resnet:/plain: are He et al.'s CIFAR nets and train on
+    /// Fashion-MNIST (embedded or full) with their recipe's flips and small shifts (without them resnet:20 overfits by
+    /// epoch 7); other models, and any other data (where a flip may change the label: digits, text), get none.
     /// </summary>
-    internal static string? DefaultAugment(string model) =>
-        model.StartsWith("resnet:", StringComparison.OrdinalIgnoreCase) || model.StartsWith("plain:", StringComparison.OrdinalIgnoreCase)
+    internal static string? DefaultAugment(string model, string data) =>
+        (model.StartsWith("resnet:", StringComparison.OrdinalIgnoreCase) || model.StartsWith("plain:", StringComparison.OrdinalIgnoreCase))
+        && data.ToLowerInvariant() is "embedded" or "fashion-mnist"
             ? ResNetAugment : null;
 
     /// <summary>Random horizontal flip and ±2-pixel shifts: He et al.'s CIFAR augmentation scaled to 28×28 images.</summary>
@@ -328,7 +329,8 @@ internal static class TrainCommand
 
     private static string? ValidateAugment(string? spec)
     {
-        if (spec is null || spec.Equals("none", StringComparison.OrdinalIgnoreCase)) return null;
+        if (spec is null) return null;
+        if (spec.Equals("none", StringComparison.OrdinalIgnoreCase)) return "none";
         try
         {
             Data.Transforms.Augmentation.Parse(spec);
@@ -342,7 +344,7 @@ internal static class TrainCommand
 
     /// <summary>The loader transform of an --augment spec, or null.</summary>
     internal static Func<Batch, Generator, Batch>? AugmentTransform(RunConfig c, int classes) =>
-        c.Augment is null ? null : Data.Transforms.Augmentation.Parse(c.Augment).AsLoaderTransform(classes);
+        c.EffectiveAugment is not { } spec ? null : Data.Transforms.Augmentation.Parse(spec).AsLoaderTransform(classes);
 
     private static string ValidateWeightNorm(string w)
     {

@@ -395,15 +395,31 @@ public class CliAugmentTests
     [Fact]
     public void Residual_nets_train_with_their_recipe_augmentation_unless_told_otherwise()
     {
-        static string? Augment(params string[] args) =>
-            Nabla.Cli.TrainCommand.Resolve(new Nabla.Cli.CliArgs(args, Nabla.Cli.TrainCommand.ValueOptions, Nabla.Cli.TrainCommand.FlagOptions)).Augment;
+        static Nabla.Cli.RunConfig Config(params string[] args) =>
+            Nabla.Cli.TrainCommand.Resolve(new Nabla.Cli.CliArgs(args, Nabla.Cli.TrainCommand.ValueOptions, Nabla.Cli.TrainCommand.FlagOptions));
+        static string? Augment(params string[] args) => Config(args).EffectiveAugment;
         Assert.Equal("hflip,crop:2", Augment("--model", "resnet:20"));
-        Assert.Equal("hflip,crop:2", Augment("--model", "plain:56"));
+        Assert.Equal("hflip,crop:2", Augment("--model", "plain:56", "--data", "fashion-mnist"));
         Assert.Null(Augment("--model", "resnet:20", "--augment", "none"));
         Assert.Equal("rotate:10", Augment("--model", "resnet:20", "--augment", "rotate:10"));
         Assert.Null(Augment("--model", "cnn"));
         Assert.Null(Augment());
         Assert.Null(Augment("--model", "mlp:64", "--augment", "None"));
+        // Other data may not survive a flip (digits, text): no default there.
+        Assert.Null(Augment("--model", "resnet:20", "--data", "/data/mnist"));
+        // Resolved from the model in use, so a grid over models gives each its own; "none" survives a resume.
+        var plain = Config("--model", "mlp:64");
+        Assert.Equal("hflip,crop:2", (plain with { Model = "resnet:8" }).EffectiveAugment);
+        var off = Config("--model", "resnet:20", "--augment", "none");
+        var json = new MemoryStream();
+        using (var w = new System.Text.Json.Utf8JsonWriter(json)) off.Write(w);
+        string path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(path, json.ToArray());
+            Assert.Null(Nabla.Cli.RunConfig.Load(path).EffectiveAugment);
+        }
+        finally { File.Delete(path); }
     }
 
     [Fact]

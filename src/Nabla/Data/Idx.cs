@@ -83,6 +83,8 @@ public static class Idx
     /// $XDG_CACHE_HOME/nabla, else ~/.cache/nabla (the local application data folder on Windows). NABLA_CACHE_DIR=none,
     /// or null here, turns the cache off. A cached file is keyed by the source's full path, length and modification
     /// time, written under a temporary name and renamed, so a changed source or an interrupted write is never read.
+    /// Cached files are mapped, not copied: replace or delete them, never rewrite one in place while a process that
+    /// loaded it runs (a truncated mapping ends that process with SIGBUS, as with any memory-mapped file).
     /// </summary>
     public static string? CacheDirectory { get; set; } = DefaultCacheDirectory();
 
@@ -154,19 +156,24 @@ public static class Idx
         string path, int rank, string what, string? cacheDirectory, int minBytes)
     {
         using var stream = OpenFile(path);
+        if (cacheDirectory is null || !stream.CanSeek)   // a pipe or FIFO streams through as before
+        {
+            var (d, p) = Read(stream, path, rank, what);
+            return (d, p, null, false);
+        }
         Span<byte> magic = stackalloc byte[2];
         bool gzip = ReadUpTo(stream, magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
         stream.Position = 0;
-        string? cached = gzip && cacheDirectory is not null ? CachePath(path, cacheDirectory) : null;
-        if (cached is not null && File.Exists(cached))
+        string? cached = gzip ? CachePath(path, cacheDirectory) : null;
+        // Only a cached copy whose header and length check out is mapped (a mapping stays open for the process).
+        if (cached is not null && CachedCopyIsWhole(cached, rank, out var cachedDims))
         {
             try
             {
-                var mapped = MappedFiles.Map(cached);
-                if (TryHeader(mapped.Span, rank, out var cachedDims)) return (cachedDims, mapped[(4 + 4 * rank)..], cached, true);
+                return (cachedDims, MappedFiles.Map(cached)[(4 + 4 * rank)..], cached, true);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) { }
-            // An unreadable or malformed cached copy is replaced below.
+            // An unreadable cached copy is replaced below.
         }
         var (dims, payload) = Read(stream, path, rank, what);
         bool written = cached is not null && payload.Length >= minBytes && TryWriteCache(cached, dims, payload);
@@ -196,21 +203,29 @@ public static class Idx
         return Path.Combine(cacheDirectory, "idx", $"{stem}-{hash:x16}");
     }
 
-    /// <summary>Whether <paramref name="data"/> is a whole ubyte IDX file of the rank, its length exactly header + payload.</summary>
-    private static bool TryHeader(ReadOnlySpan<byte> data, int rank, out int[] dims)
+    /// <summary>Whether the file is a whole ubyte IDX file of the rank: its header read, its length exactly header + payload.</summary>
+    private static bool CachedCopyIsWhole(string path, int rank, out int[] dims)
     {
         dims = new int[rank];
-        int header = 4 + 4 * rank;
-        if (data.Length < header || data[0] != 0 || data[1] != 0 || data[2] != 0x08 || data[3] != rank) return false;
+        Span<byte> header = stackalloc byte[4 + 4 * rank];
+        long length;
+        try
+        {
+            using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+            length = f.Length;
+            if (ReadUpTo(f, header) < header.Length) return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+        if (header[0] != 0 || header[1] != 0 || header[2] != 0x08 || header[3] != rank) return false;
         long count = 1;
         for (int d = 0; d < rank; d++)
         {
-            dims[d] = BinaryPrimitives.ReadInt32BigEndian(data[(4 + 4 * d)..]);
+            dims[d] = BinaryPrimitives.ReadInt32BigEndian(header[(4 + 4 * d)..]);
             if (dims[d] <= 0) return false;
             count *= dims[d];
             if (count > MaxElements) return false;
         }
-        return data.Length - header == count;
+        return length - header.Length == count;
     }
 
     /// <summary>Writes the inflated file under a temporary name and renames it into place; a failure leaves no cache file.</summary>
@@ -229,6 +244,7 @@ public static class Idx
                 for (int d = 0; d < dims.Length; d++) BinaryPrimitives.WriteInt32BigEndian(header[(4 + 4 * d)..], dims[d]);
                 f.Write(header);
                 f.Write(payload);
+                f.Flush(flushToDisk: true);   // on disk before the rename makes it visible (power loss)
             }
             File.Move(temp, cached, overwrite: true);
             return true;
