@@ -23,7 +23,8 @@ internal static class BenchCommand
         cnn-bn  cnn with BatchNorm and Dropout(0.5), samples/s
         Uses Fashion-MNIST when installed, else random data of the same shape. Reports peak memory (RSS).
         --json prints {"workload":…,"samples_per_s"|"gflops":…,"peak_rss_mb":…,"threads":…} and, for training,
-        "first_step_s": seconds from process start to the end of the first step, data load included. The comparison with
+        "first_step_s": seconds from process start to the end of the first step, data load included, and
+        "alloc_kib_per_step": managed memory allocated per timed step, on every thread. The comparison with
         TorchSharp and PyTorch lives in bench/ (see docs/PERFORMANCE.md).
         """;
 
@@ -35,7 +36,7 @@ internal static class BenchCommand
         Threads.Count = a.Int("--threads", Environment.ProcessorCount, 1, 1024);
         double seconds = a.Double("--seconds", 5, 0.1, 3600);
         string workload = args[0];
-        double value, startup = double.NaN;
+        double value, startup = double.NaN, allocated = double.NaN;
         string unit;
         if (workload == "gemm")
         {
@@ -45,18 +46,19 @@ internal static class BenchCommand
         }
         else
         {
-            (value, startup) = Training(workload, seconds);
+            (value, startup, allocated) = Training(workload, seconds);
             unit = "samples_per_s";
         }
         double rss = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
-        string first = double.IsNaN(startup) ? "" : string.Create(CultureInfo.InvariantCulture, $",\"first_step_s\":{startup:F2}");
+        string first = double.IsNaN(startup) ? "" : string.Create(CultureInfo.InvariantCulture, $",\"first_step_s\":{startup:F2},\"alloc_kib_per_step\":{allocated:F1}");
         if (a.Flag("--json"))
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{{\"workload\":\"{workload}\",\"{unit}\":{value:F1},\"peak_rss_mb\":{rss:F0},\"threads\":{Threads.Count}{first}}}"));
         else
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{workload}: {value:N1} {(unit == "gflops" ? "GFLOP/s" : "samples/s")}, peak RSS {rss:F0} MiB, {Threads.Count} threads")
-                + (double.IsNaN(startup) ? "" : string.Create(CultureInfo.InvariantCulture, $", first step done {startup:F2} s after process start")));
+                + (double.IsNaN(startup) ? "" : string.Create(CultureInfo.InvariantCulture,
+                    $", first step done {startup:F2} s after process start, {allocated:F1} KiB of managed memory allocated per step")));
         return 0;
     }
 
@@ -80,7 +82,7 @@ internal static class BenchCommand
     }
 
     // Returns samples/s and the seconds from process start to the end of the first training step (data load included).
-    private static (double SamplesPerSecond, double FirstStep) Training(string workload, double seconds)
+    private static (double SamplesPerSecond, double FirstStep, double AllocatedKiBPerStep) Training(string workload, double seconds)
     {
         double firstStep = double.NaN;
         TensorDataset data;
@@ -98,7 +100,8 @@ internal static class BenchCommand
         var opt = new Adam(model.Parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999);
         var loader = new DataLoader(data, 128, seed: 0);
         var loss = new CrossEntropyLoss();
-        int samples = 0, warm = 0;
+        int samples = 0, warm = 0, steps = 0;
+        long allocated0 = 0;
         Stopwatch? clock = null;
         for (int epoch = 0; clock is null || clock.Elapsed.TotalSeconds < seconds; epoch++)
             foreach (var batch in loader.Epoch(epoch))
@@ -107,10 +110,19 @@ internal static class BenchCommand
                 loss.Forward(model.Forward(batch.Features), batch.Labels!).Backward();
                 opt.Step();
                 if (warm == 0) firstStep = (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds;
-                if (++warm == 5) clock = Stopwatch.StartNew();
-                else if (clock is not null) samples += batch.Count;
+                if (++warm == 5)
+                {
+                    clock = Stopwatch.StartNew();
+                    allocated0 = GC.GetTotalAllocatedBytes(precise: true);   // every thread: the loader's worker too
+                }
+                else if (clock is not null)
+                {
+                    samples += batch.Count;
+                    steps++;
+                }
                 if (clock is not null && clock.Elapsed.TotalSeconds >= seconds) break;
             }
-        return (samples / clock!.Elapsed.TotalSeconds, firstStep);
+        double perStep = (GC.GetTotalAllocatedBytes(precise: true) - allocated0) / 1024.0 / Math.Max(1, steps);
+        return (samples / clock!.Elapsed.TotalSeconds, firstStep, perStep);
     }
 }

@@ -349,6 +349,7 @@ public class CliBenchTests
         Assert.True(r.GetProperty("samples_per_s").GetDouble() > 0);
         Assert.True(r.GetProperty("first_step_s").GetDouble() > 0);
         Assert.True(r.GetProperty("peak_rss_mb").GetDouble() > 0);
+        Assert.True(r.GetProperty("alloc_kib_per_step").GetDouble() > 0);   // not zero yet (docs/PERFORMANCE.md)
     }
 }
 
