@@ -108,4 +108,47 @@ public class LinearOpTests
         for (int i = 0; i < fused.Length; i++)
             Assert.Equal(composed[i].Select(BitConverter.SingleToInt32Bits), fused[i].Select(BitConverter.SingleToInt32Bits));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]   // (batch, tokens, features): leading dims flattened
+    public void Linear_then_relu_in_a_sequential_is_one_node_with_the_bits_of_the_two(bool threeD)
+    {
+        float[][] Run(bool fuse)
+        {
+            bool saved = Sequential.FuseLinearRelu;
+            Sequential.FuseLinearRelu = fuse;
+            try
+            {
+                var g = new Generator(11);
+                var net = new Sequential(new Linear(6, 8, g), new ReLU(), new Linear(8, 5, g), new ReLU(), new Linear(5, 3, g));
+                var x = Tensor.Randn(threeD ? [4, 3, 6] : [7, 6], g).RequiresGrad_();
+                var y = net.Forward(x);
+                if (fuse) Assert.Equal("LinearRelu", y.GradFn!.Inputs[0].GradFn!.Name);
+                var up = Tensor.Randn(y.Shape.ToArray(), g);
+                (y * up).Sum().Backward();
+                return [y.ToArray(), x.Grad!.ToArray(), .. net.Parameters().Select(p => p.Grad!.ToArray())];
+            }
+            finally { Sequential.FuseLinearRelu = saved; }
+        }
+        var fused = Run(true);
+        var separate = Run(false);
+        Assert.Equal(separate.Length, fused.Length);
+        for (int i = 0; i < fused.Length; i++)
+            Assert.Equal(separate[i].Select(BitConverter.SingleToInt32Bits), fused[i].Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Fact]
+    public void Fused_linear_relu_passes_the_finite_difference_check_and_falls_back_on_strided_input()
+    {
+        var g = new Generator(12);
+        var x = Tensor.Randn([5, 4], g);
+        var w = Tensor.Randn([3, 4], g);
+        var b = Tensor.Randn([3], g);
+        var result = GradCheck.Check(t => Functional.LinearRelu(t[0], t[1], t[2]), [x, w, b]);
+        Assert.True(result.Passed, result.Message);
+        var strided = Tensor.Randn([4, 5], g).Transpose(0, 1);   // not contiguous: composed Linear then ReLU
+        Assert.Equal("Relu", Functional.LinearRelu(strided.RequiresGrad_(), w, b).GradFn!.Name);
+        Assert.Throws<ArgumentException>(() => Functional.LinearRelu(Tensor.Zeros(2, 5), w, b));
+    }
 }

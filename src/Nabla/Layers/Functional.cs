@@ -6,6 +6,16 @@ public static partial class Functional
     /// <summary>Use the one-node Linear primitive where it applies (tests and benchmarks compare it with the composed ops).</summary>
     internal static bool FusedLinear = true;
 
+    /// <summary>relu(xWᵀ + b) as one node where the Linear primitive applies (the ReLU in place on its output), else composed; same bits either way.</summary>
+    internal static Tensor LinearRelu(Tensor input, Tensor weight, Tensor? bias = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        if (FusedLinear && weight.Rank == 2 && input.Rank > 0 && input.shape[^1] == weight.shape[1] && Ops.LinearOp.Applies(input, weight, bias))
+            return Ops.LinearOp.Forward(input, weight, bias, relu: true);
+        return Linear(input, weight, bias).Relu();   // validates and explains bad shapes
+    }
+
     /// <summary>y = xWᵀ + b for x (…, in), W (out, in), b (out). Wᵀ is a view: the GEMM reads W transposed.</summary>
     public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
     {

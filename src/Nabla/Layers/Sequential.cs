@@ -51,6 +51,13 @@ public sealed class Sequential : Module
         var x = FlattenInput && input.Rank > 2 ? input.Flatten(1) : input;
         for (int i = 0; i < _modules.Count; i++)
         {
+            if (FuseLinearRelu && _modules[i] is Linear linear && i + 1 < _modules.Count && _modules[i + 1] is ReLU)
+            {
+                // One node, the ReLU in place on the Linear's output: no second tensor, pass or node (same bits).
+                x = Functional.LinearRelu(x, linear.Weight, linear.Bias);
+                i++;
+                continue;
+            }
             if (ReorderReluMaxPool && _modules[i] is ReLU relu && i + 1 < _modules.Count && _modules[i + 1] is MaxPool2d pool)
             {
                 // max(relu(a), relu(b)) = relu(max(a, b)) exactly, so pooling first gives the same values and
@@ -63,6 +70,9 @@ public sealed class Sequential : Module
         }
         return x;
     }
+
+    /// <summary>Run a Linear followed by a ReLU as one fused node (same bits); tests turn it off to compare.</summary>
+    internal static bool FuseLinearRelu = true;
 
     /// <summary>Apply a ReLU followed by a MaxPool2d as pool-then-ReLU (same bits); tests turn it off to compare.</summary>
     internal static bool ReorderReluMaxPool = true;
