@@ -16,7 +16,6 @@ public static class Idx
     public static readonly long MaxElements = Array.MaxLength;
 
     private const int FirstChunk = 1 << 16;
-    private static readonly float[] Scale = BuildScale();
 
     /// <summary>Reads an images file (rank 3: N, rows, cols) as a (N, 1, rows, cols) tensor of pixels x/255.</summary>
     /// <exception cref="IdxFormatException">the file is malformed, truncated, has trailing bytes or is not rank 3 ubyte.</exception>
@@ -33,8 +32,8 @@ public static class Idx
     {
         ArgumentNullException.ThrowIfNull(stream);
         var (dims, payload) = Read(stream, NameOf(stream, sourceName), 3, "images (N, rows, cols)");
-        var pixels = new float[payload.Length];
-        for (int i = 0; i < payload.Length; i++) pixels[i] = Scale[payload[i]];
+        var pixels = GC.AllocateUninitializedArray<float>(payload.Length);
+        TensorDataset.ScalePixels(payload, pixels);
         return Tensor.FromArray(pixels, dims[0], 1, dims[1], dims[2]);
     }
 
@@ -264,13 +263,6 @@ public static class Idx
 
     private static string NameOf(Stream stream, string? sourceName) =>
         sourceName ?? (stream is FileStream fs ? fs.Name : "<stream>");
-
-    private static float[] BuildScale()
-    {
-        var s = new float[256];
-        for (int i = 0; i < 256; i++) s[i] = i / 255f;
-        return s;
-    }
 
     private static IdxFormatException Fail(string source, string message, Exception? inner = null) =>
         new($"IDX: {source}: {message}", inner);

@@ -1,6 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-
 namespace Nabla.Data;
 
 /// <summary>What the targets of a dataset are.</summary>
@@ -94,49 +91,19 @@ public sealed class TensorDataset
         _features = null;
     }
 
-    private static readonly float[] PixelScale = Enumerable.Range(0, 256).Select(i => i / 255f).ToArray();
-
     /// <summary>
-    /// dst[j] = src[j] / 255 in float: bytes widened to exact floats and divided per lane (IEEE division, so the same
-    /// bits as the scalar table), 64 or 32 at a time; the table for the tail. A batch of 128 images is ~10 µs
-    /// instead of ~100 µs on the loader's thread, which shares the cores with the training step.
+    /// dst[j] = src[j] / 255 in float: the bytes converted exactly, then divided (IEEE division: the bits of
+    /// <c>b / 255f</c>), both vectorised by TensorPrimitives — ~3× faster than a lookup table on the loader's thread,
+    /// which shares the cores with the training step.
     /// </summary>
-    internal static void ScalePixels(ReadOnlySpan<byte> src, Span<float> dst, int maxVectorBits = 512)
+    internal static void ScalePixels(ReadOnlySpan<byte> src, Span<float> dst)
     {
         if (dst.Length < src.Length) throw new ArgumentException($"TensorDataset.ScalePixels: {dst.Length} floats for {src.Length} pixels.", nameof(dst));
-        ref byte s0 = ref MemoryMarshal.GetReference(src);
-        ref float d0 = ref MemoryMarshal.GetReference(dst);
-        int j = 0, n = src.Length;
-        if (maxVectorBits >= 512 && Vector512.IsHardwareAccelerated)
-        {
-            var div = Vector512.Create(255f);
-            for (; j + 64 <= n; j += 64)
-            {
-                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref s0, (nuint)j));
-                var (a, b) = Vector512.Widen(lo);
-                var (c, d) = Vector512.Widen(hi);
-                (Vector512.ConvertToSingle(a.AsInt32()) / div).StoreUnsafe(ref d0, (nuint)j);
-                (Vector512.ConvertToSingle(b.AsInt32()) / div).StoreUnsafe(ref d0, (nuint)(j + 16));
-                (Vector512.ConvertToSingle(c.AsInt32()) / div).StoreUnsafe(ref d0, (nuint)(j + 32));
-                (Vector512.ConvertToSingle(d.AsInt32()) / div).StoreUnsafe(ref d0, (nuint)(j + 48));
-            }
-        }
-        if (maxVectorBits >= 256 && Vector256.IsHardwareAccelerated)
-        {
-            var div = Vector256.Create(255f);
-            for (; j + 32 <= n; j += 32)
-            {
-                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref s0, (nuint)j));
-                var (a, b) = Vector256.Widen(lo);
-                var (c, d) = Vector256.Widen(hi);
-                (Vector256.ConvertToSingle(a.AsInt32()) / div).StoreUnsafe(ref d0, (nuint)j);
-                (Vector256.ConvertToSingle(b.AsInt32()) / div).StoreUnsafe(ref d0, (nuint)(j + 8));
-                (Vector256.ConvertToSingle(c.AsInt32()) / div).StoreUnsafe(ref d0, (nuint)(j + 16));
-                (Vector256.ConvertToSingle(d.AsInt32()) / div).StoreUnsafe(ref d0, (nuint)(j + 24));
-            }
-        }
-        for (; j < n; j++) dst[j] = PixelScale[src[j]];
+        var d = dst[..src.Length];
+        System.Numerics.Tensors.TensorPrimitives.ConvertTruncating<byte, float>(src, d);
+        System.Numerics.Tensors.TensorPrimitives.Divide(d, 255f, d);
     }
+
     private readonly ReadOnlyMemory<byte> _pixels;   // meaningful when _shape is set (a pixel dataset)
     private readonly int[]? _shape;
     private Tensor? _features;

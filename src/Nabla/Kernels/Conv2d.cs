@@ -373,8 +373,7 @@ public static class Conv2d
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Im2ColSamePadding(ReadOnlySpan<float> x, Span<float> col, in ConvGeometry g, int ld, int p0, int p1)
     {
-        int w = g.W, plane = g.H * g.W, width = p1 - p0;
-        int y0 = p0 / w, y1 = (p1 - 1) / w;
+        int plane = g.H * g.W, width = p1 - p0;
         for (int c = 0; c < g.CG; c++)
         {
             var src = x.Slice(c * plane, plane);
@@ -382,21 +381,11 @@ public static class Conv2d
                 for (int j = 0; j < g.KW; j++)
                 {
                     var row = col.Slice(((c * g.KH + i) * g.KW + j) * ld, width);
-                    int dy = i - g.PadH, dx = j - g.PadW, off = dy * w + dx;
-                    // Positions whose source row is inside the image, within [p0, p1); then within the plane.
-                    int pa = Math.Clamp(Math.Max(0, -dy) * w, p0, p1), pb = Math.Clamp(Math.Min(g.H, g.H - dy) * w, p0, p1);
-                    int ca = Math.Clamp(-off, pa, Math.Max(pa, pb)), cb = Math.Clamp(plane - off, ca, Math.Max(ca, pb));
+                    int off = ShiftedRun(g, i, j, p0, p1, out int ca, out int cb);
                     row[..(ca - p0)].Clear();
                     if (cb > ca) src.Slice(ca + off, cb - ca).CopyTo(row[(ca - p0)..(cb - p0)]);
                     row[(cb - p0)..].Clear();
-                    if (dx == 0) continue;
-                    // The columns whose source wrapped into the next or previous row.
-                    int xa = dx < 0 ? 0 : w - dx, xb = dx < 0 ? -dx : w;
-                    for (int y = y0; y <= y1; y++)
-                    {
-                        int a = Math.Max(y * w + xa, p0), b = Math.Min(y * w + xb, p1);
-                        if (b > a) row[(a - p0)..(b - p0)].Clear();
-                    }
+                    ClearWrappedColumns(row, g, j, p0, ca, cb);
                 }
         }
     }
@@ -409,9 +398,8 @@ public static class Conv2d
     internal static void Col2ImSamePadding(Span<float> col, Span<float> x, in ConvGeometry g, int ld, int p0, int p1)
     {
         CheckRange(g, p0, p1);
-        int w = g.W, plane = g.H * g.W, width = p1 - p0;
+        int plane = g.H * g.W, width = p1 - p0;
         if (width <= 0) return;
-        int y0 = p0 / w, y1 = (p1 - 1) / w;
         for (int c = 0; c < g.CG; c++)
         {
             var dst = x.Slice(c * plane, plane);
@@ -419,22 +407,38 @@ public static class Conv2d
                 for (int j = 0; j < g.KW; j++)
                 {
                     var row = col.Slice(((c * g.KH + i) * g.KW + j) * ld, width);
-                    int dy = i - g.PadH, dx = j - g.PadW, off = dy * w + dx;
-                    int pa = Math.Clamp(Math.Max(0, -dy) * w, p0, p1), pb = Math.Clamp(Math.Min(g.H, g.H - dy) * w, p0, p1);
-                    int ca = Math.Clamp(-off, pa, Math.Max(pa, pb)), cb = Math.Clamp(plane - off, ca, Math.Max(ca, pb));
+                    int off = ShiftedRun(g, i, j, p0, p1, out int ca, out int cb);
                     if (cb <= ca) continue;
-                    if (dx != 0)
-                    {
-                        int xa = dx < 0 ? 0 : w - dx, xb = dx < 0 ? -dx : w;
-                        for (int y = y0; y <= y1; y++)
-                        {
-                            int a = Math.Max(y * w + xa, ca), b = Math.Min(y * w + xb, cb);
-                            if (b > a) row[(a - p0)..(b - p0)].Clear();
-                        }
-                    }
+                    ClearWrappedColumns(row, g, j, p0, ca, cb);
                     var d = dst.Slice(ca + off, cb - ca);
                     System.Numerics.Tensors.TensorPrimitives.Add(d, row[(ca - p0)..(cb - p0)], d);
                 }
+        }
+    }
+
+    // For kernel offset (i, j) of a same-padding geometry: the plane offset off = dy·W + dx of output position p's
+    // input, and the positions [ca, cb) within [p0, p1) whose source row is inside the image and whose p + off lies
+    // in the plane (only wrapped columns, cleared by ClearWrappedColumns, lie outside the plane).
+    private static int ShiftedRun(in ConvGeometry g, int i, int j, int p0, int p1, out int ca, out int cb)
+    {
+        int w = g.W, dy = i - g.PadH, off = dy * w + j - g.PadW;
+        int pa = Math.Clamp(Math.Max(0, -dy) * w, p0, p1), pb = Math.Clamp(Math.Min(g.H, g.H - dy) * w, p0, p1);
+        ca = Math.Clamp(-off, pa, Math.Max(pa, pb));
+        cb = Math.Clamp(g.H * w - off, ca, Math.Max(ca, pb));
+        return off;
+    }
+
+    // Zeroes the entries of positions [ca, cb) (row starts at position p0) whose source column wrapped into the next
+    // or previous image row: the first −dx or last dx columns of each output row.
+    private static void ClearWrappedColumns(Span<float> row, in ConvGeometry g, int j, int p0, int ca, int cb)
+    {
+        int w = g.W, dx = j - g.PadW;
+        if (dx == 0 || cb <= ca) return;
+        int xa = dx < 0 ? 0 : w - dx, xb = dx < 0 ? -dx : w;
+        for (int y = ca / w; y <= (cb - 1) / w; y++)
+        {
+            int a = Math.Max(y * w + xa, ca), b = Math.Min(y * w + xb, cb);
+            if (b > a) row[(a - p0)..(b - p0)].Clear();
         }
     }
 
