@@ -61,9 +61,7 @@ public static class Idx
     {
         ArgumentNullException.ThrowIfNull(stream);
         var (dims, payload) = Read(stream, NameOf(stream, sourceName), 1, "labels (N)");
-        var labels = new int[payload.Length];
-        for (int i = 0; i < payload.Length; i++) labels[i] = payload[i];
-        return new IntTensor(labels, dims[0]);
+        return Labels(payload, dims[0]);
     }
 
     /// <summary>Reads a labels file held in memory, raw or gzipped.</summary>
@@ -108,13 +106,18 @@ public static class Idx
         // The small file first: a bad pair fails before the big read. Its cached copy is written only beside its
         // images' (a labels file alone is too small to be worth one), so it is looked up but not written here.
         var labels = ReadCached(labelsPath, 1, "labels (N)", cacheDirectory, int.MaxValue);
-        var labelData = new int[labels.Payload.Length];
-        var labelBytes = labels.Payload.Span;
-        for (int i = 0; i < labelData.Length; i++) labelData[i] = labelBytes[i];
         var images = ReadCached(imagesPath, 3, "images (N, rows, cols)", cacheDirectory, cacheMinBytes);
         if (images.InCache && labels.CacheFile is not null && !labels.InCache)
             TryWriteCache(labels.CacheFile, labels.Dims, labels.Payload.Span);
-        return Build(images.Dims, images.Payload, new IntTensor(labelData, labels.Dims[0]), classNames, imagesPath, labelsPath);
+        return Build(images.Dims, images.Payload, Labels(labels.Payload.Span, labels.Dims[0]), classNames, imagesPath, labelsPath);
+    }
+
+    // Class indices 0..255 from a labels payload.
+    private static IntTensor Labels(ReadOnlySpan<byte> payload, int n)
+    {
+        var labels = new int[payload.Length];
+        for (int i = 0; i < payload.Length; i++) labels[i] = payload[i];
+        return new IntTensor(labels, n);
     }
 
     /// <summary>As <see cref="Load(string, string, IReadOnlyList{string})"/>, from streams (left open); nothing is cached.</summary>
