@@ -81,7 +81,8 @@ internal static class BenchCommand
         return 2.0 * n * n * n / times[times.Count / 2] / 1e9;
     }
 
-    // Returns samples/s and the seconds from process start to the end of the first training step (data load included).
+    // Samples/s, the seconds from process start to the end of the first step (data load included), and the managed
+    // memory allocated per timed step on every thread.
     private static (double SamplesPerSecond, double FirstStep, double AllocatedKiBPerStep) Training(string workload, double seconds)
     {
         double firstStep = double.NaN;
