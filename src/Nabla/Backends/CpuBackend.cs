@@ -240,9 +240,12 @@ public sealed class CpuBackend : IBackend
     }
 
     // A (rows × cols) matrix view is usable by GEMM as stored (unit column stride) or transposed (unit row stride).
-    private static bool MatrixLayout(Tensor t, int rows, int cols, out bool transposed, out int ld)
+    private static bool MatrixLayout(Tensor t, int rows, int cols, out bool transposed, out int ld) =>
+        MatrixLayout(t.strides[^2], t.strides[^1], rows, cols, out transposed, out ld);
+
+    /// <summary>The GEMM layout of a (rows × cols) matrix with row stride <paramref name="sr"/> and column stride <paramref name="sc"/>.</summary>
+    internal static bool MatrixLayout(int sr, int sc, int rows, int cols, out bool transposed, out int ld)
     {
-        int sr = t.strides[^2], sc = t.strides[^1];
         if ((sc == 1 || cols == 1) && (rows == 1 || sr >= cols)) { transposed = false; ld = rows == 1 ? Math.Max(cols, 1) : sr; return true; }
         if ((sr == 1 || rows == 1) && (cols == 1 || sc >= rows)) { transposed = true; ld = cols == 1 ? Math.Max(rows, 1) : sc; return true; }
         transposed = false;

@@ -18,8 +18,10 @@ public static class BatchNorm
         {
             nint ax = (nint)px, am = (nint)pm, av = (nint)pv;
             int xl = x.Length;
-            ParallelFor.Run(c, (long)n * s * 3, (c0, c1) =>
+            var state = (ax, am, av, xl, n, c, s);
+            ParallelFor.Run(c, (long)n * s * 3, in state, static (in (nint ax, nint am, nint av, int xl, int n, int c, int s) a, int c0, int c1) =>
             {
+                var (ax, am, av, xl, n, c, s) = a;
                 var xs = new ReadOnlySpan<float>((void*)ax, xl);
                 var tmp = System.Buffers.ArrayPool<float>.Shared.Rent(s);
                 try
@@ -56,8 +58,10 @@ public static class BatchNorm
         {
             nint ax = (nint)px, am = (nint)pm, ai = (nint)pi, ag = (nint)pg, ab = (nint)pb, ay = (nint)py, ah = (nint)ph;
             int xl = x.Length, gl = gamma.Length, bl = beta.Length, hl = xhat.Length;
-            ParallelFor.Run(n, (long)c * s * 2, (i0, i1) =>
+            var state = new NormalizeArgs(ax, am, ai, ag, ab, ay, ah, xl, gl, bl, hl, c, s);
+            ParallelFor.Run(n, (long)c * s * 2, in state, static (in NormalizeArgs a, int i0, int i1) =>
             {
+                var (ax, am, ai, ag, ab, ay, ah, xl, gl, bl, hl, c, s) = a;
                 var xs = new ReadOnlySpan<float>((void*)ax, xl);
                 var ys = new Span<float>((void*)ay, xl);
                 var hs = new Span<float>((void*)ah, hl);
@@ -95,12 +99,20 @@ public static class BatchNorm
         {
             nint ady = (nint)pdy, ah = (nint)ph, ai = (nint)pi, ag = (nint)pg, adx = (nint)pdx, adg = (nint)pdg, adb = (nint)pdb;
             int yl = dy.Length, hl = xhat.Length, gl = gamma.Length, xl = dx.Length, dgl = dgamma.Length, dbl = dbeta.Length;
-            ParallelFor.Run(c, (long)n * s * 4, (c0, c1) =>
-                BackwardChannels(new ReadOnlySpan<float>((void*)ady, yl), new ReadOnlySpan<float>((void*)ah, hl), n, c, s,
-                    new ReadOnlySpan<float>((void*)ai, c), new ReadOnlySpan<float>((void*)ag, gl), batchStatistics,
-                    new Span<float>((void*)adx, xl), new Span<float>((void*)adg, dgl), new Span<float>((void*)adb, dbl), c0, c1));
+            var state = new BackwardArgs(ady, ah, ai, ag, adx, adg, adb, yl, hl, gl, xl, dgl, dbl, n, c, s, batchStatistics);
+            ParallelFor.Run(c, (long)n * s * 4, in state, static (in BackwardArgs a, int c0, int c1) =>
+                BackwardChannels(new ReadOnlySpan<float>((void*)a.Dy, a.DyLength), new ReadOnlySpan<float>((void*)a.Xhat, a.XhatLength), a.N, a.C, a.S,
+                    new ReadOnlySpan<float>((void*)a.Invstd, a.C), new ReadOnlySpan<float>((void*)a.Gamma, a.GammaLength), a.BatchStatistics,
+                    new Span<float>((void*)a.Dx, a.DxLength), new Span<float>((void*)a.Dgamma, a.DgammaLength), new Span<float>((void*)a.Dbeta, a.DbetaLength), c0, c1));
         }
     }
+
+    // The arguments of the parallel loops, so that a call allocates nothing (static lambdas over a state struct).
+    private readonly record struct NormalizeArgs(nint X, nint Mean, nint Invstd, nint Gamma, nint Beta, nint Y, nint Xhat,
+        int XLength, int GammaLength, int BetaLength, int XhatLength, int C, int S);
+
+    private readonly record struct BackwardArgs(nint Dy, nint Xhat, nint Invstd, nint Gamma, nint Dx, nint Dgamma, nint Dbeta,
+        int DyLength, int XhatLength, int GammaLength, int DxLength, int DgammaLength, int DbetaLength, int N, int C, int S, bool BatchStatistics);
 
     private static void BackwardChannels(ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, int n, int c, int s, ReadOnlySpan<float> invstd,
         ReadOnlySpan<float> gamma, bool batchStatistics, Span<float> dx, Span<float> dgamma, Span<float> dbeta, int c0, int c1)

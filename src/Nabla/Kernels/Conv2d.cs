@@ -79,57 +79,64 @@ public static class Conv2d
         {
             nint ax = (nint)px, aw = (nint)pw, ay = (nint)py, ab = (nint)pb;
             int xl = x.Length, wl = w.Length, yl = y.Length, bl = bias.Length;
-            ParallelFor.Run(t.Blocks, (long)geo.OutC * geo.K * t.MaxColumns, (i0, i1) =>
-            {
-                var xs = new ReadOnlySpan<float>((void*)ax, xl);
-                var ws = new ReadOnlySpan<float>((void*)aw, wl);
-                var ys = new Span<float>((void*)ay, yl);
-                var bs = new ReadOnlySpan<float>((void*)ab, bl);
-                int k = geo.K, p = geo.P;
-                float[] col = ArrayPool<float>.Shared.Rent(k * t.MaxColumns), tmp = ArrayPool<float>.Shared.Rent(geo.OutCG * t.MaxColumns);
-                try
-                {
-                    for (int i = i0; i < i1; i++)
-                    {
-                        t.Block(i, out int s0, out int s1, out int p0, out int p1);
-                        int cols = (s1 - s0) * (p1 - p0);
-                        for (int gi = 0; gi < geo.Groups; gi++)
-                        {
-                            var wg = ws.Slice(gi * geo.OutCG * k, geo.OutCG * k);
-                            var b = ColumnRows(xs, col, s0, s1, p0, p1, gi, geo, out int ldb);
-                            if (s1 - s0 == 1)
-                            {
-                                // One sample: its output channels are rows P apart, so the GEMM writes NCHW directly.
-                                var c = ys.Slice((s0 * geo.OutC + gi * geo.OutCG) * p + p0);
-                                Gemm.SgemmSerial(false, false, geo.OutCG, cols, k, wg, k, b, ldb, c, p, accumulate: false);
-                                if (!bs.IsEmpty)
-                                    for (int o = 0; o < geo.OutCG; o++)
-                                    {
-                                        var row = c.Slice(o * p, cols);
-                                        System.Numerics.Tensors.TensorPrimitives.Add(row, bs[gi * geo.OutCG + o], row);
-                                    }
-                                continue;
-                            }
-                            Gemm.SgemmSerial(false, false, geo.OutCG, cols, k, wg, k, b, ldb, tmp, cols, accumulate: false);
-                            for (int s = s0; s < s1; s++)
-                                for (int o = 0; o < geo.OutCG; o++)
-                                {
-                                    var src = tmp.AsSpan(o * cols + (s - s0) * p, p);
-                                    var dst = ys.Slice((s * geo.OutC + gi * geo.OutCG + o) * p, p);
-                                    if (bs.IsEmpty) src.CopyTo(dst);
-                                    else System.Numerics.Tensors.TensorPrimitives.Add(src, bs[gi * geo.OutCG + o], dst);
-                                }
-                        }
-                    }
-                }
-                finally
-                {
-                    ArrayPool<float>.Shared.Return(col);
-                    ArrayPool<float>.Shared.Return(tmp);
-                }
-            });
+            var state = new ForwardState(t, geo, ax, aw, ay, ab, xl, wl, yl, bl);
+            ParallelFor.Run(t.Blocks, (long)geo.OutC * geo.K * t.MaxColumns, in state, static (in ForwardState st, int i0, int i1) => ForwardRange(st, i0, i1));
         }
     }
+
+    // One thread's share of Forward: blocks [i0, i1) (a static method over a state struct, so a call allocates nothing).
+    private static unsafe void ForwardRange(in ForwardState st, int i0, int i1)
+    {
+        var (t, geo, ax, aw, ay, ab, xl, wl, yl, bl) = st;
+        var xs = new ReadOnlySpan<float>((void*)ax, xl);
+        var ws = new ReadOnlySpan<float>((void*)aw, wl);
+        var ys = new Span<float>((void*)ay, yl);
+        var bs = new ReadOnlySpan<float>((void*)ab, bl);
+        int k = geo.K, p = geo.P;
+        float[] col = ArrayPool<float>.Shared.Rent(k * t.MaxColumns), tmp = ArrayPool<float>.Shared.Rent(geo.OutCG * t.MaxColumns);
+        try
+        {
+            for (int i = i0; i < i1; i++)
+            {
+                t.Block(i, out int s0, out int s1, out int p0, out int p1);
+                int cols = (s1 - s0) * (p1 - p0);
+                for (int gi = 0; gi < geo.Groups; gi++)
+                {
+                    var wg = ws.Slice(gi * geo.OutCG * k, geo.OutCG * k);
+                    var b = ColumnRows(xs, col, s0, s1, p0, p1, gi, geo, out int ldb);
+                    if (s1 - s0 == 1)
+                    {
+                        // One sample: its output channels are rows P apart, so the GEMM writes NCHW directly.
+                        var c = ys.Slice((s0 * geo.OutC + gi * geo.OutCG) * p + p0);
+                        Gemm.SgemmSerial(false, false, geo.OutCG, cols, k, wg, k, b, ldb, c, p, accumulate: false);
+                        if (!bs.IsEmpty)
+                            for (int o = 0; o < geo.OutCG; o++)
+                            {
+                                var row = c.Slice(o * p, cols);
+                                System.Numerics.Tensors.TensorPrimitives.Add(row, bs[gi * geo.OutCG + o], row);
+                            }
+                        continue;
+                    }
+                    Gemm.SgemmSerial(false, false, geo.OutCG, cols, k, wg, k, b, ldb, tmp, cols, accumulate: false);
+                    for (int s = s0; s < s1; s++)
+                        for (int o = 0; o < geo.OutCG; o++)
+                        {
+                            var src = tmp.AsSpan(o * cols + (s - s0) * p, p);
+                            var dst = ys.Slice((s * geo.OutC + gi * geo.OutCG + o) * p, p);
+                            if (bs.IsEmpty) src.CopyTo(dst);
+                            else System.Numerics.Tensors.TensorPrimitives.Add(src, bs[gi * geo.OutCG + o], dst);
+                        }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(col);
+            ArrayPool<float>.Shared.Return(tmp);
+        }
+    }
+
+    private readonly record struct ForwardState(Tiling t, ConvGeometry geo, nint ax, nint aw, nint ay, nint ab, int xl, int wl, int yl, int bl);
 
     // The block's im2col for group gi as a (C/g·kh·kw) × cols matrix: x itself (rows P apart) for a 1×1 convolution of
     // one sample, else written into col.
@@ -179,48 +186,55 @@ public static class Conv2d
         {
             nint ag = (nint)pg, aw = (nint)pw, ax = (nint)px;
             int gl = gy.Length, wl = w.Length, xl = gx.Length;
-            ParallelFor.Run(units, (long)geo.OutC * geo.K * t.MaxColumns * blocksPerUnit, (u0, u1) =>
-            {
-                var gys = new ReadOnlySpan<float>((void*)ag, gl);
-                var ws = new ReadOnlySpan<float>((void*)aw, wl);
-                var gxs = new Span<float>((void*)ax, xl);
-                int k = geo.K, p = geo.P, hw = geo.H * geo.W, plane = geo.CG * hw;
-                float[] col = ArrayPool<float>.Shared.Rent(k * t.MaxColumns), tmp = ArrayPool<float>.Shared.Rent(geo.OutCG * t.MaxColumns);
-                try
-                {
-                    for (int i = u0 * blocksPerUnit; i < u1 * blocksPerUnit; i++)
-                    {
-                        t.Block(i, out int s0, out int s1, out int p0, out int p1);
-                        int width = p1 - p0, cols = (s1 - s0) * width;
-                        for (int gi = 0; gi < geo.Groups; gi++)
-                        {
-                            var wg = ws.Slice(gi * geo.OutCG * k, geo.OutCG * k);
-                            var b = GradRows(gys, tmp, s0, s1, p0, p1, gi, geo, out int ldb);
-                            if (geo.IsPointwise && s1 - s0 == 1)
-                            {
-                                // gx rows are the col rows: the GEMM writes them in place.
-                                Gemm.SgemmSerial(true, false, k, cols, geo.OutCG, wg, k, b, ldb, gxs.Slice((s0 * geo.C + gi * geo.CG) * hw + p0), p, accumulate: false);
-                                continue;
-                            }
-                            Gemm.SgemmSerial(true, false, k, cols, geo.OutCG, wg, k, b, ldb, col, cols, accumulate: false);
-                            for (int s = s0; s < s1; s++)
-                            {
-                                var dst = gxs.Slice((s * geo.C + gi * geo.CG) * hw, plane);
-                                if (p0 == 0) dst.Clear(); // the sample's first tile
-                                if (geo.IsSamePaddingUnitStride) Col2ImSamePadding(col.AsSpan((s - s0) * width), dst, geo, cols, p0, p1);
-                                else Col2Im(col.AsSpan((s - s0) * width), dst, geo, cols, p0, p1);
-                            }
-                        }
-                    }
-                }
-                finally
-                {
-                    ArrayPool<float>.Shared.Return(col);
-                    ArrayPool<float>.Shared.Return(tmp);
-                }
-            });
+            var state = new BackwardDataState(t, geo, ag, aw, ax, gl, wl, xl, blocksPerUnit);
+            ParallelFor.Run(units, (long)geo.OutC * geo.K * t.MaxColumns * blocksPerUnit, in state, static (in BackwardDataState st, int u0, int u1) => BackwardDataRange(st, u0, u1));
         }
     }
+
+    // One thread's share of BackwardData: blocks [u0, u1) (a static method over a state struct, so a call allocates nothing).
+    private static unsafe void BackwardDataRange(in BackwardDataState st, int u0, int u1)
+    {
+        var (t, geo, ag, aw, ax, gl, wl, xl, blocksPerUnit) = st;
+        var gys = new ReadOnlySpan<float>((void*)ag, gl);
+        var ws = new ReadOnlySpan<float>((void*)aw, wl);
+        var gxs = new Span<float>((void*)ax, xl);
+        int k = geo.K, p = geo.P, hw = geo.H * geo.W, plane = geo.CG * hw;
+        float[] col = ArrayPool<float>.Shared.Rent(k * t.MaxColumns), tmp = ArrayPool<float>.Shared.Rent(geo.OutCG * t.MaxColumns);
+        try
+        {
+            for (int i = u0 * blocksPerUnit; i < u1 * blocksPerUnit; i++)
+            {
+                t.Block(i, out int s0, out int s1, out int p0, out int p1);
+                int width = p1 - p0, cols = (s1 - s0) * width;
+                for (int gi = 0; gi < geo.Groups; gi++)
+                {
+                    var wg = ws.Slice(gi * geo.OutCG * k, geo.OutCG * k);
+                    var b = GradRows(gys, tmp, s0, s1, p0, p1, gi, geo, out int ldb);
+                    if (geo.IsPointwise && s1 - s0 == 1)
+                    {
+                        // gx rows are the col rows: the GEMM writes them in place.
+                        Gemm.SgemmSerial(true, false, k, cols, geo.OutCG, wg, k, b, ldb, gxs.Slice((s0 * geo.C + gi * geo.CG) * hw + p0), p, accumulate: false);
+                        continue;
+                    }
+                    Gemm.SgemmSerial(true, false, k, cols, geo.OutCG, wg, k, b, ldb, col, cols, accumulate: false);
+                    for (int s = s0; s < s1; s++)
+                    {
+                        var dst = gxs.Slice((s * geo.C + gi * geo.CG) * hw, plane);
+                        if (p0 == 0) dst.Clear(); // the sample's first tile
+                        if (geo.IsSamePaddingUnitStride) Col2ImSamePadding(col.AsSpan((s - s0) * width), dst, geo, cols, p0, p1);
+                        else Col2Im(col.AsSpan((s - s0) * width), dst, geo, cols, p0, p1);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(col);
+            ArrayPool<float>.Shared.Return(tmp);
+        }
+    }
+
+    private readonly record struct BackwardDataState(Tiling t, ConvGeometry geo, nint ag, nint aw, nint ax, int gl, int wl, int xl, int blocksPerUnit);
 
     /// <summary>gw = ∂L/∂W from gy and x, summed over the batch; gw (OutC, C/g, kh, kw) is overwritten.</summary>
     public static void BackwardWeight(ReadOnlySpan<float> gy, ReadOnlySpan<float> x, Span<float> gw, in ConvGeometry g)
@@ -242,50 +256,8 @@ public static class Conv2d
             {
                 nint ag = (nint)pg, ax = (nint)px, aw = (nint)pw, ap = (nint)pp;
                 int gl = gy.Length, xl = x.Length;
-                ParallelFor.Run(runs, (long)geo.OutC * geo.K * t.MaxColumns * blocks / runs, (r0, r1) =>
-                {
-                    var gys = new ReadOnlySpan<float>((void*)ag, gl);
-                    var xs = new ReadOnlySpan<float>((void*)ax, xl);
-                    int k = geo.K;
-                    float[] col = ArrayPool<float>.Shared.Rent(k * t.MaxColumns), tmp = ArrayPool<float>.Shared.Rent(geo.OutCG * t.MaxColumns);
-                    // Few kernel taps (a first layer's C·kh·kw = 9) make a thin GEMM; gWᵀ = col·gyᵀ fills the tiles better.
-                    bool transposed = k < geo.OutCG;
-                    float[] accT = transposed ? ArrayPool<float>.Shared.Rent(size) : [];
-                    try
-                    {
-                        for (int r = r0; r < r1; r++)
-                        {
-                            var acc = new Span<float>((void*)(runs > 1 ? ap + (nint)r * size * sizeof(float) : aw), size);
-                            if (transposed) accT.AsSpan(0, size).Clear();
-                            else acc.Clear();
-                            for (int i = (int)((long)blocks * r / runs); i < (int)((long)blocks * (r + 1) / runs); i++)
-                            {
-                                t.Block(i, out int s0, out int s1, out int p0, out int p1);
-                                int cols = (s1 - s0) * (p1 - p0);
-                                for (int gi = 0; gi < geo.Groups; gi++)
-                                {
-                                    var a = GradRows(gys, tmp, s0, s1, p0, p1, gi, geo, out int lda);
-                                    var b = ColumnRows(xs, col, s0, s1, p0, p1, gi, geo, out int ldb);
-                                    if (transposed)
-                                        Gemm.SgemmSerial(false, true, k, geo.OutCG, cols, b, ldb, a, lda, accT.AsSpan(gi * geo.OutCG * k, geo.OutCG * k), geo.OutCG, accumulate: true);
-                                    else
-                                        Gemm.SgemmSerial(false, true, geo.OutCG, k, cols, a, lda, b, ldb, acc.Slice(gi * geo.OutCG * k, geo.OutCG * k), k, accumulate: true);
-                                }
-                            }
-                            if (transposed)
-                                for (int gi = 0, at = 0; gi < geo.Groups; gi++, at += geo.OutCG * k)
-                                    for (int q = 0; q < k; q++)
-                                        for (int o = 0; o < geo.OutCG; o++)
-                                            acc[at + o * k + q] = accT[at + q * geo.OutCG + o];
-                        }
-                    }
-                    finally
-                    {
-                        ArrayPool<float>.Shared.Return(col);
-                        ArrayPool<float>.Shared.Return(tmp);
-                        if (transposed) ArrayPool<float>.Shared.Return(accT);
-                    }
-                });
+                var state = new BackwardWeightState(t, geo, ag, ax, aw, ap, gl, xl, runs, size, blocks);
+                ParallelFor.Run(runs, (long)geo.OutC * geo.K * t.MaxColumns * blocks / runs, in state, static (in BackwardWeightState st, int r0, int r1) => BackwardWeightRange(st, r0, r1));
             }
             if (partials is not null)
             {
@@ -298,6 +270,55 @@ public static class Conv2d
             if (partials is not null) ArrayPool<float>.Shared.Return(partials);
         }
     }
+
+    // One thread's share of BackwardWeight: blocks [r0, r1) (a static method over a state struct, so a call allocates nothing).
+    private static unsafe void BackwardWeightRange(in BackwardWeightState st, int r0, int r1)
+    {
+        var (t, geo, ag, ax, aw, ap, gl, xl, runs, size, blocks) = st;
+        var gys = new ReadOnlySpan<float>((void*)ag, gl);
+        var xs = new ReadOnlySpan<float>((void*)ax, xl);
+        int k = geo.K;
+        float[] col = ArrayPool<float>.Shared.Rent(k * t.MaxColumns), tmp = ArrayPool<float>.Shared.Rent(geo.OutCG * t.MaxColumns);
+        // Few kernel taps (a first layer's C·kh·kw = 9) make a thin GEMM; gWᵀ = col·gyᵀ fills the tiles better.
+        bool transposed = k < geo.OutCG;
+        float[] accT = transposed ? ArrayPool<float>.Shared.Rent(size) : [];
+        try
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                var acc = new Span<float>((void*)(runs > 1 ? ap + (nint)r * size * sizeof(float) : aw), size);
+                if (transposed) accT.AsSpan(0, size).Clear();
+                else acc.Clear();
+                for (int i = (int)((long)blocks * r / runs); i < (int)((long)blocks * (r + 1) / runs); i++)
+                {
+                    t.Block(i, out int s0, out int s1, out int p0, out int p1);
+                    int cols = (s1 - s0) * (p1 - p0);
+                    for (int gi = 0; gi < geo.Groups; gi++)
+                    {
+                        var a = GradRows(gys, tmp, s0, s1, p0, p1, gi, geo, out int lda);
+                        var b = ColumnRows(xs, col, s0, s1, p0, p1, gi, geo, out int ldb);
+                        if (transposed)
+                            Gemm.SgemmSerial(false, true, k, geo.OutCG, cols, b, ldb, a, lda, accT.AsSpan(gi * geo.OutCG * k, geo.OutCG * k), geo.OutCG, accumulate: true);
+                        else
+                            Gemm.SgemmSerial(false, true, geo.OutCG, k, cols, a, lda, b, ldb, acc.Slice(gi * geo.OutCG * k, geo.OutCG * k), k, accumulate: true);
+                    }
+                }
+                if (transposed)
+                    for (int gi = 0, at = 0; gi < geo.Groups; gi++, at += geo.OutCG * k)
+                        for (int q = 0; q < k; q++)
+                            for (int o = 0; o < geo.OutCG; o++)
+                                acc[at + o * k + q] = accT[at + q * geo.OutCG + o];
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(col);
+            ArrayPool<float>.Shared.Return(tmp);
+            if (transposed) ArrayPool<float>.Shared.Return(accT);
+        }
+    }
+
+    private readonly record struct BackwardWeightState(Tiling t, ConvGeometry geo, nint ag, nint ax, nint aw, nint ap, int gl, int xl, int runs, int size, int blocks);
 
     private static void CheckRange(in ConvGeometry g, int p0, int p1)
     {

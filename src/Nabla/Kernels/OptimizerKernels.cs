@@ -28,13 +28,21 @@ internal static class OptimizerKernels
         int n = p.Length;
         fixed (float* pp = p, pg = g, pm = m, pv = v)
         {
-            nint ap = (nint)pp, ag = (nint)pg, am = (nint)pm, av = (nint)pv;
-            ParallelFor.Run((n + Block - 1) / Block, Block, (b0, b1) =>
-            {
-                int start = b0 * Block, end = Math.Min(n, b1 * Block);
-                AdamRange((float*)ap, (float*)ag, (float*)am, (float*)av, start, end, l2, decay, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, negStep, maxVectorBits);
-            });
+            var args = new AdamArgs(pp, pg, pm, pv, n, l2, decay, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, negStep, maxVectorBits);
+            ParallelFor.Run((n + Block - 1) / Block, Block, in args, static (in AdamArgs a, int b0, int b1) =>
+                AdamRange(a.P, a.G, a.M, a.V, b0 * Block, Math.Min(a.N, b1 * Block), a.L2, a.Decay, a.Beta1, a.OneMinusBeta1, a.Beta2, a.OneMinusBeta2,
+                    a.Bc2Sqrt, a.Eps, a.NegStep, a.MaxVectorBits));
         }
+    }
+
+    // The arguments of one Adam call, for an allocation-free parallel loop.
+    private readonly unsafe struct AdamArgs(float* p, float* g, float* m, float* v, int n, float l2, float decay, float beta1, float oneMinusBeta1,
+        float beta2, float oneMinusBeta2, float bc2Sqrt, float eps, float negStep, int maxVectorBits)
+    {
+        public readonly float* P = p, G = g, M = m, V = v;
+        public readonly int N = n, MaxVectorBits = maxVectorBits;
+        public readonly float L2 = l2, Decay = decay, Beta1 = beta1, OneMinusBeta1 = oneMinusBeta1, Beta2 = beta2, OneMinusBeta2 = oneMinusBeta2,
+            Bc2Sqrt = bc2Sqrt, Eps = eps, NegStep = negStep;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -26,6 +26,57 @@ internal static class ParallelFor
         WorkerPool.Run(parts, new Ranges(count, parts, body));
     }
 
+    /// <summary>A loop body over items [start, end) that reads everything it needs from <paramref name="state"/>.</summary>
+    public delegate void RangeBody<TState>(in TState state, int start, int end);
+
+    /// <summary>
+    /// <see cref="Run(int, long, Action{int, int})"/> without allocating: a <c>static</c> lambda (cached by the
+    /// compiler) takes its arguments from <paramref name="state"/>, and the work object is the calling thread's own,
+    /// reused — what a training step that must allocate nothing (<see cref="Nabla.Training.StaticStep"/>) calls.
+    /// </summary>
+    public static void Run<TState>(int count, long workPerItem, in TState state, RangeBody<TState> body)
+    {
+        int parts = Math.Min(Threads.Count, count);
+        if (parts <= 1 || count * workPerItem < MinWork)
+        {
+            if (count > 0) body(in state, 0, count);
+            return;
+        }
+        // A nested call on the same thread (from inside a part) gets its own object.
+        var work = StateRanges<TState>.Cached is { Busy: false } cached ? cached : new StateRanges<TState>();
+        StateRanges<TState>.Cached = work;
+        work.Busy = true;
+        work.Count = count;
+        work.Parts = parts;
+        work.State = state;
+        work.Body = body;
+        try
+        {
+            WorkerPool.Run(parts, work);
+        }
+        finally
+        {
+            work.State = default!;
+            work.Body = null;
+            work.Busy = false;
+        }
+    }
+
+    private sealed class StateRanges<TState> : IParallelWork
+    {
+        [ThreadStatic] public static StateRanges<TState>? Cached;
+        public bool Busy;
+        public int Count, Parts;
+        public TState State = default!;
+        public RangeBody<TState>? Body;
+
+        public void Execute(int part)
+        {
+            int start = (int)((long)Count * part / Parts), end = (int)((long)Count * (part + 1) / Parts);
+            if (end > start) Body!(in State, start, end);
+        }
+    }
+
     private sealed class Ranges(int count, int parts, Action<int, int> body) : IParallelWork
     {
         public void Execute(int part)

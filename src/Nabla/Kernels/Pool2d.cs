@@ -23,15 +23,17 @@ public static class Pool2d
         fixed (int* pa = argmax)
         {
             nint ax = (nint)px, ay = (nint)py, aa = (nint)pa;
-            ParallelFor.Run(g.N * g.C, (long)g.OH * g.OW * g.KH * g.KW, (p0, p1) =>
-            {
-                var xs = new ReadOnlySpan<float>((void*)ax, xl);
-                var ys = new Span<float>((void*)ay, yl);
-                var am = new Span<int>((void*)aa, al);
-                if (fast && Avx2.IsSupported) MaxPlanes2x2Avx2((float*)ax, (float*)ay, (int*)aa, geo, p0, p1);
-                else if (fast) MaxPlanes2x2(xs, ys, am, geo, p0, p1);
-                else MaxPlanes(xs, ys, am, geo, p0, p1);
-            });
+            var state = (fast, ax, ay, aa, xl, yl, al, geo);
+            ParallelFor.Run(g.N * g.C, (long)g.OH * g.OW * g.KH * g.KW, in state,
+                static (in (bool Fast, nint X, nint Y, nint A, int XL, int YL, int AL, PoolGeometry G) s, int p0, int p1) =>
+                {
+                    var xs = new ReadOnlySpan<float>((void*)s.X, s.XL);
+                    var ys = new Span<float>((void*)s.Y, s.YL);
+                    var am = new Span<int>((void*)s.A, s.AL);
+                    if (s.Fast && Avx2.IsSupported) MaxPlanes2x2Avx2((float*)s.X, (float*)s.Y, (int*)s.A, s.G, p0, p1);
+                    else if (s.Fast) MaxPlanes2x2(xs, ys, am, s.G, p0, p1);
+                    else MaxPlanes(xs, ys, am, s.G, p0, p1);
+                });
         }
     }
 
@@ -184,8 +186,9 @@ public static class Pool2d
         fixed (int* pa = argmax)
         {
             nint ag = (nint)pg, ax = (nint)px, aa = (nint)pa;
-            ParallelFor.Run(g.N * g.C, perIn, (p0, p1) =>
-                MaxBackwardPlanes((float*)ag, (int*)aa, (float*)ax, perOut, perIn, p0, p1));
+            var state = (ag, aa, ax, perOut, perIn);
+            ParallelFor.Run(g.N * g.C, perIn, in state, static (in (nint G, nint A, nint X, int PerOut, int PerIn) s, int p0, int p1) =>
+                MaxBackwardPlanes((float*)s.G, (int*)s.A, (float*)s.X, s.PerOut, s.PerIn, p0, p1));
         }
     }
 

@@ -23,9 +23,15 @@ internal static class DropoutMasks
     public static Tensor Draw(int[] shape, float p, float keptValue, Generator g)
     {
         var v = new float[Shapes.Numel(shape)];
-        float keep = 1 - p;
-        for (int i = 0; i < v.Length; i++) v[i] = g.NextFloat() < keep ? keptValue : 0f;
+        Fill(v, p, keptValue, g);
         return Tensor.FromArray(v, shape);
+    }
+
+    /// <summary>Draws a mask into <paramref name="mask"/>, row-major, one draw per element (what <see cref="Draw"/> returns).</summary>
+    public static void Fill(Span<float> mask, float p, float keptValue, Generator g)
+    {
+        float keep = 1 - p;
+        for (int i = 0; i < mask.Length; i++) mask[i] = g.NextFloat() < keep ? keptValue : 0f;
     }
 
     public static Tensor Apply(Tensor x, int[] maskShape, float p, DropoutMode mode, bool training, Generator g)
@@ -63,6 +69,9 @@ public sealed class Dropout : Module
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => DropoutMasks.Apply(input, [.. input.Shape], P, Mode, Training, _generator);
+
+    /// <summary>The mask generator (for <see cref="Training.StaticStep"/>, which draws the same masks).</summary>
+    internal Generator Generator => _generator;
 
     /// <inheritdoc/>
     protected override string ExtraRepr => $"p={P}{(Mode == DropoutMode.Classic ? ", mode=classic" : "")}";

@@ -34,7 +34,7 @@ internal sealed class BatchNormOp(Tensor[] inputs, Tensor xhat, float[] invstd, 
         variance ??= new float[c];
         if (batch) Kernels.BatchNorm.Statistics(xd, n, c, s, mean, variance);
         var invstd = new float[c];
-        for (int i = 0; i < c; i++) invstd[i] = 1f / MathF.Sqrt(variance[i] + eps);
+        InvStd(variance, eps, invstd);
         var output = Tensor.Uninitialized(x.Backend, [.. x.shape]);
         var inputs = new List<Tensor> { x };
         if (weight is not null) inputs.Add(weight);
@@ -45,6 +45,12 @@ internal sealed class BatchNormOp(Tensor[] inputs, Tensor xhat, float[] invstd, 
         if (record) output = output.WithGradFn(new BatchNormOp(inputs.ToArray(), xhat!, invstd, n, c, s, batch, weight is not null));
         GC.KeepAlive(xc); // its buffer must not go back to the pool while the kernels read it through xd
         return (output, mean, variance);
+    }
+
+    /// <summary>1/√(σ² + ε) per channel.</summary>
+    internal static void InvStd(ReadOnlySpan<float> variance, float eps, Span<float> invstd)
+    {
+        for (int i = 0; i < invstd.Length; i++) invstd[i] = 1f / MathF.Sqrt(variance[i] + eps);
     }
 
     // A contiguous tensor's values as a span: the CPU storage itself, or a host copy for another backend.

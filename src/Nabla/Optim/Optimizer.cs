@@ -64,9 +64,11 @@ public abstract class Optimizer
     public void Step()
     {
         using var _ = GradMode.NoGrad();
+        // Indexed loops: an interface enumerator would be an allocation per group and step.
         foreach (var g in _groups)
-            foreach (var p in g.Parameters)
+            for (int i = 0, n = g.Parameters.Count; i < n; i++)
             {
+                var p = g.Parameters[i];
                 if (p.Grad is null) continue;
                 if (!_state.TryGetValue(p, out var s)) _state[p] = s = new ParamState();
                 Update(g, p, p.Grad, s);
@@ -77,7 +79,7 @@ public abstract class Optimizer
     public void ZeroGrad()
     {
         foreach (var g in _groups)
-            foreach (var p in g.Parameters) p.ZeroGrad();
+            for (int i = 0, n = g.Parameters.Count; i < n; i++) g.Parameters[i].ZeroGrad();
     }
 
     /// <summary>The state of a parameter, or null before its first step.</summary>

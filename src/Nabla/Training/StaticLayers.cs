@@ -1,0 +1,411 @@
+using System.Numerics.Tensors;
+using Nabla.Backends;
+using Nabla.Kernels;
+
+namespace Nabla.Training;
+
+// The layers of a StaticStep plan: each owns its output (and gradient) buffers for one batch shape and calls, on the
+// same operands in the same order, the kernels that the autograd op it stands for calls — so the bits are the op's.
+
+/// <summary>One layer of a <see cref="StaticStep"/> plan for a fixed input shape.</summary>
+internal abstract class StaticLayer(int[] outShape)
+{
+    /// <summary>The output shape, batch first.</summary>
+    public readonly int[] OutShape = outShape;
+
+    /// <summary>The forward output: a buffer of the layer's own, or its input for a view.</summary>
+    public float[] Out = [];
+    public int OutOffset;
+
+    /// <summary>Computes <see cref="Out"/> from the input <paramref name="x"/> (from <paramref name="xOff"/>).</summary>
+    public abstract void Forward(float[] x, int xOff);
+
+    /// <summary>
+    /// Given ∂L/∂output in <paramref name="g"/> (which the layer may overwrite), accumulates nothing: writes its
+    /// parameters' gradients and returns ∂L/∂input (a buffer of its own, or <paramref name="g"/> itself), or null when
+    /// <paramref name="needInput"/> is false.
+    /// </summary>
+    public abstract float[]? Backward(float[] x, int xOff, float[] g, bool needInput);
+
+    public static int Numel(int[] shape)
+    {
+        int n = 1;
+        foreach (int d in shape) n *= d;
+        return n;
+    }
+
+    // Elementwise work over rows of a contiguous buffer, split over threads as CpuBackend splits it (rows are
+    // independent, so the split never changes a bit).
+    protected const int ElementBlock = 16 * 1024;
+
+    protected static int Blocks(int n) => (n + ElementBlock - 1) / ElementBlock;
+
+    /// <summary>The values of a contiguous CPU tensor (a parameter or buffer) and where they start.</summary>
+    public static float[] Data(Tensor t, string what)
+    {
+        if (t.Storage is not CpuStorage cpu || !t.IsContiguous)
+            throw new NotSupportedException($"StaticStep: {what} must be a contiguous CPU tensor.");
+        return cpu.Data;
+    }
+
+    /// <summary>C (m × n, contiguous) = A·B for strided A (m × k) and B (k × n), with CpuBackend.MatMul's GEMM call.</summary>
+    protected static void MatMul(int m, int n, int k, float[] a, int aOff, int aRowStride, int aColStride,
+        float[] b, int bOff, int bRowStride, int bColStride, float[] c)
+    {
+        if (!CpuBackend.MatrixLayout(aRowStride, aColStride, m, k, out bool ta, out int lda)
+            || !CpuBackend.MatrixLayout(bRowStride, bColStride, k, n, out bool tb, out int ldb))
+            throw new InvalidOperationException("StaticStep: a matrix operand is not in a GEMM layout.");
+        Gemm.Sgemm(ta, tb, m, n, k, a.AsSpan(aOff), lda, b.AsSpan(bOff), ldb, c, n, accumulate: false);
+    }
+
+    // ∂L/∂x of a ReLU in place on g: g where y > 0, else 0 (BinaryOp.ReluGrad, as ReluOp's backward).
+    protected static void ReluGradInPlace(float[] g, float[] y, int yOff, int n)
+    {
+        var args = (g, y, yOff, n);
+        ParallelFor.Run(Blocks(n), ElementBlock, in args, static (in (float[] G, float[] Y, int YOff, int N) a, int b0, int b1) =>
+        {
+            int start = b0 * ElementBlock, len = Math.Min(a.N, b1 * ElementBlock) - start;
+            Elementwise.BinaryRow(BinaryOp.ReluGrad, a.G.AsSpan(start), 1, a.Y.AsSpan(a.YOff + start), 1, a.G.AsSpan(start), 1, len, 0, 0);
+        });
+    }
+}
+
+/// <summary>Reshape to (N, features) of a contiguous input: a view, no work (Flatten, Identity, FlattenInput).</summary>
+internal sealed class StaticView(int[] outShape) : StaticLayer(outShape)
+{
+    public override void Forward(float[] x, int xOff)
+    {
+        Out = x;
+        OutOffset = xOff;
+    }
+
+    public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput) => needInput ? g : null;
+}
+
+/// <summary>y = x·Wᵀ + b, optionally ReLU'd in place (LinearOp, LinearRelu).</summary>
+internal sealed class StaticLinear : StaticLayer
+{
+    private readonly Linear _layer;
+    private readonly bool _relu;
+    private readonly int _m, _in, _out;
+    private readonly float[] _gw;
+    private readonly float[]? _gb;
+    private float[]? _gx;
+
+    public StaticLinear(Linear layer, bool relu, int[] inShape, Func<Tensor, float[]> grad) : base([.. inShape[..^1], layer.OutFeatures])
+    {
+        if (inShape[^1] != layer.InFeatures)
+            throw new ArgumentException($"Linear: input {Shapes.Format(inShape)} has {inShape[^1]} features but the layer expects {layer.InFeatures}.");
+        _layer = layer;
+        _relu = relu;
+        _in = layer.InFeatures;
+        _out = layer.OutFeatures;
+        _m = Numel(inShape) / Math.Max(1, _in);
+        Out = new float[_m * _out];
+        _gw = grad(layer.Weight);
+        _gb = layer.Bias is null ? null : grad(layer.Bias);
+    }
+
+    public override void Forward(float[] x, int xOff)
+    {
+        var w = _layer.Weight;
+        var wd = Data(w, "Linear.Weight");
+        // x (m × in) · Wᵀ: W viewed transposed, strides (1, in).
+        MatMul(_m, _out, _in, x, xOff, _in, 1, wd, w.Offset, w.Strides[1], w.Strides[0], Out);
+        var b = _layer.Bias;
+        if (b is null && !_relu) return;
+        var args = (Out, b is null ? null : Data(b, "Linear.Bias"), b?.Offset ?? 0, _out, _relu);
+        ParallelFor.Run(_m, _out, in args, static (in (float[] Y, float[]? B, int BOff, int N, bool Relu) a, int r0, int r1) =>
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                var row = a.Y.AsSpan(r * a.N, a.N);
+                if (a.B is not null) TensorPrimitives.Add(row, a.B.AsSpan(a.BOff, a.N), row);
+                if (a.Relu) Elementwise.UnaryContiguous(UnaryOp.Relu, row, row, 0, 0);
+            }
+        });
+    }
+
+    public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
+    {
+        if (_relu) ReluGradInPlace(g, Out, 0, _m * _out);
+        var w = _layer.Weight;
+        var wd = Data(w, "Linear.Weight");
+        float[]? gx = null;
+        if (needInput)
+        {
+            gx = _gx ??= new float[_m * _in];
+            MatMul(_m, _in, _out, g, 0, _out, 1, wd, w.Offset, w.Strides[0], w.Strides[1], gx);   // g·W
+        }
+        MatMul(_out, _in, _m, g, 0, 1, _out, x, xOff, _in, 1, _gw);                               // gᵀ·x
+        if (_gb is not null) Reduce.OuterInner(ReduceOp.Sum, g.AsSpan(0, _m * _out), _gb, 1, _m, _out); // Σ over rows
+        return gx;
+    }
+}
+
+/// <summary>y = max(x, 0) into its own buffer (ReluOp).</summary>
+internal sealed class StaticRelu : StaticLayer
+{
+    public StaticRelu(int[] inShape) : base(inShape) => Out = new float[Numel(inShape)];
+
+    public override void Forward(float[] x, int xOff)
+    {
+        var args = (x, xOff, Out);
+        ParallelFor.Run(Blocks(Out.Length), ElementBlock, in args, static (in (float[] X, int XOff, float[] Y) a, int b0, int b1) =>
+        {
+            int start = b0 * ElementBlock, len = Math.Min(a.Y.Length, b1 * ElementBlock) - start;
+            Elementwise.UnaryContiguous(UnaryOp.Relu, a.X.AsSpan(a.XOff + start, len), a.Y.AsSpan(start, len), 0, 0);
+        });
+    }
+
+    public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
+    {
+        if (!needInput) return null;
+        ReluGradInPlace(g, Out, 0, Out.Length);
+        return g;
+    }
+}
+
+/// <summary>2-D convolution with optional bias (Conv2dOp): the same kernels, the bias gradient reduced as SumOp does.</summary>
+internal sealed class StaticConv2d : StaticLayer
+{
+    private readonly Conv2d _layer;
+    private readonly ConvGeometry _g;
+    private readonly float[] _gw;
+    private readonly float[]? _gb, _planeSums;
+    private float[]? _gx;
+
+    public StaticConv2d(Conv2d layer, int[] inShape, Func<Tensor, float[]> grad) : base(OutputShape(layer, inShape, out var g))
+    {
+        _layer = layer;
+        _g = g;
+        Out = new float[Numel(OutShape)];
+        _gw = grad(layer.Weight);
+        if (layer.Bias is not null)
+        {
+            _gb = grad(layer.Bias);
+            _planeSums = new float[g.N * g.OutC];
+        }
+    }
+
+    private static int[] OutputShape(Conv2d layer, int[] s, out ConvGeometry g)
+    {
+        if (s.Length != 4 || s[1] != layer.InChannels)
+            throw new ArgumentException($"Conv2d: input {Shapes.Format(s)} must be (N, {layer.InChannels}, H, W).");
+        var w = layer.Weight;
+        g = new ConvGeometry(s[0], s[1], s[2], s[3], w.Shape[0], w.Shape[2], w.Shape[3], layer.Stride.H, layer.Stride.W,
+            layer.Padding.H, layer.Padding.W, layer.Dilation.H, layer.Dilation.W, layer.Groups);
+        if (g.OH <= 0 || g.OW <= 0)
+            throw new ArgumentException($"Conv2d: input {Shapes.Format(s)} is too small for kernel ({g.KH}, {g.KW}): the output would be ({g.OH}, {g.OW}).");
+        return [g.N, g.OutC, g.OH, g.OW];
+    }
+
+    public override void Forward(float[] x, int xOff)
+    {
+        var w = _layer.Weight;
+        var b = _layer.Bias;
+        Kernels.Conv2d.Forward(x.AsSpan(xOff, _g.N * _g.C * _g.H * _g.W), Data(w, "Conv2d.Weight").AsSpan(w.Offset, w.Numel), Out, _g,
+            b is null ? default : Data(b, "Conv2d.Bias").AsSpan(b.Offset, b.Numel));
+    }
+
+    public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
+    {
+        var w = _layer.Weight;
+        var gy = g.AsSpan(0, Out.Length);
+        float[]? gx = null;
+        if (needInput)
+        {
+            gx = _gx ??= new float[_g.N * _g.C * _g.H * _g.W];
+            Kernels.Conv2d.BackwardData(gy, Data(w, "Conv2d.Weight").AsSpan(w.Offset, w.Numel), gx, _g);
+        }
+        Kernels.Conv2d.BackwardWeight(gy, x.AsSpan(xOff, _g.N * _g.C * _g.H * _g.W), _gw, _g);
+        if (_gb is not null)
+        {
+            // g.Sum([0, 2, 3]) as CpuBackend.Reduce runs it: the spatial run (2, 3) first, then the batch.
+            Reduce.OuterInner(ReduceOp.Sum, gy, _planeSums, _g.N * _g.OutC, _g.OH * _g.OW, 1);
+            Reduce.OuterInner(ReduceOp.Sum, _planeSums, _gb, 1, _g.N, _g.OutC);
+        }
+        return gx;
+    }
+}
+
+/// <summary>Max pooling (MaxPool2dOp): the window maxima and their positions; the gradient goes to each position.</summary>
+internal sealed class StaticMaxPool2d : StaticLayer
+{
+    private readonly PoolGeometry _g;
+    private readonly int[] _argmax;
+    private float[]? _gx;
+
+    public StaticMaxPool2d(MaxPool2d layer, int[] inShape) : base(OutputShape(layer, inShape, out var g))
+    {
+        _g = g;
+        Out = new float[Numel(OutShape)];
+        _argmax = new int[Out.Length];
+    }
+
+    private static int[] OutputShape(MaxPool2d p, int[] s, out PoolGeometry g)
+    {
+        if (s.Length != 4) throw new ArgumentException($"MaxPool2d: input {Shapes.Format(s)} must be (N, C, H, W).");
+        g = new PoolGeometry(s[0], s[1], s[2], s[3], p.KernelSize, p.KernelSize, p.Stride, p.Stride, p.Padding, p.Padding, p.Dilation, p.Dilation, p.CeilMode);
+        if (g.OH <= 0 || g.OW <= 0) throw new ArgumentException($"MaxPool2d: input {Shapes.Format(s)} is too small for kernel {p.KernelSize}.");
+        return [g.N, g.C, g.OH, g.OW];
+    }
+
+    public override void Forward(float[] x, int xOff) => Pool2d.MaxForward(x.AsSpan(xOff, _g.N * _g.C * _g.H * _g.W), Out, _argmax, _g);
+
+    public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
+    {
+        if (!needInput) return null;
+        var gx = _gx ??= new float[_g.N * _g.C * _g.H * _g.W];
+        Pool2d.MaxBackward(g.AsSpan(0, Out.Length), _argmax, gx, _g);   // the kernel clears gx
+        return gx;
+    }
+}
+
+/// <summary>Batch normalisation with batch statistics and the running-average update (BatchNormOp and the layer's).</summary>
+internal sealed class StaticBatchNorm : StaticLayer
+{
+    private readonly BatchNormBase _layer;
+    private readonly int _n, _c, _s;
+    private readonly float[] _mean, _variance, _invstd, _xhat;
+    private readonly float[]? _gGamma, _gBeta;
+    private float[]? _gx;
+
+    public StaticBatchNorm(BatchNormBase layer, int[] inShape, Func<Tensor, float[]> grad) : base(inShape)
+    {
+        if (inShape.Length < 2 || inShape[1] != layer.NumFeatures)
+            throw new ArgumentException($"{layer.GetType().Name}: input {Shapes.Format(inShape)} must have {layer.NumFeatures} channels.");
+        _layer = layer;
+        _n = inShape[0];
+        _c = inShape[1];
+        _s = Numel(inShape) / Math.Max(1, _n * _c);
+        if (_n * _s <= 1)
+            throw new ArgumentException($"Expected more than 1 value per channel when training, got input size {Shapes.Format(inShape)}");
+        Out = new float[Numel(inShape)];
+        _xhat = new float[Out.Length];
+        _mean = new float[_c];
+        _variance = new float[_c];
+        _invstd = new float[_c];
+        if (layer.Weight is not null) _gGamma = grad(layer.Weight);
+        if (layer.Bias is not null) _gBeta = grad(layer.Bias);
+    }
+
+    public override void Forward(float[] x, int xOff)
+    {
+        var xd = x.AsSpan(xOff, Out.Length);
+        Kernels.BatchNorm.Statistics(xd, _n, _c, _s, _mean, _variance);
+        Ops.BatchNormOp.InvStd(_variance, _layer.Eps, _invstd);
+        Kernels.BatchNorm.Normalize(xd, _n, _c, _s, _mean, _invstd, Values(_layer.Weight), Values(_layer.Bias), Out, _xhat);
+        if (_layer.TrackRunningStats) _layer.UpdateRunningStatistics(_mean, _variance, Out.Length / _c);
+    }
+
+    private static ReadOnlySpan<float> Values(Tensor? t) => t is null ? default : Data(t, "BatchNorm's γ and β").AsSpan(t.Offset, t.Numel);
+
+    public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
+    {
+        float[]? gx = needInput ? _gx ??= new float[Out.Length] : null;
+        Kernels.BatchNorm.Backward(g.AsSpan(0, Out.Length), _xhat, _n, _c, _s, _invstd, Values(_layer.Weight), batchStatistics: true,
+            gx ?? default(Span<float>), _gGamma ?? default(Span<float>), _gBeta ?? default(Span<float>));
+        return gx;
+    }
+}
+
+/// <summary>Dropout in training mode: a fresh mask from the layer's generator, as DropoutMasks draws it, times x.</summary>
+internal sealed class StaticDropout : StaticLayer
+{
+    private readonly Dropout _layer;
+    private readonly float[] _mask;
+
+    public StaticDropout(Dropout layer, int[] inShape) : base(inShape)
+    {
+        _layer = layer;
+        Out = new float[Numel(inShape)];
+        _mask = new float[Out.Length];
+    }
+
+    public override void Forward(float[] x, int xOff)
+    {
+        float p = _layer.P;
+        if (p == 0)
+        {
+            Array.Copy(x, xOff, Out, 0, Out.Length);
+            _mask.AsSpan().Fill(1f);
+            return;
+        }
+        // p = 1 multiplies by 0 without drawing (DropoutMasks.Apply); otherwise one draw per element.
+        if (p == 1) Array.Clear(_mask);
+        else DropoutMasks.Fill(_mask, p, _layer.Mode == DropoutMode.Inverted ? 1f / (1 - p) : 1f, _layer.Generator);
+        TensorPrimitives.Multiply(x.AsSpan(xOff, Out.Length), _mask, Out);
+    }
+
+    public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
+    {
+        if (!needInput) return null;
+        if (_layer.P != 0) TensorPrimitives.Multiply(g.AsSpan(0, Out.Length), _mask, g.AsSpan(0, Out.Length));
+        return g;
+    }
+}
+
+/// <summary>
+/// Cross-entropy of logits (M, C) against class indices (Functional.CrossEntropy with no class weights or label
+/// smoothing): the one-hot Q, log-softmax, −Σ Q·log p per row and the mean (or sum) forward; (p·ΣQ − Q)·∂ℓ backward.
+/// </summary>
+internal sealed class StaticCrossEntropy
+{
+    private readonly int _m, _c, _ignoreIndex;
+    private readonly bool _mean;
+    private readonly float[] _q, _logProbs, _products, _perRow, _total, _rowQ;
+    public readonly float[] GradLogits;
+
+    public StaticCrossEntropy(int[] logitShape, int ignoreIndex, bool mean)
+    {
+        if (logitShape.Length != 2)
+            throw new ArgumentException($"StaticStep: the model's output {Shapes.Format(logitShape)} must be logits (N, C).");
+        _m = logitShape[0];
+        _c = logitShape[1];
+        _ignoreIndex = ignoreIndex;
+        _mean = mean;
+        int n = _m * _c;
+        _q = new float[n];
+        _logProbs = new float[n];
+        _products = new float[n];
+        GradLogits = new float[n];
+        _perRow = new float[_m];
+        _rowQ = new float[_m];
+        _total = new float[1];
+    }
+
+    /// <summary>The loss; leaves ∂loss/∂logits in <see cref="GradLogits"/>.</summary>
+    public float Run(float[] z, int zOff, ReadOnlySpan<int> target)
+    {
+        Array.Clear(_q);
+        float denominator = 0;
+        for (int i = 0; i < _m; i++)
+        {
+            if (target[i] == _ignoreIndex) continue;
+            Functional.CheckClass("CrossEntropyLoss", target[i], _c);
+            denominator += 1f;
+            _q[i * _c + target[i]] = 1f;
+        }
+        int n = _m * _c;
+        Kernels.Softmax.Rows(z.AsSpan(zOff, n), _logProbs, _m, _c, log: true);
+        TensorPrimitives.Multiply(_logProbs, _q, _products);
+        Reduce.OuterInner(ReduceOp.Sum, _products, _perRow, _m, _c, 1);
+        TensorPrimitives.Negate(_perRow, _perRow);
+        Reduce.OuterInner(ReduceOp.Sum, _perRow, _total, 1, _m, 1);
+        float loss = _mean ? _total[0] / denominator : _total[0];
+
+        // Backward from ∂loss/∂loss = 1: the mean's Div gives 1/denominator to every row.
+        float gRow = _mean ? 1f / denominator : 1f;
+        Elementwise.UnaryContiguous(UnaryOp.Exp, _logProbs, GradLogits, 0, 0);
+        Reduce.OuterInner(ReduceOp.Sum, _q, _rowQ, _m, _c, 1);
+        for (int i = 0; i < _m; i++)
+        {
+            float s = _rowQ[i];
+            var p = GradLogits.AsSpan(i * _c, _c);
+            var q = _q.AsSpan(i * _c, _c);
+            for (int c = 0; c < _c; c++) p[c] = (p[c] * s - q[c]) * gRow;
+        }
+        return loss;
+    }
+}

@@ -1,0 +1,246 @@
+using Nabla.Backends;
+
+namespace Nabla.Training;
+
+/// <summary>
+/// One training step of a <see cref="Sequential"/> classifier — forward, cross-entropy, backward — run layer by layer
+/// into buffers allocated once per batch shape, without recording an autograd graph (llm.c's design; what capturing a
+/// CUDA graph gives PyTorch). Each layer calls the kernels its autograd op calls, on the same operands in the same
+/// order, so the loss and every gradient are bit-identical to
+/// <c>opt.ZeroGrad(); loss.Forward(model.Forward(x), y).Backward()</c> — and a step allocates no managed memory once
+/// its batch shape has been seen.
+/// </summary>
+/// <remarks>
+/// Supported: a <see cref="Sequential"/> in training mode of <see cref="Linear"/>, <see cref="ReLU"/>,
+/// <see cref="Flatten"/> (of every dim after the batch), <see cref="Identity"/>, <see cref="Conv2d"/>,
+/// <see cref="MaxPool2d"/>, <see cref="BatchNorm1d"/>/<see cref="BatchNorm2d"/> and <see cref="Dropout"/>, trained
+/// with <see cref="CrossEntropyLoss"/> on class indices (no class weights, no label smoothing; mean or sum).
+/// <see cref="TryCreate"/> says why another model is not; train that one with the autograd path. After
+/// <see cref="Run"/> each parameter's <see cref="Tensor.Grad"/> is a tensor the step owns and overwrites in the next
+/// run (as ZeroGrad and Backward would put fresh ones there): clone it to keep it. A step replaces gradients rather
+/// than adding to them, so accumulating over several batches needs the autograd path.
+/// </remarks>
+public sealed class StaticStep
+{
+    private readonly Sequential _model;
+    private readonly CrossEntropyLoss _loss;
+    private readonly Module[] _layers;          // the model's modules, each supported
+    private readonly Tensor[] _parameters;
+    private readonly Tensor[] _gradients;       // one per parameter, the step's own
+    private readonly Dictionary<Tensor, float[]> _gradientBuffers = new(ReferenceEqualityComparer.Instance);
+    private readonly List<Plan> _plans = [];
+    private int[]? _sampleShape;
+
+    private StaticStep(Sequential model, CrossEntropyLoss loss, Module[] layers)
+    {
+        _model = model;
+        _loss = loss;
+        _layers = layers;
+        _parameters = [.. model.Parameters()];
+        _gradients = new Tensor[_parameters.Length];
+        for (int i = 0; i < _parameters.Length; i++)
+        {
+            var p = _parameters[i];
+            StaticLayer.Data(p, "every parameter");
+            var buffer = new float[p.Numel];
+            _gradientBuffers[p] = buffer;
+            _gradients[i] = new Tensor(new CpuStorage(buffer), [.. p.Shape]);
+        }
+    }
+
+    /// <summary>
+    /// A static step for <paramref name="model"/> trained with <paramref name="loss"/>, or null with the
+    /// <paramref name="reason"/> when a layer or the loss is not supported (see the remarks).
+    /// </summary>
+    public static StaticStep? TryCreate(Module model, Loss loss, out string? reason)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(loss);
+        reason = null;
+        if (model is not Sequential sequential)
+        {
+            reason = $"the model is a {model.GetType().Name}, not a Sequential";
+            return null;
+        }
+        if (loss is not CrossEntropyLoss ce || ce.Weight is not null || ce.LabelSmoothing != 0 || ce.Reduction == Reduction.None)
+        {
+            reason = "the loss is not a CrossEntropyLoss without class weights or label smoothing, reduced by mean or sum";
+            return null;
+        }
+        var layers = new Module[sequential.Count];
+        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < layers.Length; i++)
+        {
+            var m = sequential[i];
+            bool supported = m switch
+            {
+                Linear or ReLU or Identity or Conv2d or MaxPool2d or BatchNormBase or Dropout => true,
+                Flatten f => f.StartDim == 1 && f.EndDim == -1,
+                _ => false,
+            };
+            if (!supported || (m is BatchNormBase && m is not (BatchNorm1d or BatchNorm2d)))
+            {
+                reason = $"layer {i} ({m.GetType().Name}) is not one the static step runs";
+                return null;
+            }
+            if (m.Parameters().Any(p => p.Storage is not CpuStorage || !p.IsContiguous))
+            {
+                reason = $"layer {i} ({m.GetType().Name}) has a parameter that is not a contiguous CPU tensor";
+                return null;
+            }
+            // A parameter used twice gets the sum of both uses' gradients on the autograd path; a static layer writes its own.
+            if (m.Parameters().Any(p => !seen.Add(p)))
+            {
+                reason = $"layer {i} ({m.GetType().Name}) shares a parameter with an earlier layer";
+                return null;
+            }
+            layers[i] = m;
+        }
+        return new StaticStep(sequential, ce, layers);
+    }
+
+    /// <summary>
+    /// Forward, loss and backward for one batch: <paramref name="input"/> (N, …) and class indices
+    /// <paramref name="target"/> (N). Sets every parameter's <see cref="Tensor.Grad"/> to ∂loss/∂parameter and returns
+    /// the loss (what <c>loss.Item()</c> gives on the autograd path). Running statistics and dropout generators advance as
+    /// they do there.
+    /// </summary>
+    /// <exception cref="ArgumentException">the input's sample shape differs from the first batch's, or the target's shape does not match.</exception>
+    /// <exception cref="InvalidOperationException">a layer is in evaluation mode.</exception>
+    public float Run(Tensor input, IntTensor target)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(target);
+        if (input.Rank < 1 || target.Shape.Count != 1 || target.Shape[0] != input.Shape[0])
+            throw new ArgumentException(
+                $"StaticStep: target {Shapes.Format([.. target.Shape])} must be (N) for input {Shapes.Format(input.shape)}.", nameof(target));
+        foreach (var m in _layers)
+            if (!m.Training || !_model.Training)
+                throw new InvalidOperationException($"StaticStep: {(m.Training ? "the model" : m.GetType().Name)} is in evaluation mode; a training step needs model.Train().");
+        var plan = PlanFor(input);
+
+        float[] x;
+        int xOff;
+        if (input.Storage is CpuStorage cpu && input.IsContiguous)
+        {
+            x = cpu.Data;
+            xOff = input.offset;
+        }
+        else
+        {
+            input.Backend.ToHost(input, plan.InputCopy ??= new float[input.Numel]);
+            x = plan.InputCopy;
+            xOff = 0;
+        }
+
+        var layers = plan.Layers;
+        float[] a = x;
+        int aOff = xOff;
+        for (int i = 0; i < layers.Length; i++)
+        {
+            layers[i].Forward(a, aOff);
+            a = layers[i].Out;
+            aOff = layers[i].OutOffset;
+        }
+        float loss = plan.Loss.Run(a, aOff, target.Data);
+
+        float[]? g = plan.Loss.GradLogits;
+        for (int i = layers.Length - 1; i >= 0 && g is not null; i--)
+        {
+            var (inArr, inOff) = i == 0 ? (x, xOff) : (layers[i - 1].Out, layers[i - 1].OutOffset);
+            g = layers[i].Backward(inArr, inOff, g, plan.NeedInputGradient[i]);
+        }
+        for (int i = 0; i < _parameters.Length; i++)
+            if (_parameters[i].RequiresGrad) _parameters[i].Grad = _gradients[i];
+        GC.KeepAlive(input);
+        return loss;
+    }
+
+    private Plan PlanFor(Tensor input)
+    {
+        var shape = input.shape;
+        if (_sampleShape is null) _sampleShape = shape[1..];
+        else if (!shape.AsSpan(1).SequenceEqual(_sampleShape))
+            throw new ArgumentException(
+                $"StaticStep: input {Shapes.Format(shape)} has samples of shape {Shapes.Format(shape[1..])}, but the first batch's were {Shapes.Format(_sampleShape)}.", nameof(input));
+        foreach (var p in _plans)
+            if (p.BatchSize == shape[0]) return p;
+        var plan = Build(shape);
+        _plans.Add(plan);
+        return plan;
+    }
+
+    // The layers for one input shape, with Sequential's fusions: Linear → ReLU as one layer, ReLU → MaxPool2d as
+    // pool then ReLU (both bit-identical to the unfused ops).
+    private Plan Build(int[] inputShape)
+    {
+        var layers = new List<StaticLayer>();
+        var hasParameters = new List<bool>();
+        var shape = inputShape;
+        float[] Grad(Tensor p) => _gradientBuffers[p];
+        void Add(StaticLayer layer, bool parameters)
+        {
+            layers.Add(layer);
+            hasParameters.Add(parameters);
+            shape = layer.OutShape;
+        }
+        if (_model.FlattenInput && shape.Length > 2) Add(new StaticView([shape[0], StaticLayer.Numel(shape) / Math.Max(1, shape[0])]), false);
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            var m = _layers[i];
+            var next = i + 1 < _layers.Length ? _layers[i + 1] : null;
+            switch (m)
+            {
+                case Linear linear:
+                    bool relu = next is ReLU;
+                    Add(new StaticLinear(linear, relu, shape, Grad), true);
+                    if (relu) i++;
+                    break;
+                case ReLU when next is MaxPool2d pool:
+                    Add(new StaticMaxPool2d(pool, shape), false);
+                    Add(new StaticRelu(shape), false);
+                    i++;
+                    break;
+                case ReLU:
+                    Add(new StaticRelu(shape), false);
+                    break;
+                case Conv2d conv:
+                    Add(new StaticConv2d(conv, shape, Grad), true);
+                    break;
+                case MaxPool2d pool:
+                    Add(new StaticMaxPool2d(pool, shape), false);
+                    break;
+                case BatchNormBase norm:
+                    Add(new StaticBatchNorm(norm, shape, Grad), norm.Weight is not null || norm.Bias is not null);
+                    break;
+                case Dropout dropout:
+                    Add(new StaticDropout(dropout, shape), false);
+                    break;
+                case Flatten:
+                    Add(new StaticView(shape.Length > 2 ? [shape[0], StaticLayer.Numel(shape) / Math.Max(1, shape[0])] : shape), false);
+                    break;
+                default:
+                    Add(new StaticView(shape), false);   // Identity
+                    break;
+            }
+        }
+        // A layer's input gradient is needed only when some layer before it has parameters.
+        var need = new bool[layers.Count];
+        bool before = false;
+        for (int i = 0; i < need.Length; i++)
+        {
+            need[i] = before;
+            before |= hasParameters[i];
+        }
+        return new Plan(inputShape[0], [.. layers], need, new StaticCrossEntropy(shape, _loss.IgnoreIndex, _loss.Reduction == Reduction.Mean));
+    }
+
+    private sealed class Plan(int batchSize, StaticLayer[] layers, bool[] needInputGradient, StaticCrossEntropy loss)
+    {
+        public readonly int BatchSize = batchSize;
+        public readonly StaticLayer[] Layers = layers;
+        public readonly bool[] NeedInputGradient = needInputGradient;
+        public readonly StaticCrossEntropy Loss = loss;
+        public float[]? InputCopy;
+    }
+}

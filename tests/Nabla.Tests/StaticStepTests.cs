@@ -1,0 +1,143 @@
+using Nabla.Optim;
+using Nabla.Training;
+
+namespace Nabla.Tests;
+
+/// <summary>
+/// The static training step against the autograd path it replaces: the same losses, gradients, parameters, running
+/// statistics and dropout masks, bit for bit, over several Adam steps; and no allocation once warm.
+/// </summary>
+public class StaticStepTests
+{
+    static (Tensor X, IntTensor Y) Batch(int n, int[] sample, int seed, int classes = 10)
+    {
+        var g = new Generator((ulong)seed);
+        var x = Tensor.Randn([n, .. sample], g);
+        var y = IntTensor.FromArray(Enumerable.Range(0, n).Select(i => (int)(g.NextUInt64() % (ulong)classes)).ToArray());
+        return (x, y);
+    }
+
+    // Trains twin models (same seed) with the autograd path and with the static step, batch by batch, comparing bits.
+    static void AssertTwinsAgree(string spec, int[] sample, ModelOptions options, int[] batchSizes, CrossEntropyLoss? loss = null)
+    {
+        loss ??= new CrossEntropyLoss();
+        var eager = Models.FromSpec(spec, sample, 10, new Generator(3), options: options);
+        var twin = Models.FromSpec(spec, sample, 10, new Generator(3), options: options);
+        var step = StaticStep.TryCreate(twin, loss, out var reason);
+        Assert.True(step is not null, reason);
+        var eagerOpt = new Adam(eager.Parameters(), lr: 1e-2);
+        var staticOpt = new Adam(twin.Parameters(), lr: 1e-2);
+        var eagerParams = eager.Parameters().ToArray();
+        var staticParams = twin.Parameters().ToArray();
+        for (int s = 0; s < batchSizes.Length; s++)
+        {
+            var (x, y) = Batch(batchSizes[s], sample, 100 + s);
+            eagerOpt.ZeroGrad();
+            var l = loss.Forward(eager.Forward(x), y);
+            l.Backward();
+            float staticLoss = step.Run(x, y);
+            Assert.Equal(l.Item(), staticLoss);
+            for (int i = 0; i < eagerParams.Length; i++)
+                Assert.True(eagerParams[i].Grad!.ToArray().AsSpan().SequenceEqual(staticParams[i].Grad!.ToArray()), $"step {s}: gradient of parameter {i} differs");
+            eagerOpt.Step();
+            staticOpt.Step();
+        }
+        var a = eager.StateDict();
+        var b = twin.StateDict();
+        foreach (var (key, value) in a)
+        {
+            if (value.Float is { } t) Assert.True(t.ToArray().AsSpan().SequenceEqual(b[key].Float!.ToArray()), $"{key} differs");
+            else Assert.Equal(value.Int!.Data, b[key].Int!.Data);
+        }
+    }
+
+    [Fact]
+    public void Mlp_steps_match_the_autograd_path_bit_for_bit() =>
+        AssertTwinsAgree("mlp:64,32", [1, 10, 10], ModelOptions.None, [32, 32, 32, 7, 32]);
+
+    [Fact]
+    public void Cnn_steps_match_the_autograd_path_bit_for_bit() =>
+        AssertTwinsAgree("cnn:4,8", [1, 12, 12], ModelOptions.None, [16, 16, 5]);
+
+    [Fact]
+    public void Cnn_with_batch_norm_and_dropout_matches_the_autograd_path_bit_for_bit() =>
+        AssertTwinsAgree("cnn:4,8", [2, 12, 12], new ModelOptions(Dropout: 0.5f, Norm: "batch"), [16, 16, 9, 16]);
+
+    [Fact]
+    public void Mlp_with_batch_norm_dropout_and_summed_loss_matches() =>
+        AssertTwinsAgree("mlp:24,16", [30], new ModelOptions(Dropout: 0.3f, InputDropout: 0.2f, Norm: "batch"), [20, 20, 6],
+            new CrossEntropyLoss(reduction: Reduction.Sum));
+
+    [Fact]
+    public void Ignored_targets_count_as_on_the_autograd_path()
+    {
+        var eager = Models.FromSpec("mlp:16", [8], 10, new Generator(4));
+        var twin = Models.FromSpec("mlp:16", [8], 10, new Generator(4));
+        var loss = new CrossEntropyLoss(ignoreIndex: 3);
+        var step = StaticStep.TryCreate(twin, loss, out _)!;
+        var (x, _) = Batch(12, [8], 9);
+        var y = IntTensor.FromArray([3, 1, 3, 0, 9, 3, 2, 3, 5, 3, 7, 3]);
+        var l = loss.Forward(eager.Forward(x), y);
+        l.Backward();
+        Assert.Equal(l.Item(), step.Run(x, y));
+        var e = eager.Parameters().ToArray();
+        var s = twin.Parameters().ToArray();
+        for (int i = 0; i < e.Length; i++) Assert.Equal(e[i].Grad!.ToArray(), s[i].Grad!.ToArray());
+    }
+
+    // The bench's workloads (the cnn ones on a smaller batch): kernels split over threads, Adam updates in place.
+    [Theory]
+    [InlineData("mlp:256,128", 128, false)]
+    [InlineData("cnn", 32, false)]
+    [InlineData("cnn", 32, true)]
+    public void A_warm_step_allocates_nothing(string spec, int batch, bool normAndDropout)
+    {
+        var options = normAndDropout ? new ModelOptions(Dropout: 0.5f, Norm: "batch") : ModelOptions.None;
+        var model = Models.FromSpec(spec, [1, 28, 28], 10, new Generator(0), options: options);
+        var step = StaticStep.TryCreate(model, new CrossEntropyLoss(), out _)!;
+        var opt = new Adam(model.Parameters(), lr: 1e-3);
+        var (x, y) = Batch(batch, [1, 28, 28], 1);
+        for (int i = 0; i < 3; i++)
+        {
+            step.Run(x, y);
+            opt.Step();
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++)
+        {
+            opt.ZeroGrad();
+            step.Run(x, y);
+            opt.Step();
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Unsupported_models_and_losses_say_why()
+    {
+        var noisy = Models.FromSpec("mlp:8", [4], 3, new Generator(1), options: new ModelOptions(Noise: 0.1f));
+        Assert.Null(StaticStep.TryCreate(noisy, new CrossEntropyLoss(), out var reason));
+        Assert.Contains("GaussianNoise", reason);
+        var mlp = Models.FromSpec("mlp:8", [4], 3, new Generator(1));
+        Assert.Null(StaticStep.TryCreate(mlp, new CrossEntropyLoss(labelSmoothing: 0.1f), out reason));
+        Assert.Contains("label smoothing", reason);
+        Assert.Null(StaticStep.TryCreate(mlp, new MSELoss(), out _));
+        var shared = new Linear(4, 4, new Generator(2));
+        Assert.Null(StaticStep.TryCreate(new Sequential(shared, new ReLU(), shared), new CrossEntropyLoss(), out reason));
+        Assert.Contains("shares a parameter", reason);
+    }
+
+    [Fact]
+    public void Bad_batches_and_evaluation_mode_are_refused()
+    {
+        var model = Models.FromSpec("mlp:8", [4], 3, new Generator(1));
+        var step = StaticStep.TryCreate(model, new CrossEntropyLoss(), out _)!;
+        var (x, y) = Batch(5, [4], 2, classes: 3);
+        step.Run(x, y);
+        Assert.Throws<ArgumentException>(() => step.Run(Tensor.Zeros(5, 6), y));
+        Assert.Throws<ArgumentException>(() => step.Run(x, IntTensor.FromArray([0, 1])));
+        Assert.Throws<ArgumentOutOfRangeException>(() => step.Run(x, IntTensor.FromArray([0, 1, 2, 3, 0])));
+        model.Eval();
+        Assert.Throws<InvalidOperationException>(() => step.Run(x, y));
+    }
+}
