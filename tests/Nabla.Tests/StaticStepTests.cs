@@ -1,3 +1,4 @@
+using Nabla.Data;
 using Nabla.Optim;
 using Nabla.Training;
 
@@ -139,5 +140,33 @@ public class StaticStepTests
         Assert.Throws<ArgumentOutOfRangeException>(() => step.Run(x, IntTensor.FromArray([0, 1, 2, 3, 0])));
         model.Eval();
         Assert.Throws<InvalidOperationException>(() => step.Run(x, y));
+    }
+}
+
+/// <summary>The Trainer takes the static step when it can, with the autograd path's numbers.</summary>
+public class StaticStepTrainerTests
+{
+    static (History History, float[] Weights) Fit(bool useStatic, string spec, ModelOptions options)
+    {
+        var g = new Generator(11);
+        var data = new TensorDataset(Tensor.Rand([90, 1, 12, 12], g), IntTensor.FromArray(Enumerable.Range(0, 90).Select(i => i % 10).ToArray()));
+        var validation = new TensorDataset(Tensor.Rand([20, 1, 12, 12], g), IntTensor.FromArray(Enumerable.Range(0, 20).Select(i => i % 10).ToArray()));
+        var model = Models.FromSpec(spec, [1, 12, 12], 10, new Generator(5), options: options);
+        var trainer = new Trainer(new TrainerOptions { BatchSize = 32, Seed = 3, StaticStep = useStatic, BackgroundLoading = false });
+        var history = trainer.Fit(model, new CrossEntropyLoss(), new Adam(model.Parameters(), lr: 3e-3), data, validation, 3);
+        return (history, model.Parameters().SelectMany(p => p.ToArray()).ToArray());
+    }
+
+    [Theory]
+    [InlineData("mlp:32,16", false)]
+    [InlineData("cnn:4,8", true)]
+    public void Static_and_autograd_training_give_the_same_history_and_weights(string spec, bool normAndDropout)
+    {
+        var options = normAndDropout ? new ModelOptions(Dropout: 0.5f, Norm: "batch") : ModelOptions.None;
+        var a = Fit(false, spec, options);
+        var b = Fit(true, spec, options);
+        foreach (var key in new[] { "loss", "accuracy", "val_loss", "val_accuracy" })
+            Assert.Equal(a.History.Series(key), b.History.Series(key));
+        Assert.Equal(a.Weights, b.Weights);
     }
 }

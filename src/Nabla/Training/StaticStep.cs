@@ -67,6 +67,11 @@ public sealed class StaticStep
             reason = "the loss is not a CrossEntropyLoss without class weights or label smoothing, reduced by mean or sum";
             return null;
         }
+        if (sequential.Count == 0)
+        {
+            reason = "the model has no layers";
+            return null;
+        }
         var layers = new Module[sequential.Count];
         var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < layers.Length; i++)
@@ -152,9 +157,16 @@ public sealed class StaticStep
         }
         for (int i = 0; i < _parameters.Length; i++)
             if (_parameters[i].RequiresGrad) _parameters[i].Grad = _gradients[i];
+        Output = plan.Output;
         GC.KeepAlive(input);
         return loss;
     }
+
+    /// <summary>
+    /// The model's output (the logits, N × C) of the last <see cref="Run"/>: a view of the step's own buffer, which
+    /// the next run overwrites; null before the first.
+    /// </summary>
+    public Tensor? Output { get; private set; }
 
     private Plan PlanFor(Tensor input)
     {
@@ -242,5 +254,19 @@ public sealed class StaticStep
         public readonly bool[] NeedInputGradient = needInputGradient;
         public readonly StaticCrossEntropy Loss = loss;
         public float[]? InputCopy;
+        private Tensor? _output;
+
+        // The last layer's output as a tensor, made once (a view layer's output is its input's buffer, which the
+        // forward pass sets, so it is read after a run).
+        public Tensor Output
+        {
+            get
+            {
+                var last = Layers[^1];
+                if (_output is null || _output.Storage is not CpuStorage cpu || cpu.Data != last.Out || _output.offset != last.OutOffset)
+                    _output = new Tensor(new CpuStorage(last.Out), last.OutShape, Shapes.ContiguousStrides(last.OutShape), last.OutOffset);
+                return _output;
+            }
+        }
     }
 }
