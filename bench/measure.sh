@@ -3,8 +3,8 @@ cd "$(dirname "$0")/.."
 echo "commit $(git log --oneline -1 | cut -c1-7) start $(date -u +%H:%M:%S) load $(cat /proc/loadavg)"
 cd out/bench
 for r in 1 2; do
-for m in mlp cnn cnn-bn; do echo "== default $m round $r"; ./Nabla.Bench $m --samples 5 2>&1 | grep -E "^\| (mlp|cnn)|Nabla:|TorchSharp:|eval-mode"; done
-for m in mlp cnn cnn-bn; do echo "== glibc $m round $r"; GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296 ./Nabla.Bench $m --samples 5 2>&1 | grep -E "^\| (mlp|cnn)|Nabla:"; done
+for m in mlp cnn cnn-bn; do echo "== default $m round $r"; ./Nabla.Bench $m --samples 5 2>&1 | grep -E "^\| (mlp|cnn)|Nabla( autograd)?:|TorchSharp:|eval-mode"; done
+for m in mlp cnn cnn-bn; do echo "== glibc $m round $r"; GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296 ./Nabla.Bench $m --samples 5 2>&1 | grep -E "^\| (mlp|cnn)|Nabla( autograd)?:"; done
 done
 cd ../..
 for w in gemm mlp cnn cnn-bn; do echo "== nabla bench $w"; out/nabla/Nabla.Cli bench $w --json; done

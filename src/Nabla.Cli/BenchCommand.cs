@@ -101,6 +101,9 @@ internal static class BenchCommand
         var opt = new Adam(model.Parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999);
         var loader = new DataLoader(data, 128, seed: 0);
         var loss = new CrossEntropyLoss();
+        // The step nabla train runs (Trainer takes the static step for these models).
+        var step = Nabla.Training.StaticStep.TryCreate(model, loss, out var why)
+            ?? throw new InvalidOperationException($"bench: the static step does not take {workload}: {why}");
         int samples = 0, warm = 0, steps = 0;
         long allocated0 = 0;
         Stopwatch? clock = null;
@@ -108,7 +111,7 @@ internal static class BenchCommand
             foreach (var batch in loader.Epoch(epoch))
             {
                 opt.ZeroGrad();
-                loss.Forward(model.Forward(batch.Features), batch.Labels!).Backward();
+                step.Run(batch.Features, batch.Labels!);
                 opt.Step();
                 if (warm == 0) firstStep = (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds;
                 if (++warm == 5)
