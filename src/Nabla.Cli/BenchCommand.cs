@@ -24,7 +24,10 @@ internal static class BenchCommand
         Uses Fashion-MNIST when installed, else random data of the same shape. Reports peak memory (RSS).
         --json prints {"workload":…,"samples_per_s"|"gflops":…,"peak_rss_mb":…,"threads":…} and, for training,
         "first_step_s": seconds from process start to the end of the first step, data load included, and
-        "alloc_kib_per_step": managed memory allocated per timed step, on every thread. The comparison with
+        "alloc_kib_per_step": managed memory allocated per timed step on every thread (the data loader's
+        included), and "step_alloc_bytes": what the training step itself (forward, loss, backward, Adam)
+        allocated per step (0 once every batch shape has been seen: the first batch of a new size, such as an
+        epoch's smaller last one, builds its buffers). The comparison with
         TorchSharp and PyTorch lives in bench/ (see docs/PERFORMANCE.md).
         """;
 
@@ -36,7 +39,7 @@ internal static class BenchCommand
         Threads.Count = a.Int("--threads", Environment.ProcessorCount, 1, 1024);
         double seconds = a.Double("--seconds", 5, 0.1, 3600);
         string workload = args[0];
-        double value, startup = double.NaN, allocated = double.NaN;
+        double value, startup = double.NaN, allocated = double.NaN, stepBytes = double.NaN;
         string unit;
         if (workload == "gemm")
         {
@@ -46,11 +49,11 @@ internal static class BenchCommand
         }
         else
         {
-            (value, startup, allocated) = Training(workload, seconds);
+            (value, startup, allocated, stepBytes) = Training(workload, seconds);
             unit = "samples_per_s";
         }
         double rss = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
-        string first = double.IsNaN(startup) ? "" : string.Create(CultureInfo.InvariantCulture, $",\"first_step_s\":{startup:F2},\"alloc_kib_per_step\":{allocated:F1}");
+        string first = double.IsNaN(startup) ? "" : string.Create(CultureInfo.InvariantCulture, $",\"first_step_s\":{startup:F2},\"alloc_kib_per_step\":{allocated:F1},\"step_alloc_bytes\":{stepBytes:F0}");
         if (a.Flag("--json"))
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{{\"workload\":\"{workload}\",\"{unit}\":{value:F1},\"peak_rss_mb\":{rss:F0},\"threads\":{Threads.Count}{first}}}"));
@@ -58,7 +61,7 @@ internal static class BenchCommand
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{workload}: {value:N1} {(unit == "gflops" ? "GFLOP/s" : "samples/s")}, peak RSS {rss:F0} MiB, {Threads.Count} threads")
                 + (double.IsNaN(startup) ? "" : string.Create(CultureInfo.InvariantCulture,
-                    $", first step done {startup:F2} s after process start, {allocated:F1} KiB of managed memory allocated per step")));
+                    $", first step done {startup:F2} s after process start, {allocated:F1} KiB of managed memory allocated per step ({stepBytes:F0} bytes by the step itself)")));
         return 0;
     }
 
@@ -82,8 +85,8 @@ internal static class BenchCommand
     }
 
     // Samples/s, the seconds from process start to the end of the first step (data load included), and the managed
-    // memory allocated per timed step on every thread.
-    private static (double SamplesPerSecond, double FirstStep, double AllocatedKiBPerStep) Training(string workload, double seconds)
+    // memory allocated per timed step on every thread, and the bytes the step itself allocated.
+    private static (double SamplesPerSecond, double FirstStep, double AllocatedKiBPerStep, double StepBytes) Training(string workload, double seconds)
     {
         double firstStep = double.NaN;
         TensorDataset data;
@@ -99,20 +102,22 @@ internal static class BenchCommand
         var options = workload == "cnn-bn" ? new ModelOptions(Dropout: 0.5f, Norm: "batch") : ModelOptions.None;
         var model = Models.FromSpec(workload == "mlp" ? "mlp:256,128" : "cnn", data.SampleShape, 10, new Generator(0), options: options);
         var opt = new Adam(model.Parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999);
-        var loader = new DataLoader(data, 128, seed: 0);
+        var loader = new DataLoader(data, 128, seed: 0) { ReuseBuffers = true };   // as Trainer reads it
         var loss = new CrossEntropyLoss();
         // The step nabla train runs (Trainer takes the static step for these models).
         var step = Nabla.Training.StaticStep.TryCreate(model, loss, out var why)
             ?? throw new InvalidOperationException($"bench: the static step does not take {workload}: {why}");
         int samples = 0, warm = 0, steps = 0;
-        long allocated0 = 0;
+        long allocated0 = 0, stepBytes = 0;
         Stopwatch? clock = null;
         for (int epoch = 0; clock is null || clock.Elapsed.TotalSeconds < seconds; epoch++)
             foreach (var batch in loader.Epoch(epoch))
             {
+                long before = GC.GetAllocatedBytesForCurrentThread();
                 opt.ZeroGrad();
                 step.Run(batch.Features, batch.Labels!);
                 opt.Step();
+                if (clock is not null) stepBytes += GC.GetAllocatedBytesForCurrentThread() - before;
                 if (warm == 0) firstStep = (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds;
                 if (++warm == 5)
                 {
@@ -127,6 +132,6 @@ internal static class BenchCommand
                 if (clock is not null && clock.Elapsed.TotalSeconds >= seconds) break;
             }
         double perStep = (GC.GetTotalAllocatedBytes(precise: true) - allocated0) / 1024.0 / Math.Max(1, steps);
-        return (samples / clock!.Elapsed.TotalSeconds, firstStep, perStep);
+        return (samples / clock!.Elapsed.TotalSeconds, firstStep, perStep, stepBytes / (double)Math.Max(1, steps));
     }
 }

@@ -290,6 +290,40 @@ public class DataLoadingTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_loader_reusing_its_buffers_gives_the_same_batches(bool background)
+    {
+        var raw = Images(37, 4, 4);
+        var labels = Labels(Enumerable.Range(0, 37).Select(i => (byte)(i % 3)).ToArray());
+        var pixels = Idx.Load(new MemoryStream(raw), new MemoryStream(labels));
+        var fresh = new DataLoader(pixels, 4, seed: 3, background: background);
+        var reusing = new DataLoader(pixels, 4, seed: 3, background: background) { ReuseBuffers = true };
+        for (int epoch = 0; epoch < 2; epoch++)
+        {
+            var expected = fresh.Epoch(epoch).Select(b => (b.Features.ToArray(), b.Labels!.ToArray(), b.Indices)).ToList();
+            var seen = new List<Batch>();
+            int i = 0;
+            foreach (var batch in reusing.Epoch(epoch))
+            {
+                // Read each batch before asking for the next, as the loop it is meant for does.
+                Assert.Equal(expected[i].Item1, batch.Features.ToArray());
+                Assert.Equal(expected[i].Item2, batch.Labels!.Data);
+                Assert.Equal(expected[i].Indices, batch.Indices);
+                seen.Add(batch);
+                i++;
+            }
+            Assert.Equal(expected.Count, i);
+            // ReusedBatches consecutive batches never share buffers; the one after them reuses the first's.
+            for (int k = 0; k + DataLoader.ReusedBatches < seen.Count - 1; k++)
+            {
+                for (int j = 1; j < DataLoader.ReusedBatches; j++) Assert.NotSame(seen[k].Features, seen[k + j].Features);
+                Assert.Same(seen[k].Features, seen[k + DataLoader.ReusedBatches].Features);
+            }
+        }
+    }
+
     [Fact]
     public void IdxLoadRejectsCountMismatch()
     {

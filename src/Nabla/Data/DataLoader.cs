@@ -55,6 +55,20 @@ public sealed class DataLoader
     /// </summary>
     public Func<Batch, Generator, Batch>? Transform { get; init; }
 
+    /// <summary>
+    /// Write batches of pixel data with class labels into a few buffers the loader keeps and reuses instead of new
+    /// tensors: a batch's tensors are overwritten once the loader has produced <see cref="ReusedBatches"/> more, so
+    /// use it only in a loop that is done with each batch when it asks for the next (<see cref="Training.Trainer"/>
+    /// without a transform, <c>nabla bench</c>). Same values as new batches; default false.
+    /// </summary>
+    public bool ReuseBuffers { get; init; }
+
+    /// <summary>How many consecutive batches have distinct buffers under <see cref="ReuseBuffers"/>: the one in use, the
+    /// worker's two in flight and the one it is writing.</summary>
+    public const int ReusedBatches = 4;
+
+    private BatchRing? _ring;   // the reusable buffers, taken by one epoch at a time
+
     /// <summary>Batches per epoch.</summary>
     public int BatchesPerEpoch => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
 
@@ -70,12 +84,32 @@ public sealed class DataLoader
     private IEnumerable<Batch> Sequential(int epoch)
     {
         var order = Order(epoch);
-        for (int b = 0; b < BatchesPerEpoch; b++) yield return Make(order, epoch, b);
+        var ring = TakeRing();
+        try
+        {
+            for (int b = 0; b < BatchesPerEpoch; b++) yield return Make(order, epoch, b, ring);
+        }
+        finally
+        {
+            _ring = ring;
+        }
     }
 
-    private Batch Make(int[] order, int epoch, int b)
+    // An epoch's buffers: the loader's own, or new ones when another epoch is being read at the same time.
+    private BatchRing? TakeRing() =>
+        ReuseBuffers && Dataset.HoldsPixels && Dataset.Task == TaskKind.Classification ? Interlocked.Exchange(ref _ring, null) ?? new BatchRing() : null;
+
+    private Batch Make(int[] order, int epoch, int b, BatchRing? ring)
     {
         int start = b * BatchSize, count = Math.Min(BatchSize, order.Length - start);
+        if (ring is not null)
+        {
+            var reused = ring.Next(Dataset, count);
+            order.AsSpan(start, count).CopyTo(reused.Indices);
+            Dataset.RowsInto(reused.Indices, reused.Features);
+            for (int k = 0; k < count; k++) reused.Labels!.Data[k] = Dataset.Labels!.Data[reused.Indices[k]];
+            return Transform is null ? reused : Transform(reused, Generator.ForStream(Seed ^ 0x5bd1e995, epoch * 65536 + b));
+        }
         var idx = order.AsSpan(start, count).ToArray();
         var it = new IntTensor(idx, count);
         var x = Dataset.Rows(idx);
@@ -88,6 +122,7 @@ public sealed class DataLoader
     private IEnumerable<Batch> Prefetched(int epoch, CancellationToken cancellation)
     {
         var order = Order(epoch);
+        var ring = TakeRing();
         int n = BatchesPerEpoch;
         // Two batches in flight: the one training and the next; more only costs memory.
         var channel = Channel.CreateBounded<Batch>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
@@ -96,7 +131,7 @@ public sealed class DataLoader
         {
             try
             {
-                for (int b = 0; b < n; b++) await channel.Writer.WriteAsync(Make(order, epoch, b), stop.Token).ConfigureAwait(false);
+                for (int b = 0; b < n; b++) await channel.Writer.WriteAsync(Make(order, epoch, b, ring), stop.Token).ConfigureAwait(false);
                 channel.Writer.TryComplete();
             }
             catch (Exception e)
@@ -111,7 +146,8 @@ public sealed class DataLoader
                 Batch? batch = null;
                 try
                 {
-                    batch = channel.Reader.ReadAsync(stop.Token).AsTask().GetAwaiter().GetResult();
+                    // A batch already waiting is taken without the task a blocking read allocates.
+                    if (!channel.Reader.TryRead(out batch)) batch = channel.Reader.ReadAsync(stop.Token).AsTask().GetAwaiter().GetResult();
                 }
                 catch (ChannelClosedException e) when (e.InnerException is not null)
                 {
@@ -131,6 +167,28 @@ public sealed class DataLoader
         {
             stop.Cancel();
             try { producer.Wait(); } catch (AggregateException) { }
+            if (ring is not null) _ring = ring;
+        }
+    }
+
+    // ReusedBatches batches of buffers, handed out in turn; a slot is replaced when the batch size changes (the last batch).
+    private sealed class BatchRing
+    {
+        private readonly Batch?[] _slots = new Batch?[ReusedBatches];
+        private int _next;
+
+        public Batch Next(TensorDataset data, int count)
+        {
+            int i = _next;
+            _next = (_next + 1) % _slots.Length;
+            var slot = _slots[i];
+            if (slot is null || slot.Count != count)
+            {
+                int[] shape = [count, .. data.SampleShape];
+                var indices = new int[count];
+                slot = _slots[i] = new Batch(Tensor.Zeros(shape), new IntTensor(new int[count], count), null, indices);
+            }
+            return slot;
         }
     }
 }

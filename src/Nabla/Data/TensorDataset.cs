@@ -130,19 +130,25 @@ public sealed class TensorDataset
     public Tensor Rows(ReadOnlySpan<int> indices)
     {
         if (!HoldsPixels) return Features.Detach().IndexSelect(0, new IntTensor(indices.ToArray(), indices.Length));
-        int row = _pixels.Length / Math.Max(1, Count), n = Count;
-        var pixels = _pixels.Span;
         var shape = (int[])_shape!.Clone();
         shape[0] = indices.Length;
         var x = Tensor.Uninitialized(Backends.CpuBackend.Instance, shape);
-        var dst = ((CpuStorage)x.Storage).Data.AsSpan(0, x.Numel);
+        RowsInto(indices, x);
+        return x;
+    }
+
+    // Rows of a pixel dataset scaled to x/255 into a contiguous tensor of their shape (Rows, and the loader's reused buffers).
+    internal void RowsInto(ReadOnlySpan<int> indices, Tensor x)
+    {
+        int row = _pixels.Length / Math.Max(1, Count), n = Count;
+        var pixels = _pixels.Span;
+        var dst = ((CpuStorage)x.Storage).Data.AsSpan(x.Offset, indices.Length * row);
         for (int k = 0; k < indices.Length; k++)
         {
             int i = indices[k];
             if ((uint)i >= (uint)n) throw new ArgumentOutOfRangeException(nameof(indices), i, $"TensorDataset.Rows: index {i} is outside 0..{n - 1}.");
             ScalePixels(pixels.Slice(i * row, row), dst.Slice(k * row, row));
         }
-        return x;
     }
 
     /// <summary>Class labels (N), or null for regression.</summary>

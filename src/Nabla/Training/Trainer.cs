@@ -95,6 +95,8 @@ public sealed class Trainer(TrainerOptions? options = null)
         var loader = new DataLoader(train, Options.BatchSize, Options.Shuffle, Options.DropLast, Options.Seed, Options.BackgroundLoading)
         {
             Transform = Options.Transform,
+            // The loop is done with a batch when it asks for the next; a transform might keep its input, so then not.
+            ReuseBuffers = Options.Transform is null,
         };
         var history = new History();
         var noiseGenerator = Generator.ForStream(Options.Seed, 7_777_777);
