@@ -123,15 +123,21 @@ public static class CnnStepTable
             topt.step();
         }
 
+        // The median step time (after the warm-up), then allocation and collections over one more second of steps:
+        // steady state, after the JIT's tiers (whose background compiler allocates too) have settled.
         double Measure(string name, Action step)
         {
+            double median = Timing.Median(step, samples, StepSampleSeconds, warmSeconds: 1.5, minWarm: 5);
             long steps = 0;
-            step();   // the first call builds the static step's buffers; the warm-up below is steady state
             long allocated0 = GC.GetTotalAllocatedBytes(true);
             var pause0 = GC.GetTotalPauseDuration();
             int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            double median = Timing.Median(() => { step(); steps++; }, samples, StepSampleSeconds, warmSeconds: 1.5, minWarm: 5);
+            while (steps < 5 || clock.Elapsed.TotalSeconds < 1)
+            {
+                step();
+                steps++;
+            }
             clock.Stop();
             Console.Error.WriteLine($"  {name}: {steps} steps, {(GC.GetTotalAllocatedBytes(true) - allocated0) / (double)steps:F0} bytes allocated per step, " +
                 $"GCs gen0/1/2 {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}, " +
