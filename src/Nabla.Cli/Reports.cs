@@ -67,6 +67,7 @@ internal sealed record RunReport(RunConfig Config, string Data, int TrainCount, 
         double samples = History.Epochs.Sum(e => e["samples_per_second"] * e["seconds"]);
         double trainSeconds = History.Epochs.Sum(e => e["seconds"]);
         if (trainSeconds > 0) w.WriteNumber("samples_per_second", Math.Round(samples / trainSeconds, 1));
+        w.WriteBoolean("static_step", History.StaticStep);
         w.WriteEndObject();
     }
 }

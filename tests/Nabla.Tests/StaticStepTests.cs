@@ -168,5 +168,7 @@ public class StaticStepTrainerTests
         foreach (var key in new[] { "loss", "accuracy", "val_loss", "val_accuracy" })
             Assert.Equal(a.History.Series(key), b.History.Series(key));
         Assert.Equal(a.Weights, b.Weights);
+        Assert.False(a.History.StaticStep);
+        Assert.True(b.History.StaticStep);
     }
 }

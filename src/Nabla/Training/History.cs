@@ -27,6 +27,9 @@ public sealed class History
     /// <summary>True when training was cancelled.</summary>
     public bool Cancelled { get; set; }
 
+    /// <summary>True when batches ran through a <see cref="Training.StaticStep"/> rather than the autograd graph (same numbers).</summary>
+    public bool StaticStep { get; set; }
+
     /// <summary>The values of one log key across epochs.</summary>
     public double[] Series(string key) => Epochs.Select(e => e[key]).ToArray();
 }

@@ -133,6 +133,7 @@ public sealed class Trainer(TrainerOptions? options = null)
                     // the optimizer step is still not taken when the loss is not finite).
                     value = staticStep.Run(features, batch.Labels);
                     output = staticStep.Output!;
+                    history.StaticStep = true;
                 }
                 else
                 {
