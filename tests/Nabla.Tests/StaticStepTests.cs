@@ -19,11 +19,11 @@ public class StaticStepTests
     }
 
     // Trains twin models (same seed) with the autograd path and with the static step, batch by batch, comparing bits.
-    static void AssertTwinsAgree(string spec, int[] sample, ModelOptions options, int[] batchSizes, CrossEntropyLoss? loss = null)
+    static void AssertTwinsAgree(string spec, int[] sample, ModelOptions options, int[] batchSizes, CrossEntropyLoss? loss = null, string activation = "relu")
     {
         loss ??= new CrossEntropyLoss();
-        var eager = Models.FromSpec(spec, sample, 10, new Generator(3), options: options);
-        var twin = Models.FromSpec(spec, sample, 10, new Generator(3), options: options);
+        var eager = Models.FromSpec(spec, sample, 10, new Generator(3), activation, options);
+        var twin = Models.FromSpec(spec, sample, 10, new Generator(3), activation, options);
         var step = StaticStep.TryCreate(twin, loss, out var reason);
         Assert.True(step is not null, reason);
         var eagerOpt = new Adam(eager.Parameters(), lr: 1e-2);
@@ -55,6 +55,13 @@ public class StaticStepTests
     [Fact]
     public void Mlp_steps_match_the_autograd_path_bit_for_bit() =>
         AssertTwinsAgree("mlp:64,32", [1, 10, 10], ModelOptions.None, [32, 32, 32, 7, 32]);
+
+    // The lecture's classic activations; a 200×100 hidden layer is big enough to split over threads.
+    [Theory]
+    [InlineData("sigmoid")]
+    [InlineData("tanh")]
+    public void Sigmoid_and_tanh_mlps_match_the_autograd_path_bit_for_bit(string activation) =>
+        AssertTwinsAgree("mlp:100,30", [1, 13, 13], ModelOptions.None, [200, 200, 13], activation: activation);
 
     [Fact]
     public void Cnn_steps_match_the_autograd_path_bit_for_bit() =>

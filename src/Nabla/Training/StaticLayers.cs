@@ -58,14 +58,15 @@ internal abstract class StaticLayer(int[] outShape)
         Gemm.Sgemm(ta, tb, m, n, k, a.AsSpan(aOff), lda, b.AsSpan(bOff), ldb, c, n, accumulate: false);
     }
 
-    // ∂L/∂x of a ReLU in place on g: g where y > 0, else 0 (BinaryOp.ReluGrad, as ReluOp's backward).
-    protected static void ReluGradInPlace(float[] g, float[] y, int yOff, int n)
+    // ∂L/∂x of an activation in place on g from its output y (BinaryOp.ReluGrad, SigmoidGrad or TanhGrad, as the
+    // op's backward), over the same ranges as CpuBackend splits a contiguous tensor.
+    protected static void ActivationGradInPlace(BinaryOp op, float[] g, float[] y, int yOff, int n)
     {
-        var args = (g, y, yOff, n);
-        ParallelFor.Run(Blocks(n), ElementBlock, in args, static (in (float[] G, float[] Y, int YOff, int N) a, int b0, int b1) =>
+        var args = (op, g, y, yOff, n);
+        ParallelFor.Run(Blocks(n), ElementBlock, in args, static (in (BinaryOp Op, float[] G, float[] Y, int YOff, int N) a, int b0, int b1) =>
         {
             int start = b0 * ElementBlock, len = Math.Min(a.N, b1 * ElementBlock) - start;
-            Elementwise.BinaryRow(BinaryOp.ReluGrad, a.G.AsSpan(start), 1, a.Y.AsSpan(a.YOff + start), 1, a.G.AsSpan(start), 1, len, 0, 0);
+            Elementwise.BinaryRow(a.Op, a.G.AsSpan(start), 1, a.Y.AsSpan(a.YOff + start), 1, a.G.AsSpan(start), 1, len, 0, 0);
         });
     }
 }
@@ -128,7 +129,7 @@ internal sealed class StaticLinear : StaticLayer
 
     public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
     {
-        if (_relu) ReluGradInPlace(g, Out, 0, _m * _out);
+        if (_relu) ActivationGradInPlace(BinaryOp.ReluGrad, g, Out, 0, _m * _out);
         var w = _layer.Weight;
         var wd = Data(w, "Linear.Weight");
         float[]? gx = null;
@@ -143,25 +144,37 @@ internal sealed class StaticLinear : StaticLayer
     }
 }
 
-/// <summary>y = max(x, 0) into its own buffer (ReluOp).</summary>
-internal sealed class StaticRelu : StaticLayer
+/// <summary>
+/// An activation whose gradient comes from its output — ReLU, sigmoid, tanh (ReluOp, SigmoidOp, TanhOp) — into its
+/// own buffer, over the ranges CpuBackend.Unary gives a contiguous tensor (so the vectorised sigmoid and tanh see the
+/// same spans).
+/// </summary>
+internal sealed class StaticActivation : StaticLayer
 {
-    public StaticRelu(int[] inShape) : base(inShape) => Out = new float[Numel(inShape)];
+    private readonly UnaryOp _op;
+    private readonly BinaryOp _grad;
+
+    public StaticActivation(UnaryOp op, BinaryOp grad, int[] inShape) : base(inShape)
+    {
+        _op = op;
+        _grad = grad;
+        Out = new float[Numel(inShape)];
+    }
 
     public override void Forward(float[] x, int xOff)
     {
-        var args = (x, xOff, Out);
-        ParallelFor.Run(Blocks(Out.Length), ElementBlock, in args, static (in (float[] X, int XOff, float[] Y) a, int b0, int b1) =>
+        var args = (_op, x, xOff, Out);
+        ParallelFor.Run(Blocks(Out.Length), ElementBlock, in args, static (in (UnaryOp Op, float[] X, int XOff, float[] Y) a, int b0, int b1) =>
         {
             int start = b0 * ElementBlock, len = Math.Min(a.Y.Length, b1 * ElementBlock) - start;
-            Elementwise.UnaryContiguous(UnaryOp.Relu, a.X.AsSpan(a.XOff + start, len), a.Y.AsSpan(start, len), 0, 0);
+            Elementwise.UnaryContiguous(a.Op, a.X.AsSpan(a.XOff + start, len), a.Y.AsSpan(start, len), 0, 0);
         });
     }
 
     public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
     {
         if (!needInput) return null;
-        ReluGradInPlace(g, Out, 0, Out.Length);
+        ActivationGradInPlace(_grad, g, Out, 0, Out.Length);
         return g;
     }
 }

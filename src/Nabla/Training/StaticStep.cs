@@ -79,7 +79,7 @@ public sealed class StaticStep
             var m = sequential[i];
             bool supported = m switch
             {
-                Linear or ReLU or Identity or Conv2d or MaxPool2d or BatchNormBase or Dropout => true,
+                Linear or ReLU or Sigmoid or Tanh or Identity or Conv2d or MaxPool2d or BatchNormBase or Dropout => true,
                 Flatten f => f.StartDim == 1 && f.EndDim == -1,
                 _ => false,
             };
@@ -210,11 +210,17 @@ public sealed class StaticStep
                     break;
                 case ReLU when next is MaxPool2d pool:
                     Add(new StaticMaxPool2d(pool, shape), false);
-                    Add(new StaticRelu(shape), false);
+                    Add(new StaticActivation(UnaryOp.Relu, BinaryOp.ReluGrad, shape), false);
                     i++;
                     break;
                 case ReLU:
-                    Add(new StaticRelu(shape), false);
+                    Add(new StaticActivation(UnaryOp.Relu, BinaryOp.ReluGrad, shape), false);
+                    break;
+                case Sigmoid:
+                    Add(new StaticActivation(UnaryOp.Sigmoid, BinaryOp.SigmoidGrad, shape), false);
+                    break;
+                case Tanh:
+                    Add(new StaticActivation(UnaryOp.Tanh, BinaryOp.TanhGrad, shape), false);
                     break;
                 case Conv2d conv:
                     Add(new StaticConv2d(conv, shape, Grad), true);
