@@ -259,6 +259,8 @@ internal sealed class StaticMaxPool2d : StaticLayer
     private static int[] OutputShape(MaxPool2d p, int[] s, out PoolGeometry g)
     {
         if (s.Length != 4) throw new ArgumentException($"MaxPool2d: input {Shapes.Format(s)} must be (N, C, H, W).");
+        if (p.KernelSize < 1 || p.Stride < 1 || p.Dilation < 1 || p.Padding < 0 || p.Padding * 2 > p.KernelSize)   // PoolOps.Geometry's checks
+            throw new ArgumentException($"MaxPool2d: kernel {p.KernelSize}, stride {p.Stride}, dilation {p.Dilation} and padding {p.Padding} (at most half the kernel) are not a valid window.");
         g = new PoolGeometry(s[0], s[1], s[2], s[3], p.KernelSize, p.KernelSize, p.Stride, p.Stride, p.Padding, p.Padding, p.Dilation, p.Dilation, p.CeilMode);
         if (g.OH <= 0 || g.OW <= 0) throw new ArgumentException($"MaxPool2d: input {Shapes.Format(s)} is too small for kernel {p.KernelSize}.");
         return [g.N, g.C, g.OH, g.OW];
