@@ -10,6 +10,8 @@ namespace Nabla.Kernels;
 /// </summary>
 public static class BatchNorm
 {
+    [ThreadStatic] private static float[]? t_centered;   // one channel-plane of x − μ per thread (Scratch)
+
     /// <summary>Per-channel mean and biased variance of (N, C, S): row sums in float, accumulated over rows in double.</summary>
     /// <remarks>Channels are split over <see cref="Threads.Count"/> threads; each channel is summed by one thread in a fixed order.</remarks>
     public static unsafe void Statistics(ReadOnlySpan<float> x, int n, int c, int s, Span<float> mean, Span<float> variance)
@@ -23,28 +25,21 @@ public static class BatchNorm
             {
                 var (ax, am, av, xl, n, c, s) = a;
                 var xs = new ReadOnlySpan<float>((void*)ax, xl);
-                var tmp = System.Buffers.ArrayPool<float>.Shared.Rent(s);
-                try
+                var tmp = Scratch.Get(ref t_centered, s);
+                for (int ch = c0; ch < c1; ch++)
                 {
-                    for (int ch = c0; ch < c1; ch++)
+                    double sum = 0;
+                    for (int i = 0; i < n; i++) sum += TensorPrimitives.Sum(xs.Slice((i * c + ch) * s, s));
+                    double mu = sum / ((double)n * s);
+                    double sq = 0;
+                    var d = tmp.AsSpan(0, s);
+                    for (int i = 0; i < n; i++)
                     {
-                        double sum = 0;
-                        for (int i = 0; i < n; i++) sum += TensorPrimitives.Sum(xs.Slice((i * c + ch) * s, s));
-                        double mu = sum / ((double)n * s);
-                        double sq = 0;
-                        var d = tmp.AsSpan(0, s);
-                        for (int i = 0; i < n; i++)
-                        {
-                            TensorPrimitives.Subtract(xs.Slice((i * c + ch) * s, s), (float)mu, d);
-                            sq += TensorPrimitives.SumOfSquares(d);
-                        }
-                        ((float*)am)[ch] = (float)mu;
-                        ((float*)av)[ch] = (float)(sq / ((double)n * s));
+                        TensorPrimitives.Subtract(xs.Slice((i * c + ch) * s, s), (float)mu, d);
+                        sq += TensorPrimitives.SumOfSquares(d);
                     }
-                }
-                finally
-                {
-                    System.Buffers.ArrayPool<float>.Shared.Return(tmp);
+                    ((float*)am)[ch] = (float)mu;
+                    ((float*)av)[ch] = (float)(sq / ((double)n * s));
                 }
             });
         }

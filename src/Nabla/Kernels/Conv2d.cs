@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace Nabla.Kernels;
@@ -17,6 +16,10 @@ public static class Conv2d
 {
     // Floats of one im2col block: 512 KiB, half of a Zen 4/5 core's L2, so packing reads it from cache.
     private const int ColumnBlockFloats = 128 * 1024;
+
+    // Each thread's im2col block, gathered gradient rows, transposed weight-gradient tile and (the caller's) partial
+    // weight gradients, kept between calls (Scratch).
+    [ThreadStatic] private static float[]? t_col, t_tmp, t_accT, t_partials;
 
     // Runs of blocks whose weight gradients are summed separately (fixed, so the sum order does not depend on threads).
     private const int MaxWeightRuns = 16;
@@ -93,46 +96,38 @@ public static class Conv2d
         var ys = new Span<float>((void*)ay, yl);
         var bs = new ReadOnlySpan<float>((void*)ab, bl);
         int k = geo.K, p = geo.P;
-        float[] col = ArrayPool<float>.Shared.Rent(k * t.MaxColumns), tmp = ArrayPool<float>.Shared.Rent(geo.OutCG * t.MaxColumns);
-        try
+        float[] col = Scratch.Get(ref t_col, k * t.MaxColumns), tmp = Scratch.Get(ref t_tmp, geo.OutCG * t.MaxColumns);
+        for (int i = i0; i < i1; i++)
         {
-            for (int i = i0; i < i1; i++)
+            t.Block(i, out int s0, out int s1, out int p0, out int p1);
+            int cols = (s1 - s0) * (p1 - p0);
+            for (int gi = 0; gi < geo.Groups; gi++)
             {
-                t.Block(i, out int s0, out int s1, out int p0, out int p1);
-                int cols = (s1 - s0) * (p1 - p0);
-                for (int gi = 0; gi < geo.Groups; gi++)
+                var wg = ws.Slice(gi * geo.OutCG * k, geo.OutCG * k);
+                var b = ColumnRows(xs, col, s0, s1, p0, p1, gi, geo, out int ldb);
+                if (s1 - s0 == 1)
                 {
-                    var wg = ws.Slice(gi * geo.OutCG * k, geo.OutCG * k);
-                    var b = ColumnRows(xs, col, s0, s1, p0, p1, gi, geo, out int ldb);
-                    if (s1 - s0 == 1)
-                    {
-                        // One sample: its output channels are rows P apart, so the GEMM writes NCHW directly.
-                        var c = ys.Slice((s0 * geo.OutC + gi * geo.OutCG) * p + p0);
-                        Gemm.SgemmSerial(false, false, geo.OutCG, cols, k, wg, k, b, ldb, c, p, accumulate: false);
-                        if (!bs.IsEmpty)
-                            for (int o = 0; o < geo.OutCG; o++)
-                            {
-                                var row = c.Slice(o * p, cols);
-                                System.Numerics.Tensors.TensorPrimitives.Add(row, bs[gi * geo.OutCG + o], row);
-                            }
-                        continue;
-                    }
-                    Gemm.SgemmSerial(false, false, geo.OutCG, cols, k, wg, k, b, ldb, tmp, cols, accumulate: false);
-                    for (int s = s0; s < s1; s++)
+                    // One sample: its output channels are rows P apart, so the GEMM writes NCHW directly.
+                    var c = ys.Slice((s0 * geo.OutC + gi * geo.OutCG) * p + p0);
+                    Gemm.SgemmSerial(false, false, geo.OutCG, cols, k, wg, k, b, ldb, c, p, accumulate: false);
+                    if (!bs.IsEmpty)
                         for (int o = 0; o < geo.OutCG; o++)
                         {
-                            var src = tmp.AsSpan(o * cols + (s - s0) * p, p);
-                            var dst = ys.Slice((s * geo.OutC + gi * geo.OutCG + o) * p, p);
-                            if (bs.IsEmpty) src.CopyTo(dst);
-                            else System.Numerics.Tensors.TensorPrimitives.Add(src, bs[gi * geo.OutCG + o], dst);
+                            var row = c.Slice(o * p, cols);
+                            System.Numerics.Tensors.TensorPrimitives.Add(row, bs[gi * geo.OutCG + o], row);
                         }
+                    continue;
                 }
+                Gemm.SgemmSerial(false, false, geo.OutCG, cols, k, wg, k, b, ldb, tmp, cols, accumulate: false);
+                for (int s = s0; s < s1; s++)
+                    for (int o = 0; o < geo.OutCG; o++)
+                    {
+                        var src = tmp.AsSpan(o * cols + (s - s0) * p, p);
+                        var dst = ys.Slice((s * geo.OutC + gi * geo.OutCG + o) * p, p);
+                        if (bs.IsEmpty) src.CopyTo(dst);
+                        else System.Numerics.Tensors.TensorPrimitives.Add(src, bs[gi * geo.OutCG + o], dst);
+                    }
             }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(col);
-            ArrayPool<float>.Shared.Return(tmp);
         }
     }
 
@@ -199,38 +194,30 @@ public static class Conv2d
         var ws = new ReadOnlySpan<float>((void*)aw, wl);
         var gxs = new Span<float>((void*)ax, xl);
         int k = geo.K, p = geo.P, hw = geo.H * geo.W, plane = geo.CG * hw;
-        float[] col = ArrayPool<float>.Shared.Rent(k * t.MaxColumns), tmp = ArrayPool<float>.Shared.Rent(geo.OutCG * t.MaxColumns);
-        try
+        float[] col = Scratch.Get(ref t_col, k * t.MaxColumns), tmp = Scratch.Get(ref t_tmp, geo.OutCG * t.MaxColumns);
+        for (int i = u0 * blocksPerUnit; i < u1 * blocksPerUnit; i++)
         {
-            for (int i = u0 * blocksPerUnit; i < u1 * blocksPerUnit; i++)
+            t.Block(i, out int s0, out int s1, out int p0, out int p1);
+            int width = p1 - p0, cols = (s1 - s0) * width;
+            for (int gi = 0; gi < geo.Groups; gi++)
             {
-                t.Block(i, out int s0, out int s1, out int p0, out int p1);
-                int width = p1 - p0, cols = (s1 - s0) * width;
-                for (int gi = 0; gi < geo.Groups; gi++)
+                var wg = ws.Slice(gi * geo.OutCG * k, geo.OutCG * k);
+                var b = GradRows(gys, tmp, s0, s1, p0, p1, gi, geo, out int ldb);
+                if (geo.IsPointwise && s1 - s0 == 1)
                 {
-                    var wg = ws.Slice(gi * geo.OutCG * k, geo.OutCG * k);
-                    var b = GradRows(gys, tmp, s0, s1, p0, p1, gi, geo, out int ldb);
-                    if (geo.IsPointwise && s1 - s0 == 1)
-                    {
-                        // gx rows are the col rows: the GEMM writes them in place.
-                        Gemm.SgemmSerial(true, false, k, cols, geo.OutCG, wg, k, b, ldb, gxs.Slice((s0 * geo.C + gi * geo.CG) * hw + p0), p, accumulate: false);
-                        continue;
-                    }
-                    Gemm.SgemmSerial(true, false, k, cols, geo.OutCG, wg, k, b, ldb, col, cols, accumulate: false);
-                    for (int s = s0; s < s1; s++)
-                    {
-                        var dst = gxs.Slice((s * geo.C + gi * geo.CG) * hw, plane);
-                        if (p0 == 0) dst.Clear(); // the sample's first tile
-                        if (geo.IsSamePaddingUnitStride) Col2ImSamePadding(col.AsSpan((s - s0) * width), dst, geo, cols, p0, p1);
-                        else Col2Im(col.AsSpan((s - s0) * width), dst, geo, cols, p0, p1);
-                    }
+                    // gx rows are the col rows: the GEMM writes them in place.
+                    Gemm.SgemmSerial(true, false, k, cols, geo.OutCG, wg, k, b, ldb, gxs.Slice((s0 * geo.C + gi * geo.CG) * hw + p0), p, accumulate: false);
+                    continue;
+                }
+                Gemm.SgemmSerial(true, false, k, cols, geo.OutCG, wg, k, b, ldb, col, cols, accumulate: false);
+                for (int s = s0; s < s1; s++)
+                {
+                    var dst = gxs.Slice((s * geo.C + gi * geo.CG) * hw, plane);
+                    if (p0 == 0) dst.Clear(); // the sample's first tile
+                    if (geo.IsSamePaddingUnitStride) Col2ImSamePadding(col.AsSpan((s - s0) * width), dst, geo, cols, p0, p1);
+                    else Col2Im(col.AsSpan((s - s0) * width), dst, geo, cols, p0, p1);
                 }
             }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(col);
-            ArrayPool<float>.Shared.Return(tmp);
         }
     }
 
@@ -248,26 +235,19 @@ public static class Conv2d
         int size = g.OutC * g.K, blocks = t.Blocks;
         // Each run of blocks sums into its own partial gW; the runs are then added in order.
         int runs = Math.Max(1, Math.Min(Math.Min(blocks, MaxWeightRuns), (1 << 22) / Math.Max(1, size)));
-        float[]? partials = runs > 1 ? ArrayPool<float>.Shared.Rent(runs * size) : null;
-        try
+        float[]? partials = runs > 1 ? Scratch.Get(ref t_partials, runs * size) : null;
+        fixed (float* pg = gy, px = x, pw = gw)
+        fixed (float* pp = partials)
         {
-            fixed (float* pg = gy, px = x, pw = gw)
-            fixed (float* pp = partials)
-            {
-                nint ag = (nint)pg, ax = (nint)px, aw = (nint)pw, ap = (nint)pp;
-                int gl = gy.Length, xl = x.Length;
-                var state = new BackwardWeightState(t, geo, ag, ax, aw, ap, gl, xl, runs, size, blocks);
-                ParallelFor.Run(runs, (long)geo.OutC * geo.K * t.MaxColumns * blocks / runs, in state, static (in BackwardWeightState st, int r0, int r1) => BackwardWeightRange(st, r0, r1));
-            }
-            if (partials is not null)
-            {
-                partials.AsSpan(0, size).CopyTo(gw);
-                for (int r = 1; r < runs; r++) System.Numerics.Tensors.TensorPrimitives.Add(gw, partials.AsSpan(r * size, size), gw);
-            }
+            nint ag = (nint)pg, ax = (nint)px, aw = (nint)pw, ap = (nint)pp;
+            int gl = gy.Length, xl = x.Length;
+            var state = new BackwardWeightState(t, geo, ag, ax, aw, ap, gl, xl, runs, size, blocks);
+            ParallelFor.Run(runs, (long)geo.OutC * geo.K * t.MaxColumns * blocks / runs, in state, static (in BackwardWeightState st, int r0, int r1) => BackwardWeightRange(st, r0, r1));
         }
-        finally
+        if (partials is not null)
         {
-            if (partials is not null) ArrayPool<float>.Shared.Return(partials);
+            partials.AsSpan(0, size).CopyTo(gw);
+            for (int r = 1; r < runs; r++) System.Numerics.Tensors.TensorPrimitives.Add(gw, partials.AsSpan(r * size, size), gw);
         }
     }
 
@@ -278,43 +258,34 @@ public static class Conv2d
         var gys = new ReadOnlySpan<float>((void*)ag, gl);
         var xs = new ReadOnlySpan<float>((void*)ax, xl);
         int k = geo.K;
-        float[] col = ArrayPool<float>.Shared.Rent(k * t.MaxColumns), tmp = ArrayPool<float>.Shared.Rent(geo.OutCG * t.MaxColumns);
+        float[] col = Scratch.Get(ref t_col, k * t.MaxColumns), tmp = Scratch.Get(ref t_tmp, geo.OutCG * t.MaxColumns);
         // Few kernel taps (a first layer's C·kh·kw = 9) make a thin GEMM; gWᵀ = col·gyᵀ fills the tiles better.
         bool transposed = k < geo.OutCG;
-        float[] accT = transposed ? ArrayPool<float>.Shared.Rent(size) : [];
-        try
+        float[] accT = transposed ? Scratch.Get(ref t_accT, size) : [];
+        for (int r = r0; r < r1; r++)
         {
-            for (int r = r0; r < r1; r++)
+            var acc = new Span<float>((void*)(runs > 1 ? ap + (nint)r * size * sizeof(float) : aw), size);
+            if (transposed) accT.AsSpan(0, size).Clear();
+            else acc.Clear();
+            for (int i = (int)((long)blocks * r / runs); i < (int)((long)blocks * (r + 1) / runs); i++)
             {
-                var acc = new Span<float>((void*)(runs > 1 ? ap + (nint)r * size * sizeof(float) : aw), size);
-                if (transposed) accT.AsSpan(0, size).Clear();
-                else acc.Clear();
-                for (int i = (int)((long)blocks * r / runs); i < (int)((long)blocks * (r + 1) / runs); i++)
+                t.Block(i, out int s0, out int s1, out int p0, out int p1);
+                int cols = (s1 - s0) * (p1 - p0);
+                for (int gi = 0; gi < geo.Groups; gi++)
                 {
-                    t.Block(i, out int s0, out int s1, out int p0, out int p1);
-                    int cols = (s1 - s0) * (p1 - p0);
-                    for (int gi = 0; gi < geo.Groups; gi++)
-                    {
-                        var a = GradRows(gys, tmp, s0, s1, p0, p1, gi, geo, out int lda);
-                        var b = ColumnRows(xs, col, s0, s1, p0, p1, gi, geo, out int ldb);
-                        if (transposed)
-                            Gemm.SgemmSerial(false, true, k, geo.OutCG, cols, b, ldb, a, lda, accT.AsSpan(gi * geo.OutCG * k, geo.OutCG * k), geo.OutCG, accumulate: true);
-                        else
-                            Gemm.SgemmSerial(false, true, geo.OutCG, k, cols, a, lda, b, ldb, acc.Slice(gi * geo.OutCG * k, geo.OutCG * k), k, accumulate: true);
-                    }
+                    var a = GradRows(gys, tmp, s0, s1, p0, p1, gi, geo, out int lda);
+                    var b = ColumnRows(xs, col, s0, s1, p0, p1, gi, geo, out int ldb);
+                    if (transposed)
+                        Gemm.SgemmSerial(false, true, k, geo.OutCG, cols, b, ldb, a, lda, accT.AsSpan(gi * geo.OutCG * k, geo.OutCG * k), geo.OutCG, accumulate: true);
+                    else
+                        Gemm.SgemmSerial(false, true, geo.OutCG, k, cols, a, lda, b, ldb, acc.Slice(gi * geo.OutCG * k, geo.OutCG * k), k, accumulate: true);
                 }
-                if (transposed)
-                    for (int gi = 0, at = 0; gi < geo.Groups; gi++, at += geo.OutCG * k)
-                        for (int q = 0; q < k; q++)
-                            for (int o = 0; o < geo.OutCG; o++)
-                                acc[at + o * k + q] = accT[at + q * geo.OutCG + o];
             }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(col);
-            ArrayPool<float>.Shared.Return(tmp);
-            if (transposed) ArrayPool<float>.Shared.Return(accT);
+            if (transposed)
+                for (int gi = 0, at = 0; gi < geo.Groups; gi++, at += geo.OutCG * k)
+                    for (int q = 0; q < k; q++)
+                        for (int o = 0; o < geo.OutCG; o++)
+                            acc[at + o * k + q] = accT[at + q * geo.OutCG + o];
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics.Tensors;
 
 namespace Nabla.Kernels;
@@ -9,39 +8,34 @@ namespace Nabla.Kernels;
 /// </summary>
 public static class Softmax
 {
+    [ThreadStatic] private static float[]? t_shifted;   // a row of x − max for log-softmax (Scratch)
+
     /// <summary>y = softmax or log-softmax of each of <paramref name="rows"/> rows of length <paramref name="n"/>.</summary>
     public static void Rows(ReadOnlySpan<float> x, Span<float> y, int rows, int n, bool log)
     {
         if (n == 0) return;
-        float[]? rented = log ? ArrayPool<float>.Shared.Rent(n) : null;
-        try
+        float[]? scratch = log ? Scratch.Get(ref t_shifted, n) : null;
+        for (int r = 0; r < rows; r++)
         {
-            for (int r = 0; r < rows; r++)
+            var xr = x.Slice(r * n, n);
+            var yr = y.Slice(r * n, n);
+            float max = TensorPrimitives.Max(xr);
+            if (float.IsNegativeInfinity(max)) max = 0; // an all −∞ row: avoid ∞ − ∞
+            if (log)
             {
-                var xr = x.Slice(r * n, n);
-                var yr = y.Slice(r * n, n);
-                float max = TensorPrimitives.Max(xr);
-                if (float.IsNegativeInfinity(max)) max = 0; // an all −∞ row: avoid ∞ − ∞
-                if (log)
-                {
-                    var shifted = rented.AsSpan(0, n);
-                    TensorPrimitives.Subtract(xr, max, shifted);
-                    TensorPrimitives.Exp(shifted, yr);
-                    float lse = MathF.Log(TensorPrimitives.Sum(yr));
-                    TensorPrimitives.Subtract(shifted, lse, yr);
-                }
-                else
-                {
-                    TensorPrimitives.Subtract(xr, max, yr);
-                    TensorPrimitives.Exp(yr, yr);
-                    float sum = TensorPrimitives.Sum(yr);
-                    TensorPrimitives.Divide(yr, sum, yr);
-                }
+                var shifted = scratch.AsSpan(0, n);
+                TensorPrimitives.Subtract(xr, max, shifted);
+                TensorPrimitives.Exp(shifted, yr);
+                float lse = MathF.Log(TensorPrimitives.Sum(yr));
+                TensorPrimitives.Subtract(shifted, lse, yr);
             }
-        }
-        finally
-        {
-            if (rented is not null) ArrayPool<float>.Shared.Return(rented);
+            else
+            {
+                TensorPrimitives.Subtract(xr, max, yr);
+                TensorPrimitives.Exp(yr, yr);
+                float sum = TensorPrimitives.Sum(yr);
+                TensorPrimitives.Divide(yr, sum, yr);
+            }
         }
     }
 }
