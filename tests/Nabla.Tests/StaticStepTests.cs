@@ -93,6 +93,75 @@ public class StaticStepTests
         for (int i = 0; i < e.Length; i++) Assert.Equal(e[i].Grad!.ToArray(), s[i].Grad!.ToArray());
     }
 
+    // 5462 × 3 logits: the autograd path's exp runs over a 16,384-element block and a 2-element one (two threads), and
+    // TensorPrimitives gives a 2-element span the scalar exp, which differs from its vector one in the last bit for
+    // about half of all inputs; the static step must split the same way. Compared on ∂loss/∂logits itself, where a
+    // difference cannot vanish in a later sum.
+    [Fact]
+    public void Cross_entropy_splits_its_exp_as_the_autograd_path_does()
+    {
+        var g = new Generator(6);
+        int m = 5462, classes = 3;
+        var logits = (Tensor.Randn([m, classes], g) * 3f).RequiresGrad_();
+        var (_, y) = Batch(m, [1], 8, classes);
+        var loss = Functional.CrossEntropy(logits, y);
+        loss.Backward();
+        var ce = new StaticCrossEntropy([m, classes], ignoreIndex: -100, mean: true);
+        Assert.Equal(loss.Item(), ce.Run(logits.ToArray(), 0, y.Data));
+        Assert.True(logits.Grad!.ToArray().AsSpan().SequenceEqual(ce.GradLogits), "∂loss/∂logits differs");
+    }
+
+    [Fact]
+    public void Frozen_parameters_get_no_gradient_and_the_others_the_autograd_ones()
+    {
+        var eager = Models.FromSpec("cnn:4,8", [1, 12, 12], 10, new Generator(3), options: new ModelOptions(Norm: "batch"));
+        var twin = Models.FromSpec("cnn:4,8", [1, 12, 12], 10, new Generator(3), options: new ModelOptions(Norm: "batch"));
+        // Freeze the first convolution and its BatchNorm: nothing before the second convolution wants a gradient.
+        foreach (var model in new[] { eager, twin })
+            foreach (var p in model.Parameters().Take(4)) p.RequiresGrad = false;
+        var loss = new CrossEntropyLoss();
+        var step = StaticStep.TryCreate(twin, loss, out _)!;
+        var (x, y) = Batch(8, [1, 12, 12], 4);
+        loss.Forward(eager.Forward(x), y).Backward();
+        step.Run(x, y);
+        var e = eager.Parameters().ToArray();
+        var t = twin.Parameters().ToArray();
+        for (int i = 0; i < e.Length; i++)
+        {
+            if (i < 4) Assert.Null(t[i].Grad);
+            else Assert.Equal(e[i].Grad!.ToArray(), t[i].Grad!.ToArray());
+        }
+    }
+
+    [Fact]
+    public void A_refused_first_batch_does_not_fix_the_sample_shape()
+    {
+        var model = new Sequential(new Linear(6, 3, new Generator(1)), new BatchNorm2d(3));
+        var step = StaticStep.TryCreate(model, new CrossEntropyLoss(), out _)!;
+        // BatchNorm2d after a Linear gets (N, C): the autograd path refuses it, and so does the static step.
+        Assert.Throws<ArgumentException>(() => step.Run(Tensor.Zeros(4, 6), IntTensor.FromArray([0, 1, 2, 0])));
+        var ok = StaticStep.TryCreate(new Sequential(new Linear(6, 3, new Generator(1))), new CrossEntropyLoss(), out _)!;
+        Assert.Throws<ArgumentException>(() => ok.Run(Tensor.Zeros(4, 5), IntTensor.FromArray([0, 1, 2, 0])));
+        ok.Run(Tensor.Zeros(4, 6), IntTensor.FromArray([0, 1, 2, 0]));
+    }
+
+    [Fact]
+    public void A_changed_model_or_a_layer_in_evaluation_mode_stops_the_step()
+    {
+        var model = Models.FromSpec("mlp:8", [4], 3, new Generator(1), options: new ModelOptions(Norm: "batch"));
+        var step = StaticStep.TryCreate(model, new CrossEntropyLoss(), out _)!;
+        var (x, y) = Batch(5, [4], 2, classes: 3);
+        Assert.True(step.CanRun);
+        ((Sequential)model)[1].Eval();   // the BatchNorm1d alone
+        Assert.False(step.CanRun);
+        Assert.Throws<InvalidOperationException>(() => step.Run(x, y));
+        model.Train();
+        Assert.True(step.CanRun);
+        ((Sequential)model).Add(new ReLU());
+        Assert.False(step.CanRun);
+        Assert.Throws<InvalidOperationException>(() => step.Run(x, y));
+    }
+
     [Fact]
     public void Unsupported_models_and_losses_say_why()
     {

@@ -104,7 +104,7 @@ public sealed class DataLoader
         int start = b * BatchSize, count = Math.Min(BatchSize, order.Length - start);
         if (ring is not null)
         {
-            var reused = ring.Next(Dataset, count);
+            var reused = ring.Next(Dataset, count, BatchSize);
             order.AsSpan(start, count).CopyTo(reused.Indices);
             Dataset.RowsInto(reused.Indices, reused.Features);
             for (int k = 0; k < count; k++) reused.Labels!.Data[k] = Dataset.Labels!.Data[reused.Indices[k]];
@@ -171,24 +171,23 @@ public sealed class DataLoader
         }
     }
 
-    // ReusedBatches batches of buffers, handed out in turn; a slot is replaced when the batch size changes (the last batch).
+    // ReusedBatches batches of buffers for the full batch size, handed out in turn, and one more for an epoch's shorter
+    // last batch (reused by the next epoch's last batch, long after this one is done with).
     private sealed class BatchRing
     {
         private readonly Batch?[] _slots = new Batch?[ReusedBatches];
+        private Batch? _short;
         private int _next;
 
-        public Batch Next(TensorDataset data, int count)
+        public Batch Next(TensorDataset data, int count, int batchSize)
         {
+            if (count != batchSize) return _short is { } s && s.Count == count ? s : _short = New(data, count);
             int i = _next;
             _next = (_next + 1) % _slots.Length;
-            var slot = _slots[i];
-            if (slot is null || slot.Count != count)
-            {
-                int[] shape = [count, .. data.SampleShape];
-                var indices = new int[count];
-                slot = _slots[i] = new Batch(Tensor.Zeros(shape), new IntTensor(new int[count], count), null, indices);
-            }
-            return slot;
+            return _slots[i] ??= New(data, count);
         }
+
+        private static Batch New(TensorDataset data, int count) =>
+            new(Tensor.Zeros([count, .. data.SampleShape]), new IntTensor(new int[count], count), null, new int[count]);
     }
 }

@@ -27,6 +27,11 @@ internal abstract class StaticLayer(int[] outShape)
     /// </summary>
     public abstract float[]? Backward(float[] x, int xOff, float[] g, bool needInput);
 
+    /// <summary>Whether the layer has a parameter that wants a gradient now (RequiresGrad can change between runs).</summary>
+    public virtual bool TrainsParameters => false;
+
+    protected static bool Wants(Tensor? p) => p is not null && p.RequiresGrad;
+
     public static int Numel(int[] shape)
     {
         int n = 1;
@@ -56,6 +61,18 @@ internal abstract class StaticLayer(int[] outShape)
             || !CpuBackend.MatrixLayout(bRowStride, bColStride, k, n, out bool tb, out int ldb))
             throw new InvalidOperationException("StaticStep: a matrix operand is not in a GEMM layout.");
         Gemm.Sgemm(ta, tb, m, n, k, a.AsSpan(aOff), lda, b.AsSpan(bOff), ldb, c, n, accumulate: false);
+    }
+
+    // y = f(x) over the ranges CpuBackend.Unary gives a contiguous tensor (blocks split over threads), so vectorised
+    // functions (exp, sigmoid, tanh) see the same spans as on the autograd path.
+    protected internal static void UnaryBlocked(UnaryOp op, float[] x, int xOff, float[] y, int n)
+    {
+        var args = (op, x, xOff, y, n);
+        ParallelFor.Run(Blocks(n), ElementBlock, in args, static (in (UnaryOp Op, float[] X, int XOff, float[] Y, int N) a, int b0, int b1) =>
+        {
+            int start = b0 * ElementBlock, len = Math.Min(a.N, b1 * ElementBlock) - start;
+            Elementwise.UnaryContiguous(a.Op, a.X.AsSpan(a.XOff + start, len), a.Y.AsSpan(start, len), 0, 0);
+        });
     }
 
     // ∂L/∂x of an activation in place on g from its output y (BinaryOp.ReluGrad, SigmoidGrad or TanhGrad, as the
@@ -127,6 +144,8 @@ internal sealed class StaticLinear : StaticLayer
         });
     }
 
+    public override bool TrainsParameters => Wants(_layer.Weight) || Wants(_layer.Bias);
+
     public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
     {
         if (_relu) ActivationGradInPlace(BinaryOp.ReluGrad, g, Out, 0, _m * _out);
@@ -138,8 +157,8 @@ internal sealed class StaticLinear : StaticLayer
             gx = _gx ??= new float[_m * _in];
             MatMul(_m, _in, _out, g, 0, _out, 1, wd, w.Offset, w.Strides[0], w.Strides[1], gx);   // g·W
         }
-        MatMul(_out, _in, _m, g, 0, 1, _out, x, xOff, _in, 1, _gw);                               // gᵀ·x
-        if (_gb is not null) Reduce.OuterInner(ReduceOp.Sum, g.AsSpan(0, _m * _out), _gb, 1, _m, _out); // Σ over rows
+        if (Wants(w)) MatMul(_out, _in, _m, g, 0, 1, _out, x, xOff, _in, 1, _gw);                 // gᵀ·x
+        if (_gb is not null && Wants(_layer.Bias)) Reduce.OuterInner(ReduceOp.Sum, g.AsSpan(0, _m * _out), _gb, 1, _m, _out); // Σ over rows
         return gx;
     }
 }
@@ -161,15 +180,7 @@ internal sealed class StaticActivation : StaticLayer
         Out = new float[Numel(inShape)];
     }
 
-    public override void Forward(float[] x, int xOff)
-    {
-        var args = (_op, x, xOff, Out);
-        ParallelFor.Run(Blocks(Out.Length), ElementBlock, in args, static (in (UnaryOp Op, float[] X, int XOff, float[] Y) a, int b0, int b1) =>
-        {
-            int start = b0 * ElementBlock, len = Math.Min(a.Y.Length, b1 * ElementBlock) - start;
-            Elementwise.UnaryContiguous(a.Op, a.X.AsSpan(a.XOff + start, len), a.Y.AsSpan(start, len), 0, 0);
-        });
-    }
+    public override void Forward(float[] x, int xOff) => UnaryBlocked(_op, x, xOff, Out, Out.Length);
 
     public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
     {
@@ -221,6 +232,8 @@ internal sealed class StaticConv2d : StaticLayer
             b is null ? default : Data(b, "Conv2d.Bias").AsSpan(b.Offset, b.Numel));
     }
 
+    public override bool TrainsParameters => Wants(_layer.Weight) || Wants(_layer.Bias);
+
     public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
     {
         var w = _layer.Weight;
@@ -231,8 +244,8 @@ internal sealed class StaticConv2d : StaticLayer
             gx = _gx ??= new float[_g.N * _g.C * _g.H * _g.W];
             Kernels.Conv2d.BackwardData(gy, Data(w, "Conv2d.Weight").AsSpan(w.Offset, w.Numel), gx, _g);
         }
-        Kernels.Conv2d.BackwardWeight(gy, x.AsSpan(xOff, _g.N * _g.C * _g.H * _g.W), _gw, _g);
-        if (_gb is not null)
+        if (Wants(w)) Kernels.Conv2d.BackwardWeight(gy, x.AsSpan(xOff, _g.N * _g.C * _g.H * _g.W), _gw, _g);
+        if (_gb is not null && Wants(_layer.Bias))
         {
             // g.Sum([0, 2, 3]) as CpuBackend.Reduce runs it: the spatial run (2, 3) first, then the batch.
             Reduce.OuterInner(ReduceOp.Sum, gy, _planeSums, _g.N * _g.OutC, _g.OH * _g.OW, 1);
@@ -288,8 +301,10 @@ internal sealed class StaticBatchNorm : StaticLayer
 
     public StaticBatchNorm(BatchNormBase layer, int[] inShape, Func<Tensor, float[]> grad) : base(inShape)
     {
-        if (inShape.Length < 2 || inShape[1] != layer.NumFeatures)
-            throw new ArgumentException($"{layer.GetType().Name}: input {Shapes.Format(inShape)} must have {layer.NumFeatures} channels.");
+        bool rankOk = layer is BatchNorm2d ? inShape.Length == 4 : inShape.Length is 2 or 3;   // the modules' CheckInput
+        if (!rankOk || inShape[1] != layer.NumFeatures)
+            throw new ArgumentException(
+                $"{layer.GetType().Name}: input {Shapes.Format(inShape)} must be {(layer is BatchNorm2d ? "(N, C, H, W)" : "(N, C) or (N, C, L)")} with C = {layer.NumFeatures}.");
         _layer = layer;
         _n = inShape[0];
         _c = inShape[1];
@@ -316,11 +331,14 @@ internal sealed class StaticBatchNorm : StaticLayer
 
     private static ReadOnlySpan<float> Values(Tensor? t) => t is null ? default : Data(t, "BatchNorm's γ and β").AsSpan(t.Offset, t.Numel);
 
+    public override bool TrainsParameters => Wants(_layer.Weight) || Wants(_layer.Bias);
+
     public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
     {
         float[]? gx = needInput ? _gx ??= new float[Out.Length] : null;
+        // An empty span asks the kernel for no such gradient (as BatchNormOp for an input that wants none).
         Kernels.BatchNorm.Backward(g.AsSpan(0, Out.Length), _xhat, _n, _c, _s, _invstd, Values(_layer.Weight), batchStatistics: true,
-            gx ?? default(Span<float>), _gGamma ?? default(Span<float>), _gBeta ?? default(Span<float>));
+            gx ?? default(Span<float>), Wants(_layer.Weight) ? _gGamma : default(Span<float>), Wants(_layer.Bias) ? _gBeta : default(Span<float>));
         return gx;
     }
 }
@@ -412,7 +430,7 @@ internal sealed class StaticCrossEntropy
 
         // Backward from ∂loss/∂loss = 1: the mean's Div gives 1/denominator to every row.
         float gRow = _mean ? 1f / denominator : 1f;
-        Elementwise.UnaryContiguous(UnaryOp.Exp, _logProbs, GradLogits, 0, 0);
+        StaticLayer.UnaryBlocked(UnaryOp.Exp, _logProbs, 0, GradLogits, n);
         Reduce.OuterInner(ReduceOp.Sum, _q, _rowQ, _m, _c, 1);
         for (int i = 0; i < _m; i++)
         {

@@ -6,18 +6,20 @@ namespace Nabla.Training;
 /// One training step of a <see cref="Sequential"/> classifier — forward, cross-entropy, backward — run layer by layer
 /// into buffers allocated once per batch shape, without recording an autograd graph (llm.c's design; what capturing a
 /// CUDA graph gives PyTorch). Each layer calls the kernels its autograd op calls, on the same operands in the same
-/// order, so the loss and every gradient are bit-identical to
+/// order, so for a contiguous input the loss and every gradient are bit-identical to
 /// <c>opt.ZeroGrad(); loss.Forward(model.Forward(x), y).Backward()</c> — and a step allocates no managed memory once
-/// its batch shape has been seen.
+/// its batch shape has been seen. (A non-contiguous input is copied first, where the autograd path's first op may read
+/// it through its strided kernel instead.)
 /// </summary>
 /// <remarks>
 /// Supported: a <see cref="Sequential"/> in training mode of <see cref="Linear"/>, <see cref="ReLU"/>,
-/// <see cref="Flatten"/> (of every dim after the batch), <see cref="Identity"/>, <see cref="Conv2d"/>,
+/// <see cref="Sigmoid"/>, <see cref="Tanh"/>, <see cref="Flatten"/> (of every dim after the batch), <see cref="Identity"/>, <see cref="Conv2d"/>,
 /// <see cref="MaxPool2d"/>, <see cref="BatchNorm1d"/>/<see cref="BatchNorm2d"/> and <see cref="Dropout"/>, trained
 /// with <see cref="CrossEntropyLoss"/> on class indices (no class weights, no label smoothing; mean or sum).
 /// <see cref="TryCreate"/> says why another model is not; train that one with the autograd path. After
-/// <see cref="Run"/> each parameter's <see cref="Tensor.Grad"/> is a tensor the step owns and overwrites in the next
-/// run (as ZeroGrad and Backward would put fresh ones there): clone it to keep it. A step replaces gradients rather
+/// <see cref="Run"/> each parameter that requires grad has as <see cref="Tensor.Grad"/> a tensor the step owns and
+/// overwrites in the next run (as ZeroGrad and Backward would put fresh ones there): clone it to keep it. Frozen
+/// parameters get none and cost no gradient work. A step replaces gradients rather
 /// than adding to them, so accumulating over several batches needs the autograd path.
 /// </remarks>
 public sealed class StaticStep
@@ -111,7 +113,7 @@ public sealed class StaticStep
     /// they do there.
     /// </summary>
     /// <exception cref="ArgumentException">the input's sample shape differs from the first batch's, or the target's shape does not match.</exception>
-    /// <exception cref="InvalidOperationException">a layer is in evaluation mode.</exception>
+    /// <exception cref="InvalidOperationException">a layer is in evaluation mode, or the model's layers changed since <see cref="TryCreate"/>.</exception>
     public float Run(Tensor input, IntTensor target)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -119,6 +121,8 @@ public sealed class StaticStep
         if (input.Rank < 1 || target.Shape.Count != 1 || target.Shape[0] != input.Shape[0])
             throw new ArgumentException(
                 $"StaticStep: target {Shapes.Format([.. target.Shape])} must be (N) for input {Shapes.Format(input.shape)}.", nameof(target));
+        if (!SameLayers())
+            throw new InvalidOperationException("StaticStep: the model's layers changed since TryCreate; create a new step for it.");
         foreach (var m in _layers)
             if (!m.Training || !_model.Training)
                 throw new InvalidOperationException($"StaticStep: {(m.Training ? "the model" : m.GetType().Name)} is in evaluation mode; a training step needs model.Train().");
@@ -149,11 +153,21 @@ public sealed class StaticStep
         }
         float loss = plan.Loss.Run(a, aOff, target.Data);
 
+        // A layer's input gradient is needed only when a layer before it trains a parameter (RequiresGrad may change
+        // between runs, as it may between autograd steps).
+        var need = plan.NeedInputGradient;
+        bool before = false;
+        for (int i = 0; i < layers.Length; i++)
+        {
+            need[i] = before;
+            before |= layers[i].TrainsParameters;
+        }
         float[]? g = plan.Loss.GradLogits;
         for (int i = layers.Length - 1; i >= 0 && g is not null; i--)
         {
+            if (!need[i] && !layers[i].TrainsParameters) break;
             var (inArr, inOff) = i == 0 ? (x, xOff) : (layers[i - 1].Out, layers[i - 1].OutOffset);
-            g = layers[i].Backward(inArr, inOff, g, plan.NeedInputGradient[i]);
+            g = layers[i].Backward(inArr, inOff, g, need[i]);
         }
         for (int i = 0; i < _parameters.Length; i++)
             if (_parameters[i].RequiresGrad) _parameters[i].Grad = _gradients[i];
@@ -163,21 +177,41 @@ public sealed class StaticStep
     }
 
     /// <summary>
-    /// The model's output (the logits, N × C) of the last <see cref="Run"/>: a view of the step's own buffer, which
-    /// the next run overwrites; null before the first.
+    /// The model's output (the logits, N × C) of the last <see cref="Run"/>: a view of the buffer its last layer wrote
+    /// (the input's own for a model of views only), which the next run overwrites; null before the first.
     /// </summary>
     public Tensor? Output { get; private set; }
+
+    /// <summary>Whether <see cref="Run"/> can take a batch now: the model and every layer in training mode, the layers unchanged.</summary>
+    public bool CanRun
+    {
+        get
+        {
+            if (!_model.Training || !SameLayers()) return false;
+            foreach (var m in _layers)
+                if (!m.Training) return false;
+            return true;
+        }
+    }
+
+    private bool SameLayers()
+    {
+        if (_model.Count != _layers.Length) return false;
+        for (int i = 0; i < _layers.Length; i++)
+            if (!ReferenceEquals(_model[i], _layers[i])) return false;
+        return true;
+    }
 
     private Plan PlanFor(Tensor input)
     {
         var shape = input.shape;
-        if (_sampleShape is null) _sampleShape = shape[1..];
-        else if (!shape.AsSpan(1).SequenceEqual(_sampleShape))
+        if (_sampleShape is not null && !shape.AsSpan(1).SequenceEqual(_sampleShape))
             throw new ArgumentException(
                 $"StaticStep: input {Shapes.Format(shape)} has samples of shape {Shapes.Format(shape[1..])}, but the first batch's were {Shapes.Format(_sampleShape)}.", nameof(input));
         foreach (var p in _plans)
             if (p.BatchSize == shape[0]) return p;
-        var plan = Build(shape);
+        var plan = Build(shape);   // throws for a shape the layers refuse; the sample shape is fixed only by one they take
+        _sampleShape ??= shape[1..];
         _plans.Add(plan);
         return plan;
     }
@@ -187,16 +221,14 @@ public sealed class StaticStep
     private Plan Build(int[] inputShape)
     {
         var layers = new List<StaticLayer>();
-        var hasParameters = new List<bool>();
         var shape = inputShape;
         float[] Grad(Tensor p) => _gradientBuffers[p];
-        void Add(StaticLayer layer, bool parameters)
+        void Add(StaticLayer layer)
         {
             layers.Add(layer);
-            hasParameters.Add(parameters);
             shape = layer.OutShape;
         }
-        if (_model.FlattenInput && shape.Length > 2) Add(new StaticView([shape[0], StaticLayer.Numel(shape) / Math.Max(1, shape[0])]), false);
+        if (_model.FlattenInput && shape.Length > 2) Add(new StaticView([shape[0], StaticLayer.Numel(shape) / Math.Max(1, shape[0])]));
         for (int i = 0; i < _layers.Length; i++)
         {
             var m = _layers[i];
@@ -205,52 +237,44 @@ public sealed class StaticStep
             {
                 case Linear linear:
                     bool relu = next is ReLU;
-                    Add(new StaticLinear(linear, relu, shape, Grad), true);
+                    Add(new StaticLinear(linear, relu, shape, Grad));
                     if (relu) i++;
                     break;
                 case ReLU when next is MaxPool2d pool:
-                    Add(new StaticMaxPool2d(pool, shape), false);
-                    Add(new StaticActivation(UnaryOp.Relu, BinaryOp.ReluGrad, shape), false);
+                    Add(new StaticMaxPool2d(pool, shape));
+                    Add(new StaticActivation(UnaryOp.Relu, BinaryOp.ReluGrad, shape));
                     i++;
                     break;
                 case ReLU:
-                    Add(new StaticActivation(UnaryOp.Relu, BinaryOp.ReluGrad, shape), false);
+                    Add(new StaticActivation(UnaryOp.Relu, BinaryOp.ReluGrad, shape));
                     break;
                 case Sigmoid:
-                    Add(new StaticActivation(UnaryOp.Sigmoid, BinaryOp.SigmoidGrad, shape), false);
+                    Add(new StaticActivation(UnaryOp.Sigmoid, BinaryOp.SigmoidGrad, shape));
                     break;
                 case Tanh:
-                    Add(new StaticActivation(UnaryOp.Tanh, BinaryOp.TanhGrad, shape), false);
+                    Add(new StaticActivation(UnaryOp.Tanh, BinaryOp.TanhGrad, shape));
                     break;
                 case Conv2d conv:
-                    Add(new StaticConv2d(conv, shape, Grad), true);
+                    Add(new StaticConv2d(conv, shape, Grad));
                     break;
                 case MaxPool2d pool:
-                    Add(new StaticMaxPool2d(pool, shape), false);
+                    Add(new StaticMaxPool2d(pool, shape));
                     break;
                 case BatchNormBase norm:
-                    Add(new StaticBatchNorm(norm, shape, Grad), norm.Weight is not null || norm.Bias is not null);
+                    Add(new StaticBatchNorm(norm, shape, Grad));
                     break;
                 case Dropout dropout:
-                    Add(new StaticDropout(dropout, shape), false);
+                    Add(new StaticDropout(dropout, shape));
                     break;
                 case Flatten:
-                    Add(new StaticView(shape.Length > 2 ? [shape[0], StaticLayer.Numel(shape) / Math.Max(1, shape[0])] : shape), false);
+                    Add(new StaticView(shape.Length > 2 ? [shape[0], StaticLayer.Numel(shape) / Math.Max(1, shape[0])] : shape));
                     break;
                 default:
-                    Add(new StaticView(shape), false);   // Identity
+                    Add(new StaticView(shape));   // Identity
                     break;
             }
         }
-        // A layer's input gradient is needed only when some layer before it has parameters.
-        var need = new bool[layers.Count];
-        bool before = false;
-        for (int i = 0; i < need.Length; i++)
-        {
-            need[i] = before;
-            before |= hasParameters[i];
-        }
-        return new Plan(inputShape[0], [.. layers], need, new StaticCrossEntropy(shape, _loss.IgnoreIndex, _loss.Reduction == Reduction.Mean));
+        return new Plan(inputShape[0], [.. layers], new bool[layers.Count], new StaticCrossEntropy(shape, _loss.IgnoreIndex, _loss.Reduction == Reduction.Mean));
     }
 
     private sealed class Plan(int batchSize, StaticLayer[] layers, bool[] needInputGradient, StaticCrossEntropy loss)

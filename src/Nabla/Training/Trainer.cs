@@ -127,7 +127,8 @@ public sealed class Trainer(TrainerOptions? options = null)
                 Tensor output;
                 float value;
                 List<(Tensor Parameter, Tensor Noise)>? noise = null;
-                if (staticStep is not null && batch.Labels is not null)
+                // A callback may put a layer in evaluation mode (or change the model) between batches: then autograd.
+                if (staticStep is not null && batch.Labels is not null && staticStep.CanRun)
                 {
                     // Forward, loss and backward in one call (the gradients are computed before the check below, but
                     // the optimizer step is still not taken when the loss is not finite).
@@ -147,6 +148,7 @@ public sealed class Trainer(TrainerOptions? options = null)
                 }
                 if (!float.IsFinite(value))
                 {
+                    optimizer.ZeroGrad();   // the static step already wrote gradients; leave none, as the autograd path does
                     history.Diverged = true;
                     context.Stop($"The loss became {value.ToString(CultureInfo.InvariantCulture)} at epoch {epoch + 1}, batch {batchIndex + 1}; training stopped before that step. " +
                         "The model keeps the weights that produced it, and saved checkpoints hold the last completed epoch. Try a lower learning rate.");
