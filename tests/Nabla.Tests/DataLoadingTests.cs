@@ -324,6 +324,34 @@ public class DataLoadingTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_background_worker_hands_over_every_batch_in_order_and_its_failures(bool reuse)
+    {
+        var data = new TensorDataset(Tensor.Arange(50).Reshape(50, 1), IntTensor.FromArray(Enumerable.Range(0, 50).Select(i => i % 2).ToArray()));
+        var expected = new DataLoader(data, 4, seed: 1, background: false).Epoch(2).Select(b => b.Indices).ToList();
+        var got = new DataLoader(data, 4, seed: 1) { ReuseBuffers = reuse }.Epoch(2).Select(b => b.Indices.ToArray()).ToList();
+        Assert.Equal(expected, got);
+
+        // A transform that fails on the fifth batch: the four before it arrive, then the failure, named.
+        int made = 0;
+        var failing = new DataLoader(data, 4, seed: 1) { Transform = (b, g) => ++made == 5 ? throw new FormatException("bad batch") : b };
+        var seen = new List<Batch>();
+        var e = Assert.Throws<InvalidOperationException>(() => { foreach (var b in failing.Epoch(0)) seen.Add(b); });
+        Assert.Equal(4, seen.Count);
+        Assert.IsType<FormatException>(e.InnerException);
+        Assert.Contains("batch 4 of epoch 0", e.Message);
+
+        // Leaving early, or cancelling, ends the epoch without waiting for the rest.
+        Assert.Single(new DataLoader(data, 4, seed: 1).Epoch(0).Take(1));
+        using var cts = new CancellationTokenSource();
+        int count = 0;
+        foreach (var _ in new DataLoader(data, 4, seed: 1).Epoch(0, cts.Token))
+            if (++count == 3) cts.Cancel();
+        Assert.Equal(3, count);
+    }
+
     [Fact]
     public void IdxLoadRejectsCountMismatch()
     {

@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Threading.Channels;
 
 namespace Nabla.Data;
 
@@ -83,8 +82,8 @@ public sealed class DataLoader
 
     private IEnumerable<Batch> Sequential(int epoch)
     {
-        var order = Order(epoch);
         var ring = TakeRing();
+        var order = OrderFor(epoch, ring);
         try
         {
             for (int b = 0; b < BatchesPerEpoch; b++) yield return Make(order, epoch, b, ring);
@@ -93,6 +92,17 @@ public sealed class DataLoader
         {
             _ring = ring;
         }
+    }
+
+    // The epoch's order, in the ring's array when buffers are reused (a new N-int array each epoch is what a loader
+    // allocates most otherwise).
+    private int[] OrderFor(int epoch, BatchRing? ring)
+    {
+        if (ring is null) return Order(epoch);
+        var order = ring.Order ??= new int[Dataset.Count];
+        if (Shuffle) Generator.ForStream(Seed, epoch).Permutation(order);
+        else for (int i = 0; i < order.Length; i++) order[i] = i;
+        return order;
     }
 
     // An epoch's buffers: the loader's own, or new ones when another epoch is being read at the same time.
@@ -121,53 +131,110 @@ public sealed class DataLoader
 
     private IEnumerable<Batch> Prefetched(int epoch, CancellationToken cancellation)
     {
-        var order = Order(epoch);
         var ring = TakeRing();
+        var order = OrderFor(epoch, ring);
         int n = BatchesPerEpoch;
-        // Two batches in flight: the one training and the next; more only costs memory.
-        var channel = Channel.CreateBounded<Batch>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        var producer = Task.Run(async () =>
+        var handoff = new Handoff();
+        using var registration = cancellation.Register(static h => ((Handoff)h!).Stop(), handoff);
+        // A thread of its own for the epoch: the worker blocks while two batches wait.
+        var producer = Task.Factory.StartNew(() =>
         {
             try
             {
-                for (int b = 0; b < n; b++) await channel.Writer.WriteAsync(Make(order, epoch, b, ring), stop.Token).ConfigureAwait(false);
-                channel.Writer.TryComplete();
+                for (int b = 0; b < n; b++)
+                    if (!handoff.Put(Make(order, epoch, b, ring))) return;
+                handoff.Finish(null);
             }
             catch (Exception e)
             {
-                channel.Writer.TryComplete(e);
+                handoff.Finish(e);
             }
-        }, CancellationToken.None);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
             for (int b = 0; b < n; b++)
             {
-                Batch? batch = null;
-                try
-                {
-                    // A batch already waiting is taken without the task a blocking read allocates.
-                    if (!channel.Reader.TryRead(out batch)) batch = channel.Reader.ReadAsync(stop.Token).AsTask().GetAwaiter().GetResult();
-                }
-                catch (ChannelClosedException e) when (e.InnerException is not null)
-                {
-                    throw new InvalidOperationException($"DataLoader: preparing batch {b} of epoch {epoch} failed: {e.InnerException.Message}", e.InnerException);
-                }
-                catch (OperationCanceledException)
-                {
-                    // Cancelled by the caller: the epoch simply ends. (Tested inside the handler: an exception
-                    // filter on this iterator's hoisted token did not see the cancellation.)
-                    if (!cancellation.IsCancellationRequested) throw;
-                }
-                if (batch is null) yield break;
+                var batch = handoff.Take(out var error);
+                if (error is not null)
+                    throw new InvalidOperationException($"DataLoader: preparing batch {b} of epoch {epoch} failed: {error.Message}", error);
+                if (batch is null) yield break;   // cancelled by the caller: the epoch simply ends
                 yield return batch;
             }
         }
         finally
         {
-            stop.Cancel();
+            handoff.Stop();
             try { producer.Wait(); } catch (AggregateException) { }
             if (ring is not null) _ring = ring;
+        }
+    }
+
+    // Two batches in flight between the worker and the reader (the one training and the next; more only costs
+    // memory), under one lock with Monitor waits: nothing is allocated per batch (a bounded Channel allocated an
+    // operation for each blocked write).
+    private sealed class Handoff
+    {
+        private readonly object _gate = new();
+        private readonly Batch?[] _queue = new Batch?[2];
+        private int _head, _count;
+        private bool _finished, _stopped;
+        private Exception? _error;
+
+        /// <summary>Worker: queues a batch, waiting while two do; false once the reader has stopped.</summary>
+        public bool Put(Batch batch)
+        {
+            lock (_gate)
+            {
+                while (_count == _queue.Length && !_stopped) Monitor.Wait(_gate);
+                if (_stopped) return false;
+                _queue[(_head + _count) % _queue.Length] = batch;
+                _count++;
+                Monitor.PulseAll(_gate);
+                return true;
+            }
+        }
+
+        /// <summary>Worker: no more batches; <paramref name="error"/> is what stopped it early, if anything.</summary>
+        public void Finish(Exception? error)
+        {
+            lock (_gate)
+            {
+                _finished = true;
+                _error = error;
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        /// <summary>Reader: the next batch, in order; null after <see cref="Stop"/> or when the worker failed (then <paramref name="error"/>).</summary>
+        public Batch? Take(out Exception? error)
+        {
+            lock (_gate)
+            {
+                while (_count == 0 && !_finished && !_stopped) Monitor.Wait(_gate);
+                error = null;
+                if (_stopped) return null;
+                if (_count == 0)
+                {
+                    error = _error ?? new InvalidOperationException("the worker ended early");
+                    return null;
+                }
+                var batch = _queue[_head]!;
+                _queue[_head] = null;
+                _head = (_head + 1) % _queue.Length;
+                _count--;
+                Monitor.PulseAll(_gate);
+                return batch;
+            }
+        }
+
+        /// <summary>Reader (or cancellation): no more batches wanted; wakes both sides.</summary>
+        public void Stop()
+        {
+            lock (_gate)
+            {
+                _stopped = true;
+                Monitor.PulseAll(_gate);
+            }
         }
     }
 
@@ -178,6 +245,9 @@ public sealed class DataLoader
         private readonly Batch?[] _slots = new Batch?[ReusedBatches];
         private Batch? _short;
         private int _next;
+
+        /// <summary>The epoch's sample order.</summary>
+        public int[]? Order;
 
         public Batch Next(TensorDataset data, int count, int batchSize)
         {

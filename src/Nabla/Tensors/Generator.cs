@@ -109,12 +109,18 @@ public sealed class Generator
     {
         if (n < 0) throw new ArgumentOutOfRangeException(nameof(n), n, "Permutation: n must be non-negative.");
         var p = new int[n];
-        for (int i = 0; i < n; i++) p[i] = i;
-        for (int i = n - 1; i > 0; i--)
+        Permutation(p);
+        return p;
+    }
+
+    /// <summary>The permutation <see cref="Permutation(int)"/> draws, written into <paramref name="p"/> (n = its length).</summary>
+    internal void Permutation(Span<int> p)
+    {
+        for (int i = 0; i < p.Length; i++) p[i] = i;
+        for (int i = p.Length - 1; i > 0; i--)
         {
             int j = NextInt(i + 1);
             (p[i], p[j]) = (p[j], p[i]);
         }
-        return p;
     }
 }
