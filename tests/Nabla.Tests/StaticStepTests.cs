@@ -76,6 +76,59 @@ public class StaticStepTests
         AssertTwinsAgree("mlp:24,16", [30], new ModelOptions(Dropout: 0.3f, InputDropout: 0.2f, Norm: "batch"), [20, 20, 6],
             new CrossEntropyLoss(reduction: Reduction.Sum));
 
+    // Every layer option the static layers pass on: strided, dilated, grouped and bias-free convolutions, padded and
+    // ceil-mode pooling, BatchNorm without affine or running statistics and with a cumulative average, p = 0 and
+    // p = 1 dropout, tanh and sigmoid between them, Identity and Flatten.
+    static Sequential Odd(int seed)
+    {
+        var g = new Generator((ulong)seed);
+        return new Sequential(
+            new Conv2d(2, 4, (3, 3), g, stride: (2, 1), padding: (1, 2), dilation: (1, 2), groups: 2, bias: false),
+            new BatchNorm2d(4, momentum: null),
+            new Tanh(),
+            new MaxPool2d(3, stride: 2, padding: 1, ceilMode: true),
+            new Dropout(0f, new Generator(1)),
+            new Conv2d(4, 6, 1, g),
+            new BatchNorm2d(6, affine: false, trackRunningStats: false),
+            new ReLU(),
+            new Identity(),
+            new Flatten(),
+            new Linear(6 * 5 * 5, 12, g),
+            new Sigmoid(),
+            new Dropout(1f, new Generator(2)),
+            new Linear(12, 5, g));
+    }
+
+    [Fact]
+    public void Layer_options_match_the_autograd_path_bit_for_bit()
+    {
+        var eager = Odd(7);
+        var twin = Odd(7);
+        var loss = new CrossEntropyLoss();
+        var step = StaticStep.TryCreate(twin, loss, out var reason);
+        Assert.True(step is not null, reason);
+        var eagerOpt = new SGD(eager.Parameters(), lr: 0.1, momentum: 0.9);
+        var staticOpt = new SGD(twin.Parameters(), lr: 0.1, momentum: 0.9);
+        for (int s = 0; s < 3; s++)
+        {
+            var (x, y) = Batch(6, [2, 15, 9], 40 + s, classes: 5);
+            eagerOpt.ZeroGrad();
+            var logits = eager.Forward(x);
+            var l = loss.Forward(logits, y);
+            l.Backward();
+            Assert.Equal(l.Item(), step!.Run(x, y));
+            Assert.Equal(logits.ToArray(), step.Output!.ToArray());
+            var e = eager.Parameters().ToArray();
+            var t = twin.Parameters().ToArray();
+            for (int i = 0; i < e.Length; i++)
+                Assert.True(e[i].Grad!.ToArray().AsSpan().SequenceEqual(t[i].Grad!.ToArray()), $"step {s}: gradient of parameter {i} differs");
+            eagerOpt.Step();
+            staticOpt.Step();
+        }
+        foreach (var (key, value) in eager.StateDict())
+            if (value.Float is { } f) Assert.True(f.ToArray().AsSpan().SequenceEqual(twin.StateDict()[key].Float!.ToArray()), $"{key} differs");
+    }
+
     [Fact]
     public void Ignored_targets_count_as_on_the_autograd_path()
     {
