@@ -56,11 +56,13 @@ public class StaticStepTests
     public void Mlp_steps_match_the_autograd_path_bit_for_bit() =>
         AssertTwinsAgree("mlp:64,32", [1, 10, 10], ModelOptions.None, [32, 32, 32, 7, 32]);
 
-    // The lecture's classic activations; a 200×100 hidden layer is big enough to split over threads.
+    // The lecture's classic activations and two more; a 200×100 hidden layer is big enough to split over threads.
     [Theory]
     [InlineData("sigmoid")]
     [InlineData("tanh")]
-    public void Sigmoid_and_tanh_mlps_match_the_autograd_path_bit_for_bit(string activation) =>
+    [InlineData("gelu")]
+    [InlineData("softplus")]
+    public void Mlps_with_other_activations_match_the_autograd_path_bit_for_bit(string activation) =>
         AssertTwinsAgree("mlp:100,30", [1, 13, 13], ModelOptions.None, [200, 200, 13], activation: activation);
 
     [Fact]
@@ -78,7 +80,7 @@ public class StaticStepTests
 
     // Every layer option the static layers pass on: strided, dilated, grouped and bias-free convolutions, padded and
     // ceil-mode pooling, BatchNorm without affine or running statistics and with a cumulative average, p = 0 and
-    // p = 1 dropout, tanh and sigmoid between them, Identity and Flatten.
+    // classic dropout, tanh, tanh-approximated GELU, softplus with β and a threshold, sigmoid, Identity and Flatten.
     static Sequential Odd(int seed)
     {
         var g = new Generator((ulong)seed);
@@ -94,8 +96,11 @@ public class StaticStepTests
             new Identity(),
             new Flatten(),
             new Linear(6 * 5 * 5, 12, g),
+            new GELU("tanh"),
+            new Dropout(0.3f, new Generator(2), DropoutMode.Classic),
+            new Linear(12, 12, g),
+            new Softplus(beta: 2f, threshold: 1f),
             new Sigmoid(),
-            new Dropout(1f, new Generator(2)),
             new Linear(12, 5, g));
     }
 
@@ -264,19 +269,23 @@ public class StaticStepAllocationTests
         var step = StaticStep.TryCreate(model, new CrossEntropyLoss(), out _)!;
         var opt = new Adam(model.Parameters(), lr: 1e-3);
         var (x, y) = StaticStepTests.Batch(batch, [1, 28, 28], 1);
-        for (int i = 0; i < 3; i++)
-        {
-            step.Run(x, y);
-            opt.Step();
-        }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++)
+        void Step()
         {
             opt.ZeroGrad();
             step.Run(x, y);
             opt.Step();
         }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // Past the JIT's call-counting threshold (30), whose tier-up can allocate once on the calling thread.
+        for (int i = 0; i < 40; i++) Step();
+        // An allocation per step shows in every window; a one-off runtime event in one at most.
+        long least = long.MaxValue;
+        for (int window = 0; window < 4 && least > 0; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 5; i++) Step();
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(0, least);
     }
 
 }

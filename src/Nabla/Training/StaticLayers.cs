@@ -65,25 +65,25 @@ internal abstract class StaticLayer(int[] outShape)
 
     // y = f(x) over the ranges CpuBackend.Unary gives a contiguous tensor (blocks split over threads), so vectorised
     // functions (exp, sigmoid, tanh) see the same spans as on the autograd path.
-    protected internal static void UnaryBlocked(UnaryOp op, float[] x, int xOff, float[] y, int n)
+    protected internal static void UnaryBlocked(UnaryOp op, float[] x, int xOff, float[] y, int n, float p0 = 0, float p1 = 0)
     {
-        var args = (op, x, xOff, y, n);
-        ParallelFor.Run(Blocks(n), ElementBlock, in args, static (in (UnaryOp Op, float[] X, int XOff, float[] Y, int N) a, int b0, int b1) =>
+        var args = (op, x, xOff, y, n, p0, p1);
+        ParallelFor.Run(Blocks(n), ElementBlock, in args, static (in (UnaryOp Op, float[] X, int XOff, float[] Y, int N, float P0, float P1) a, int b0, int b1) =>
         {
             int start = b0 * ElementBlock, len = Math.Min(a.N, b1 * ElementBlock) - start;
-            Elementwise.UnaryContiguous(a.Op, a.X.AsSpan(a.XOff + start, len), a.Y.AsSpan(start, len), 0, 0);
+            Elementwise.UnaryContiguous(a.Op, a.X.AsSpan(a.XOff + start, len), a.Y.AsSpan(start, len), a.P0, a.P1);
         });
     }
 
-    // ∂L/∂x of an activation in place on g from its output y (BinaryOp.ReluGrad, SigmoidGrad or TanhGrad, as the
-    // op's backward), over the same ranges as CpuBackend splits a contiguous tensor.
-    protected static void ActivationGradInPlace(BinaryOp op, float[] g, float[] y, int yOff, int n)
+    // ∂L/∂x of an activation in place on g from its output or input v (BinaryOp.ReluGrad, SigmoidGrad, TanhGrad,
+    // GeluGrad…, as the op's backward), over the same ranges as CpuBackend splits a contiguous tensor.
+    protected static void ActivationGradInPlace(BinaryOp op, float[] g, float[] v, int vOff, int n, float p0 = 0, float p1 = 0)
     {
-        var args = (op, g, y, yOff, n);
-        ParallelFor.Run(Blocks(n), ElementBlock, in args, static (in (BinaryOp Op, float[] G, float[] Y, int YOff, int N) a, int b0, int b1) =>
+        var args = (op, g, v, vOff, n, p0, p1);
+        ParallelFor.Run(Blocks(n), ElementBlock, in args, static (in (BinaryOp Op, float[] G, float[] V, int VOff, int N, float P0, float P1) a, int b0, int b1) =>
         {
             int start = b0 * ElementBlock, len = Math.Min(a.N, b1 * ElementBlock) - start;
-            Elementwise.BinaryRow(a.Op, a.G.AsSpan(start), 1, a.Y.AsSpan(a.YOff + start), 1, a.G.AsSpan(start), 1, len, 0, 0);
+            Elementwise.BinaryRow(a.Op, a.G.AsSpan(start), 1, a.V.AsSpan(a.VOff + start), 1, a.G.AsSpan(start), 1, len, a.P0, a.P1);
         });
     }
 }
@@ -164,28 +164,34 @@ internal sealed class StaticLinear : StaticLayer
 }
 
 /// <summary>
-/// An activation whose gradient comes from its output — ReLU, sigmoid, tanh (ReluOp, SigmoidOp, TanhOp) — into its
-/// own buffer, over the ranges CpuBackend.Unary gives a contiguous tensor (so the vectorised sigmoid and tanh see the
-/// same spans).
+/// An elementwise activation primitive into its own buffer — ReLU, sigmoid, tanh (gradient from the output: ReluOp,
+/// SigmoidOp, TanhOp), GELU and softplus (gradient from the input: GeluOp, SoftplusOp) — over the ranges
+/// CpuBackend.Unary gives a contiguous tensor, so vectorised functions see the same spans.
 /// </summary>
 internal sealed class StaticActivation : StaticLayer
 {
     private readonly UnaryOp _op;
     private readonly BinaryOp _grad;
+    private readonly bool _gradFromInput;
+    private readonly float _p0, _p1;
 
-    public StaticActivation(UnaryOp op, BinaryOp grad, int[] inShape) : base(inShape)
+    public StaticActivation(UnaryOp op, BinaryOp grad, int[] inShape, bool gradFromInput = false, float p0 = 0, float p1 = 0) : base(inShape)
     {
         _op = op;
         _grad = grad;
+        _gradFromInput = gradFromInput;
+        _p0 = p0;
+        _p1 = p1;
         Out = new float[Numel(inShape)];
     }
 
-    public override void Forward(float[] x, int xOff) => UnaryBlocked(_op, x, xOff, Out, Out.Length);
+    public override void Forward(float[] x, int xOff) => UnaryBlocked(_op, x, xOff, Out, Out.Length, _p0, _p1);
 
     public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
     {
         if (!needInput) return null;
-        ActivationGradInPlace(_grad, g, Out, 0, Out.Length);
+        if (_gradFromInput) ActivationGradInPlace(_grad, g, x, xOff, Out.Length, _p0, _p1);
+        else ActivationGradInPlace(_grad, g, Out, 0, Out.Length, _p0, _p1);
         return g;
     }
 }

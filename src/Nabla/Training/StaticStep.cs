@@ -13,7 +13,8 @@ namespace Nabla.Training;
 /// </summary>
 /// <remarks>
 /// Supported: a <see cref="Sequential"/> in training mode of <see cref="Linear"/>, <see cref="ReLU"/>,
-/// <see cref="Sigmoid"/>, <see cref="Tanh"/>, <see cref="Flatten"/> (of every dim after the batch), <see cref="Identity"/>, <see cref="Conv2d"/>,
+/// <see cref="Sigmoid"/>, <see cref="Tanh"/>, <see cref="GELU"/>, <see cref="Softplus"/>, <see cref="Flatten"/> (of
+/// every dim after the batch), <see cref="Identity"/>, <see cref="Conv2d"/>,
 /// <see cref="MaxPool2d"/>, <see cref="BatchNorm1d"/>/<see cref="BatchNorm2d"/> and <see cref="Dropout"/>, trained
 /// with <see cref="CrossEntropyLoss"/> on class indices (no class weights, no label smoothing; mean or sum).
 /// <see cref="TryCreate"/> says why another model is not; train that one with the autograd path. After
@@ -81,7 +82,7 @@ public sealed class StaticStep
             var m = sequential[i];
             bool supported = m switch
             {
-                Linear or ReLU or Sigmoid or Tanh or Identity or Conv2d or MaxPool2d or BatchNormBase or Dropout => true,
+                Linear or ReLU or Sigmoid or Tanh or GELU or Softplus or Identity or Conv2d or MaxPool2d or BatchNormBase or Dropout => true,
                 Flatten f => f.StartDim == 1 && f.EndDim == -1,
                 _ => false,
             };
@@ -253,6 +254,16 @@ public sealed class StaticStep
                     break;
                 case Tanh:
                     Add(new StaticActivation(UnaryOp.Tanh, BinaryOp.TanhGrad, shape));
+                    break;
+                case GELU gelu:
+                    Add(gelu.Approximate == "tanh"
+                        ? new StaticActivation(UnaryOp.GeluTanh, BinaryOp.GeluTanhGrad, shape, gradFromInput: true)
+                        : new StaticActivation(UnaryOp.Gelu, BinaryOp.GeluGrad, shape, gradFromInput: true));
+                    break;
+                case Softplus softplus:
+                    if (!(softplus.Beta != 0) || float.IsNaN(softplus.Beta))   // SoftplusOp's check
+                        throw new ArgumentOutOfRangeException(nameof(softplus.Beta), softplus.Beta, "Softplus: beta must be non-zero.");
+                    Add(new StaticActivation(UnaryOp.Softplus, BinaryOp.SoftplusGrad, shape, gradFromInput: true, softplus.Beta, softplus.Threshold));
                     break;
                 case Conv2d conv:
                     Add(new StaticConv2d(conv, shape, Grad));
