@@ -65,6 +65,14 @@ public class StaticStepTests
     public void Mlps_with_other_activations_match_the_autograd_path_bit_for_bit(string activation) =>
         AssertTwinsAgree("mlp:100,30", [1, 13, 13], ModelOptions.None, [200, 200, 13], activation: activation);
 
+    // Residual blocks (identity and projection shortcuts), the plain net's blocks and global average pooling.
+    [Theory]
+    [InlineData("resnet:8")]
+    [InlineData("plain:8")]
+    [InlineData("resnet:14")]
+    public void Resnet_steps_match_the_autograd_path_bit_for_bit(string spec) =>
+        AssertTwinsAgree(spec, [1, 8, 8], ModelOptions.None, [6, 6, 3]);
+
     [Fact]
     public void Cnn_steps_match_the_autograd_path_bit_for_bit() =>
         AssertTwinsAgree("cnn:4,8", [1, 12, 12], ModelOptions.None, [16, 16, 5]);
@@ -262,6 +270,7 @@ public class StaticStepAllocationTests
     [InlineData("mlp:256,128", 128, false)]
     [InlineData("cnn", 32, false)]
     [InlineData("cnn", 32, true)]
+    [InlineData("resnet:8", 16, false)]
     public void A_warm_step_allocates_nothing(string spec, int batch, bool normAndDropout)
     {
         var options = normAndDropout ? new ModelOptions(Dropout: 0.5f, Norm: "batch") : ModelOptions.None;

@@ -35,6 +35,12 @@ public sealed class BasicBlock : Module
     /// <summary>The BatchNorm closing the residual branch (bn2), whose γ <c>zeroInitResidual</c> sets to 0.</summary>
     public BatchNorm2d LastNorm => _bn2;
 
+    // The parts, for Training.StaticStep.
+    internal Conv2d Conv1 => _conv1;
+    internal BatchNorm2d Norm1 => _bn1;
+    internal Conv2d Conv2 => _conv2;
+    internal Sequential? Downsample => _downsample;
+
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
@@ -141,6 +147,12 @@ public sealed class ResNet : Module
                 if (m is BasicBlock block) Init.Zeros(block.LastNorm.Weight!);
         ZeroInitResidual = residual && zeroInitResidual;
     }
+
+    // The parts, for Training.StaticStep.
+    internal Conv2d Conv1 => _conv1;
+    internal BatchNorm2d Norm1 => _bn1;
+    internal IReadOnlyList<Sequential> Stages => _layers;
+    internal Linear Fc => _fc;
 
     /// <summary>Weighted layers: 6n + 2.</summary>
     public int Depth { get; }

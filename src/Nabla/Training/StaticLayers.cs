@@ -218,7 +218,7 @@ internal sealed class StaticConv2d : StaticLayer
         }
     }
 
-    private static int[] OutputShape(Conv2d layer, int[] s, out ConvGeometry g)
+    internal static int[] OutputShape(Conv2d layer, int[] s, out ConvGeometry g)
     {
         if (s.Length != 4 || s[1] != layer.InChannels)
             throw new ArgumentException($"Conv2d: input {Shapes.Format(s)} must be (N, {layer.InChannels}, H, W).");
@@ -292,6 +292,145 @@ internal sealed class StaticMaxPool2d : StaticLayer
         if (!needInput) return null;
         var gx = _gx ??= new float[_g.N * _g.C * _g.H * _g.W];
         Pool2d.MaxBackward(g.AsSpan(0, Out.Length), _argmax, gx, _g);   // the kernel clears gx
+        return gx;
+    }
+}
+
+/// <summary>Adaptive average pooling to (OH, OW) (AdaptiveAvgPool2dOp): ResNet's global pooling.</summary>
+internal sealed class StaticAdaptiveAvgPool2d : StaticLayer
+{
+    private readonly int _planes, _h, _w, _oh, _ow;
+    private float[]? _gx;
+
+    public StaticAdaptiveAvgPool2d(int[] inShape, int oh, int ow) : base(inShape.Length == 4
+        ? [inShape[0], inShape[1], oh, ow]
+        : throw new ArgumentException($"AdaptiveAvgPool2d: input {Shapes.Format(inShape)} must be (N, C, H, W)."))
+    {
+        _planes = inShape[0] * inShape[1];
+        _h = inShape[2];
+        _w = inShape[3];
+        _oh = oh;
+        _ow = ow;
+        Out = new float[Numel(OutShape)];
+    }
+
+    public override void Forward(float[] x, int xOff) => Pool2d.AdaptiveAvgForward(x.AsSpan(xOff, _planes * _h * _w), Out, _planes, _h, _w, _oh, _ow);
+
+    public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
+    {
+        if (!needInput) return null;
+        var gx = _gx ??= new float[_planes * _h * _w];
+        Pool2d.AdaptiveAvgBackward(g.AsSpan(0, Out.Length), gx, _planes, _h, _w, _oh, _ow);   // the kernel clears gx
+        return gx;
+    }
+}
+
+/// <summary>
+/// A residual block (BasicBlock): y = relu(main(x) + shortcut(x)), main = conv, BN, ReLU, conv, BN and the shortcut the
+/// identity or a projection (1×1 conv, BN), or no shortcut (a plain net's block). Backward as the engine does it: the
+/// ReLU's gradient goes to both paths and ∂x is their sum (addition commutes, so the order of the two is no matter).
+/// </summary>
+internal sealed class StaticBasicBlock : StaticLayer
+{
+    private readonly StaticLayer[] _main;
+    private readonly StaticLayer[]? _projection;
+    private readonly bool _shortcut;
+    private readonly float[] _sum;
+    private readonly int _inLength;
+    private float[]? _gx;
+
+    public StaticBasicBlock(BasicBlock block, int[] inShape, Func<Tensor, float[]> grad) : base(Shape(block, inShape))
+    {
+        _inLength = Numel(inShape);
+        var conv1 = new StaticConv2d(block.Conv1, inShape, grad);
+        var bn1 = new StaticBatchNorm(block.Norm1, conv1.OutShape, grad);
+        var relu = new StaticActivation(UnaryOp.Relu, BinaryOp.ReluGrad, bn1.OutShape);
+        var conv2 = new StaticConv2d(block.Conv2, relu.OutShape, grad);
+        var bn2 = new StaticBatchNorm(block.LastNorm, conv2.OutShape, grad);
+        _main = [conv1, bn1, relu, conv2, bn2];
+        _shortcut = block.HasShortcut;
+        if (block.Downsample is { } d)
+        {
+            var conv = new StaticConv2d((Conv2d)d[0], inShape, grad);
+            _projection = [conv, new StaticBatchNorm((BatchNorm2d)d[1], conv.OutShape, grad)];
+        }
+        else if (_shortcut && !inShape.AsSpan().SequenceEqual(OutShape))
+            throw new ArgumentException($"BasicBlock: an identity shortcut needs the output shape {Shapes.Format(OutShape)} to be the input's, {Shapes.Format(inShape)}.");
+        _sum = new float[Numel(OutShape)];
+        Out = new float[_sum.Length];
+    }
+
+    private static int[] Shape(BasicBlock block, int[] inShape) =>
+        StaticConv2d.OutputShape(block.Conv2, StaticConv2d.OutputShape(block.Conv1, inShape, out _), out _);
+
+    public override bool TrainsParameters
+    {
+        get
+        {
+            foreach (var l in _main) if (l.TrainsParameters) return true;
+            if (_projection is not null) foreach (var l in _projection) if (l.TrainsParameters) return true;
+            return false;
+        }
+    }
+
+    // Runs a chain forward from (x, xOff); its last layer's output is the result.
+    private static void ForwardChain(StaticLayer[] chain, float[] x, int xOff)
+    {
+        float[] a = x;
+        int aOff = xOff;
+        foreach (var layer in chain)
+        {
+            layer.Forward(a, aOff);
+            a = layer.Out;
+            aOff = layer.OutOffset;
+        }
+    }
+
+    // Runs a chain backward from ∂L/∂(its output) in g (not modified: every chain here starts with a BatchNorm, which
+    // writes its own buffer); returns ∂L/∂x when needInput.
+    private static float[]? BackwardChain(StaticLayer[] chain, float[] x, int xOff, float[] g, bool needInput)
+    {
+        float[]? grad = g;
+        for (int i = chain.Length - 1; i >= 0 && grad is not null; i--)
+        {
+            var (inArr, inOff) = i == 0 ? (x, xOff) : (chain[i - 1].Out, chain[i - 1].OutOffset);
+            grad = chain[i].Backward(inArr, inOff, grad, i > 0 || needInput);
+        }
+        return grad;
+    }
+
+    public override void Forward(float[] x, int xOff)
+    {
+        ForwardChain(_main, x, xOff);
+        var main = _main[^1].Out;
+        int n = _sum.Length;
+        if (_shortcut)
+        {
+            float[] s = x;
+            int sOff = xOff;
+            if (_projection is not null)
+            {
+                ForwardChain(_projection, x, xOff);
+                s = _projection[^1].Out;
+                sOff = 0;
+            }
+            TensorPrimitives.Add(main.AsSpan(0, n), s.AsSpan(sOff, n), _sum);   // y + shortcut (AddOp)
+            UnaryBlocked(UnaryOp.Relu, _sum, 0, Out, n);
+        }
+        else UnaryBlocked(UnaryOp.Relu, main, 0, Out, n);
+    }
+
+    public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
+    {
+        int n = Out.Length;
+        ActivationGradInPlace(BinaryOp.ReluGrad, g, Out, 0, n);   // now ∂L/∂(main + shortcut)
+        var gMain = BackwardChain(_main, x, xOff, g, needInput);
+        float[]? gShort = null;
+        if (_shortcut) gShort = _projection is null ? g : BackwardChain(_projection, x, xOff, g, needInput);
+        if (!needInput) return null;
+        if (gShort is null) return gMain;
+        var gx = _gx ??= new float[_inLength];
+        TensorPrimitives.Add(gMain.AsSpan(0, gx.Length), gShort.AsSpan(0, gx.Length), gx);   // the engine's sum of the two
         return gx;
     }
 }

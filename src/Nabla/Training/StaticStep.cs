@@ -16,7 +16,8 @@ namespace Nabla.Training;
 /// <see cref="Sigmoid"/>, <see cref="Tanh"/>, <see cref="GELU"/>, <see cref="Softplus"/>, <see cref="Flatten"/> (of
 /// every dim after the batch), <see cref="Identity"/>, <see cref="Conv2d"/>,
 /// <see cref="MaxPool2d"/>, <see cref="BatchNorm1d"/>/<see cref="BatchNorm2d"/> and <see cref="Dropout"/>, trained
-/// with <see cref="CrossEntropyLoss"/> on class indices (no class weights, no label smoothing; mean or sum).
+/// with <see cref="CrossEntropyLoss"/> on class indices (no class weights, no label smoothing; mean or sum); and a
+/// <see cref="ResNet"/> (its BasicBlocks with identity, projection or no shortcuts, and global average pooling).
 /// <see cref="TryCreate"/> says why another model is not; train that one with the autograd path. After
 /// <see cref="Run"/> each parameter that requires grad has as <see cref="Tensor.Grad"/> a tensor the step owns and
 /// overwrites in the next run (as ZeroGrad and Backward would put fresh ones there): clone it to keep it. Frozen
@@ -25,20 +26,22 @@ namespace Nabla.Training;
 /// </remarks>
 public sealed class StaticStep
 {
-    private readonly Sequential _model;
+    private readonly Module _model;             // a Sequential or a ResNet
     private readonly CrossEntropyLoss _loss;
-    private readonly Module[] _layers;          // the model's modules, each supported
+    private readonly Module[] _layers;          // a Sequential's modules, each supported; a ResNet's every module
+    private readonly int[] _stageBlocks = [];   // a ResNet's blocks per stage, to notice a changed model
     private readonly Tensor[] _parameters;
     private readonly Tensor[] _gradients;       // one per parameter, the step's own
     private readonly Dictionary<Tensor, float[]> _gradientBuffers = new(ReferenceEqualityComparer.Instance);
     private readonly List<Plan> _plans = [];
     private int[]? _sampleShape;
 
-    private StaticStep(Sequential model, CrossEntropyLoss loss, Module[] layers)
+    private StaticStep(Module model, CrossEntropyLoss loss, Module[] layers)
     {
         _model = model;
         _loss = loss;
         _layers = layers;
+        if (model is ResNet resnet) _stageBlocks = [.. resnet.Stages.Select(stage => stage.Count)];
         _parameters = [.. model.Parameters()];
         _gradients = new Tensor[_parameters.Length];
         for (int i = 0; i < _parameters.Length; i++)
@@ -60,9 +63,9 @@ public sealed class StaticStep
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(loss);
         reason = null;
-        if (model is not Sequential sequential)
+        if (model is not (Sequential or ResNet))
         {
-            reason = $"the model is a {model.GetType().Name}, not a Sequential";
+            reason = $"the model is a {model.GetType().Name}, not a Sequential or a ResNet";
             return null;
         }
         if (loss is not CrossEntropyLoss ce || ce.Weight is not null || ce.LabelSmoothing != 0 || ce.Reduction == Reduction.None)
@@ -70,6 +73,17 @@ public sealed class StaticStep
             reason = "the loss is not a CrossEntropyLoss without class weights or label smoothing, reduced by mean or sum";
             return null;
         }
+        if (model is ResNet resnet)
+        {
+            // Its layers are fixed: conv, BN, ReLU, BasicBlocks, global average pooling, Linear.
+            if (resnet.Parameters().Any(p => p.Storage is not CpuStorage || !p.IsContiguous))
+            {
+                reason = "a parameter is not a contiguous CPU tensor";
+                return null;
+            }
+            return new StaticStep(resnet, ce, [.. resnet.NamedModules().Select(m => m.Module)]);
+        }
+        var sequential = (Sequential)model;
         if (sequential.Count == 0)
         {
             reason = "the model has no layers";
@@ -197,9 +211,16 @@ public sealed class StaticStep
 
     private bool SameLayers()
     {
-        if (_model.Count != _layers.Length) return false;
+        if (_model is ResNet resnet)
+        {
+            for (int i = 0; i < _stageBlocks.Length; i++)
+                if (resnet.Stages[i].Count != _stageBlocks[i]) return false;
+            return true;
+        }
+        var sequential = (Sequential)_model;
+        if (sequential.Count != _layers.Length) return false;
         for (int i = 0; i < _layers.Length; i++)
-            if (!ReferenceEquals(_model[i], _layers[i])) return false;
+            if (!ReferenceEquals(sequential[i], _layers[i])) return false;
         return true;
     }
 
@@ -229,7 +250,21 @@ public sealed class StaticStep
             layers.Add(layer);
             shape = layer.OutShape;
         }
-        if (_model.FlattenInput && shape.Length > 2) Add(new StaticView([shape[0], StaticLayer.Numel(shape) / Math.Max(1, shape[0])]));
+        if (_model is ResNet resnet)
+        {
+            // ResNet.Forward: relu(bn1(conv1(x))), the stages' blocks, global average pooling, flatten, fc.
+            Add(new StaticConv2d(resnet.Conv1, shape, Grad));
+            Add(new StaticBatchNorm(resnet.Norm1, shape, Grad));
+            Add(new StaticActivation(UnaryOp.Relu, BinaryOp.ReluGrad, shape));
+            foreach (var stage in resnet.Stages)
+                for (int b = 0; b < stage.Count; b++) Add(new StaticBasicBlock((BasicBlock)stage[b], shape, Grad));
+            Add(new StaticAdaptiveAvgPool2d(shape, 1, 1));
+            Add(new StaticView([shape[0], StaticLayer.Numel(shape) / Math.Max(1, shape[0])]));
+            Add(new StaticLinear(resnet.Fc, relu: false, shape, Grad));
+            return new Plan(inputShape[0], [.. layers], new bool[layers.Count], new StaticCrossEntropy(shape, _loss.IgnoreIndex, _loss.Reduction == Reduction.Mean));
+        }
+        var sequential = (Sequential)_model;
+        if (sequential.FlattenInput && shape.Length > 2) Add(new StaticView([shape[0], StaticLayer.Numel(shape) / Math.Max(1, shape[0])]));
         for (int i = 0; i < _layers.Length; i++)
         {
             var m = _layers[i];
