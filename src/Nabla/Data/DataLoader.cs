@@ -77,6 +77,10 @@ public sealed class DataLoader
         : Enumerable.Range(0, Dataset.Count).ToArray();
 
     /// <summary>The batches of one epoch, in order.</summary>
+    /// <remarks>
+    /// With <see cref="Background"/> the worker thread lives until the enumeration ends or its enumerator is disposed
+    /// (foreach and LINQ do both); an enumerator dropped half-way without Dispose leaves it waiting.
+    /// </remarks>
     public IEnumerable<Batch> Epoch(int epoch, CancellationToken cancellation = default) =>
         Background ? Prefetched(epoch, cancellation) : Sequential(epoch);
 

@@ -356,8 +356,8 @@ internal sealed class StaticBasicBlock : StaticLayer
         }
         else if (_shortcut && !inShape.AsSpan().SequenceEqual(OutShape))
             throw new ArgumentException($"BasicBlock: an identity shortcut needs the output shape {Shapes.Format(OutShape)} to be the input's, {Shapes.Format(inShape)}.");
-        _sum = new float[Numel(OutShape)];
-        Out = new float[_sum.Length];
+        _sum = _shortcut ? new float[Numel(OutShape)] : [];
+        Out = new float[Numel(OutShape)];
     }
 
     private static int[] Shape(BasicBlock block, int[] inShape) =>
@@ -387,14 +387,18 @@ internal sealed class StaticBasicBlock : StaticLayer
     }
 
     // Runs a chain backward from ∂L/∂(its output) in g (not modified: every chain here starts with a BatchNorm, which
-    // writes its own buffer); returns ∂L/∂x when needInput.
+    // writes its own buffer); returns ∂L/∂x when needInput. As StaticStep.Run: a layer computes its input's gradient
+    // only when the block's input wants one or a layer before it in the chain trains.
     private static float[]? BackwardChain(StaticLayer[] chain, float[] x, int xOff, float[] g, bool needInput)
     {
         float[]? grad = g;
         for (int i = chain.Length - 1; i >= 0 && grad is not null; i--)
         {
+            bool need = needInput;
+            for (int j = 0; j < i && !need; j++) need = chain[j].TrainsParameters;
+            if (!need && !chain[i].TrainsParameters) return null;
             var (inArr, inOff) = i == 0 ? (x, xOff) : (chain[i - 1].Out, chain[i - 1].OutOffset);
-            grad = chain[i].Backward(inArr, inOff, grad, i > 0 || needInput);
+            grad = chain[i].Backward(inArr, inOff, grad, need);
         }
         return grad;
     }
@@ -403,7 +407,7 @@ internal sealed class StaticBasicBlock : StaticLayer
     {
         ForwardChain(_main, x, xOff);
         var main = _main[^1].Out;
-        int n = _sum.Length;
+        int n = Out.Length;
         if (_shortcut)
         {
             float[] s = x;

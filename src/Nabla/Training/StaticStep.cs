@@ -297,7 +297,7 @@ public sealed class StaticStep
                     break;
                 case Softplus softplus:
                     if (!(softplus.Beta != 0) || float.IsNaN(softplus.Beta))   // SoftplusOp's check
-                        throw new ArgumentOutOfRangeException(nameof(softplus.Beta), softplus.Beta, "Softplus: beta must be non-zero.");
+                        throw new ArgumentOutOfRangeException("beta", softplus.Beta, "Softplus: beta must be non-zero.");
                     Add(new StaticActivation(UnaryOp.Softplus, BinaryOp.SoftplusGrad, shape, gradFromInput: true, softplus.Beta, softplus.Threshold));
                     break;
                 case Conv2d conv:
