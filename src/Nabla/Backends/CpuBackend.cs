@@ -104,7 +104,7 @@ public sealed class CpuBackend : IBackend
 
     // Elementwise work over a plan's rows, split over threads when large: whole rows when there are several, blocks of
     // one long row otherwise. Every element is computed alone, so the split never changes a bit.
-    private const int ElementBlock = 16 * 1024;
+    internal const int ElementBlock = 16 * 1024;   // Training.StaticLayer splits the same way, for the same bits
 
     private static void Split(RowPlan plan, Action<int, int, int> rowRange)
     {

@@ -32,16 +32,9 @@ internal abstract class StaticLayer(int[] outShape)
 
     protected static bool Wants(Tensor? p) => p is not null && p.RequiresGrad;
 
-    public static int Numel(int[] shape)
-    {
-        int n = 1;
-        foreach (int d in shape) n *= d;
-        return n;
-    }
-
-    // Elementwise work over rows of a contiguous buffer, split over threads as CpuBackend splits it (rows are
-    // independent, so the split never changes a bit).
-    protected const int ElementBlock = 16 * 1024;
+    // Elementwise work over a contiguous buffer, split over threads into CpuBackend's blocks: the same spans, so
+    // vectorised functions give the same bits.
+    private const int ElementBlock = CpuBackend.ElementBlock;
 
     protected static int Blocks(int n) => (n + ElementBlock - 1) / ElementBlock;
 
@@ -118,7 +111,7 @@ internal sealed class StaticLinear : StaticLayer
         _relu = relu;
         _in = layer.InFeatures;
         _out = layer.OutFeatures;
-        _m = Numel(inShape) / Math.Max(1, _in);
+        _m = Shapes.Numel(inShape) / Math.Max(1, _in);
         Out = new float[_m * _out];
         _gw = grad(layer.Weight);
         _gb = layer.Bias is null ? null : grad(layer.Bias);
@@ -182,7 +175,7 @@ internal sealed class StaticActivation : StaticLayer
         _gradFromInput = gradFromInput;
         _p0 = p0;
         _p1 = p1;
-        Out = new float[Numel(inShape)];
+        Out = new float[Shapes.Numel(inShape)];
     }
 
     public override void Forward(float[] x, int xOff) => UnaryBlocked(_op, x, xOff, Out, Out.Length, _p0, _p1);
@@ -209,7 +202,7 @@ internal sealed class StaticConv2d : StaticLayer
     {
         _layer = layer;
         _g = g;
-        Out = new float[Numel(OutShape)];
+        Out = new float[Shapes.Numel(OutShape)];
         _gw = grad(layer.Weight);
         if (layer.Bias is not null)
         {
@@ -271,7 +264,7 @@ internal sealed class StaticMaxPool2d : StaticLayer
     public StaticMaxPool2d(MaxPool2d layer, int[] inShape) : base(OutputShape(layer, inShape, out var g))
     {
         _g = g;
-        Out = new float[Numel(OutShape)];
+        Out = new float[Shapes.Numel(OutShape)];
         _argmax = new int[Out.Length];
     }
 
@@ -311,7 +304,7 @@ internal sealed class StaticAdaptiveAvgPool2d : StaticLayer
         _w = inShape[3];
         _oh = oh;
         _ow = ow;
-        Out = new float[Numel(OutShape)];
+        Out = new float[Shapes.Numel(OutShape)];
     }
 
     public override void Forward(float[] x, int xOff) => Pool2d.AdaptiveAvgForward(x.AsSpan(xOff, _planes * _h * _w), Out, _planes, _h, _w, _oh, _ow);
@@ -341,7 +334,7 @@ internal sealed class StaticBasicBlock : StaticLayer
 
     public StaticBasicBlock(BasicBlock block, int[] inShape, Func<Tensor, float[]> grad) : base(Shape(block, inShape))
     {
-        _inLength = Numel(inShape);
+        _inLength = Shapes.Numel(inShape);
         var conv1 = new StaticConv2d(block.Conv1, inShape, grad);
         var bn1 = new StaticBatchNorm(block.Norm1, conv1.OutShape, grad);
         var relu = new StaticActivation(UnaryOp.Relu, BinaryOp.ReluGrad, bn1.OutShape);
@@ -356,8 +349,8 @@ internal sealed class StaticBasicBlock : StaticLayer
         }
         else if (_shortcut && !inShape.AsSpan().SequenceEqual(OutShape))
             throw new ArgumentException($"BasicBlock: an identity shortcut needs the output shape {Shapes.Format(OutShape)} to be the input's, {Shapes.Format(inShape)}.");
-        _sum = _shortcut ? new float[Numel(OutShape)] : [];
-        Out = new float[Numel(OutShape)];
+        _sum = _shortcut ? new float[Shapes.Numel(OutShape)] : [];
+        Out = new float[Shapes.Numel(OutShape)];
     }
 
     private static int[] Shape(BasicBlock block, int[] inShape) =>
@@ -457,10 +450,10 @@ internal sealed class StaticBatchNorm : StaticLayer
         _layer = layer;
         _n = inShape[0];
         _c = inShape[1];
-        _s = Numel(inShape) / Math.Max(1, _n * _c);
+        _s = Shapes.Numel(inShape) / Math.Max(1, _n * _c);
         if (_n * _s <= 1)
             throw new ArgumentException($"Expected more than 1 value per channel when training, got input size {Shapes.Format(inShape)}");
-        Out = new float[Numel(inShape)];
+        Out = new float[Shapes.Numel(inShape)];
         _xhat = new float[Out.Length];
         _mean = new float[_c];
         _variance = new float[_c];
@@ -501,19 +494,13 @@ internal sealed class StaticDropout : StaticLayer
     public StaticDropout(Dropout layer, int[] inShape) : base(inShape)
     {
         _layer = layer;
-        Out = new float[Numel(inShape)];
+        Out = new float[Shapes.Numel(inShape)];
         _mask = new float[Out.Length];
     }
 
     public override void Forward(float[] x, int xOff)
     {
-        float p = _layer.P;
-        if (p == 0)
-        {
-            Array.Copy(x, xOff, Out, 0, Out.Length);
-            _mask.AsSpan().Fill(1f);
-            return;
-        }
+        float p = _layer.P;   // never 0: StaticStep makes p = 0 dropout a view, as DropoutMasks.Apply returns x
         // p = 1 multiplies by 0 without drawing (DropoutMasks.Apply); otherwise one draw per element.
         if (p == 1) Array.Clear(_mask);
         else DropoutMasks.Fill(_mask, p, _layer.Mode == DropoutMode.Inverted ? 1f / (1 - p) : 1f, _layer.Generator);
@@ -523,7 +510,7 @@ internal sealed class StaticDropout : StaticLayer
     public override float[]? Backward(float[] x, int xOff, float[] g, bool needInput)
     {
         if (!needInput) return null;
-        if (_layer.P != 0) TensorPrimitives.Multiply(g.AsSpan(0, Out.Length), _mask, g.AsSpan(0, Out.Length));
+        TensorPrimitives.Multiply(g.AsSpan(0, Out.Length), _mask, g.AsSpan(0, Out.Length));
         return g;
     }
 }

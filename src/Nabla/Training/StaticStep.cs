@@ -259,12 +259,12 @@ public sealed class StaticStep
             foreach (var stage in resnet.Stages)
                 for (int b = 0; b < stage.Count; b++) Add(new StaticBasicBlock((BasicBlock)stage[b], shape, Grad));
             Add(new StaticAdaptiveAvgPool2d(shape, 1, 1));
-            Add(new StaticView([shape[0], StaticLayer.Numel(shape) / Math.Max(1, shape[0])]));
+            Add(new StaticView(Flat(shape)));
             Add(new StaticLinear(resnet.Fc, relu: false, shape, Grad));
             return new Plan(inputShape[0], [.. layers], new bool[layers.Count], new StaticCrossEntropy(shape, _loss.IgnoreIndex, _loss.Reduction == Reduction.Mean));
         }
         var sequential = (Sequential)_model;
-        if (sequential.FlattenInput && shape.Length > 2) Add(new StaticView([shape[0], StaticLayer.Numel(shape) / Math.Max(1, shape[0])]));
+        if (sequential.FlattenInput && shape.Length > 2) Add(new StaticView(Flat(shape)));
         for (int i = 0; i < _layers.Length; i++)
         {
             var m = _layers[i];
@@ -309,11 +309,14 @@ public sealed class StaticStep
                 case BatchNormBase norm:
                     Add(new StaticBatchNorm(norm, shape, Grad));
                     break;
+                case Dropout { P: 0 }:
+                    Add(new StaticView(shape));   // DropoutMasks.Apply returns x itself
+                    break;
                 case Dropout dropout:
                     Add(new StaticDropout(dropout, shape));
                     break;
                 case Flatten:
-                    Add(new StaticView(shape.Length > 2 ? [shape[0], StaticLayer.Numel(shape) / Math.Max(1, shape[0])] : shape));
+                    Add(new StaticView(shape.Length > 2 ? Flat(shape) : shape));
                     break;
                 default:
                     Add(new StaticView(shape));   // Identity
@@ -322,6 +325,9 @@ public sealed class StaticStep
         }
         return new Plan(inputShape[0], [.. layers], new bool[layers.Count], new StaticCrossEntropy(shape, _loss.IgnoreIndex, _loss.Reduction == Reduction.Mean));
     }
+
+    // (N, …) → (N, features), Flatten(1)'s shape.
+    private static int[] Flat(int[] shape) => [shape[0], Shapes.Numel(shape) / Math.Max(1, shape[0])];
 
     private sealed class Plan(int batchSize, StaticLayer[] layers, bool[] needInputGradient, StaticCrossEntropy loss)
     {
