@@ -7,9 +7,17 @@ namespace Nabla.Imaging;
 /// Images on disk (torchvision's ImageFolder): one sub-folder per class, named by the class, holding PNG or JPEG
 /// files; classes are the sub-folder names sorted ordinally. Every image is decoded with SkiaSharp, resized to the
 /// target size (bilinear) and becomes (C, H, W) floats in [0, 1] — C = 1 for grayscale, 3 for colour (RGB).
+/// Files are untrusted: anything wrong with their content is an <see cref="InvalidDataException"/> with a one-line
+/// message naming the file or folder, and no image over <see cref="MaxPixels"/> is decoded.
 /// </summary>
 public static class ImageFolder
 {
+    /// <summary>
+    /// The largest image accepted, in pixels (width × height as its header states): 64 megapixels, 256 MB decoded.
+    /// Larger images are refused before any pixel is decoded, so a forged header cannot cause a huge allocation.
+    /// </summary>
+    public const long MaxPixels = 64_000_000;
+
     private static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"];
 
     /// <summary>Loads every image under <paramref name="root"/>.</summary>
@@ -39,29 +47,95 @@ public static class ImageFolder
         return new TensorDataset(Tensor.FromArray(pixels.ToArray(), labels.Count, channels, height, width), IntTensor.FromArray(labels.ToArray()), classes.Length, classes);
     }
 
-    /// <summary>One image file as (C, H, W) floats in [0, 1], resized to height × width.</summary>
-    /// <exception cref="InvalidDataException">the file is not a decodable image.</exception>
+    /// <summary>
+    /// One image file (PNG, JPEG, BMP, GIF or WebP) as (C, H, W) floats in [0, 1], resized to height × width with
+    /// bilinear sampling; C = 1 (luma 0.299 R + 0.587 G + 0.114 B) for grayscale, else 3 (RGB). The header is read
+    /// first: an image over <see cref="MaxPixels"/> is refused before decoding. A JPEG larger than the target is decoded
+    /// at the smallest of 1/8, 1/4, 1/2 of its size that still covers the target, then resized; memory beyond the result
+    /// is at most the decoded image (4 bytes a pixel) and the resized one.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">a size is below 1, or height × width is over <see cref="MaxPixels"/>.</exception>
+    /// <exception cref="FileNotFoundException">the file is missing (other I/O failures keep their own exception).</exception>
+    /// <exception cref="InvalidDataException">the file is empty, not an image SkiaSharp can decode, truncated or corrupt,
+    /// 0 pixels wide or high, or over <see cref="MaxPixels"/>; the one-line message names the file.</exception>
     public static float[] Decode(string path, int height, int width, bool grayscale = false)
     {
-        using var original = SKBitmap.Decode(path) ?? throw new InvalidDataException($"ImageFolder: '{path}' is not a PNG or JPEG image SkiaSharp can decode.");
-        using var resized = original.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKFilterMode.Linear))
+        ArgumentNullException.ThrowIfNull(path);
+        CheckSize(height, width);
+        var result = new float[(grayscale ? 1 : 3) * height * width];
+        DecodeInto(path, height, width, grayscale, result);
+        return result;
+    }
+
+    private static void DecodeInto(string path, int height, int width, bool grayscale, Span<float> result)
+    {
+        // The size comes from the file system (through links) before opening: a FIFO or device reports 0 and is never
+        // opened, as opening a FIFO would wait for a writer.
+        var entry = new FileInfo(path);
+        if (entry.LinkTarget is not null && entry.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target) entry = target;
+        if (entry.Length == 0) throw new InvalidDataException($"ImageFolder: '{path}' is empty (0 bytes).");
+        using var file = File.OpenRead(path);
+        using var codec = SKCodec.Create(file, out var opened);
+        if (codec is null)
+            throw new InvalidDataException(opened == SKCodecResult.Unimplemented
+                ? $"ImageFolder: '{path}' is not an image SkiaSharp can decode (PNG, JPEG, BMP, GIF, WebP)."
+                : $"ImageFolder: '{path}' is truncated or corrupt (its header cannot be read: {opened}).");
+        var full = codec.Info;
+        if (full.Width < 1 || full.Height < 1)
+            throw new InvalidDataException($"ImageFolder: '{path}' claims to be {full.Width}×{full.Height} pixels; an image needs at least 1×1.");
+        if ((long)full.Width * full.Height > MaxPixels)
+            throw new InvalidDataException($"ImageFolder: '{path}' is {full.Width}×{full.Height} = {(long)full.Width * full.Height} pixels, over the limit of {MaxPixels} (ImageFolder.MaxPixels).");
+
+        var scaled = DecodedSize(codec, height, width);
+        // As SKBitmap.Decode did (so images give the same pixels as before): the codec's own colour type, premultiplied
+        // alpha, no colour space; a colour type over 4 bytes a pixel (no codec today reports one) goes to 8 bits.
+        var info = new SKImageInfo(scaled.Width, scaled.Height,
+            full.BytesPerPixel > 4 ? SKImageInfo.PlatformColorType : full.ColorType,
+            full.AlphaType == SKAlphaType.Unpremul ? SKAlphaType.Premul : full.AlphaType);
+        using var decoded = new SKBitmap(info);
+        var status = codec.GetPixels(info, decoded.GetPixels());
+        if (status is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput)
+            throw new InvalidDataException($"ImageFolder: '{path}' is truncated or corrupt ({status}).");
+        if (status != SKCodecResult.Success)
+            throw new InvalidDataException($"ImageFolder: '{path}' could not be decoded ({status}).");
+        using var resized = decoded.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKFilterMode.Linear))
             ?? throw new InvalidDataException($"ImageFolder: '{path}' could not be resized to {width}×{height}.");
-        int channels = grayscale ? 1 : 3;
-        var result = new float[channels * height * width];
+
+        var rgba = resized.GetPixelSpan();
+        int stride = resized.RowBytes, plane = height * width;
         for (int y = 0; y < height; y++)
             for (int x = 0; x < width; x++)
             {
-                var p = resized.GetPixel(x, y);
-                int at = y * width + x;
-                if (grayscale) result[at] = (0.299f * p.Red + 0.587f * p.Green + 0.114f * p.Blue) / 255f;
+                int p = y * stride + 4 * x, at = y * width + x;
+                byte r = rgba[p], g = rgba[p + 1], b = rgba[p + 2];
+                if (grayscale) result[at] = (0.299f * r + 0.587f * g + 0.114f * b) / 255f;
                 else
                 {
-                    result[at] = p.Red / 255f;
-                    result[height * width + at] = p.Green / 255f;
-                    result[2 * height * width + at] = p.Blue / 255f;
+                    result[at] = r / 255f;
+                    result[plane + at] = g / 255f;
+                    result[2 * plane + at] = b / 255f;
                 }
             }
-        return result;
+    }
+
+    /// <summary>The smallest size the decoder produces natively that still covers height × width (JPEG: 1/8, 1/4, 1/2).</summary>
+    private static SKSizeI DecodedSize(SKCodec codec, int height, int width)
+    {
+        foreach (float scale in (ReadOnlySpan<float>)[0.125f, 0.25f, 0.5f])
+        {
+            var size = codec.GetScaledDimensions(scale);
+            if (size.Width >= width && size.Height >= height) return size;
+        }
+        return codec.Info.Size;
+    }
+
+    private static void CheckSize(int height, int width)
+    {
+        if (height < 1) throw new ArgumentOutOfRangeException(nameof(height), $"ImageFolder: the target height must be at least 1 (got {height}).");
+        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), $"ImageFolder: the target width must be at least 1 (got {width}).");
+        if ((long)height * width > MaxPixels)
+            throw new ArgumentOutOfRangeException(nameof(height), $"ImageFolder: a target of {width}×{height} is over {MaxPixels} pixels (ImageFolder.MaxPixels).");
     }
 
     /// <summary>Writes (3, H, W) or (1, H, W) floats in [0, 1] as a PNG (for previews).</summary>
