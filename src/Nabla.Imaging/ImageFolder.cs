@@ -20,31 +20,68 @@ public static class ImageFolder
 
     private static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"];
 
-    /// <summary>Loads every image under <paramref name="root"/>.</summary>
+    /// <summary>The class names of an image folder: its sub-folder names, sorted ordinally.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="root"/> is null.</exception>
     /// <exception cref="DirectoryNotFoundException">the folder is missing.</exception>
-    /// <exception cref="InvalidDataException">no class folders or images, or an image cannot be decoded (the message names it).</exception>
-    public static TensorDataset Load(string root, int height, int width, bool grayscale = false)
+    /// <exception cref="InvalidDataException">the folder has no sub-folders.</exception>
+    public static IReadOnlyList<string> ClassNames(string root)
     {
         ArgumentNullException.ThrowIfNull(root);
-        if (height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(height), "ImageFolder: the target size must be positive.");
-        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"ImageFolder: '{root}' does not exist.");
-        var classes = Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray();
-        if (classes.Length == 0) throw new InvalidDataException($"ImageFolder: '{root}' has no class sub-folders (expected one folder per class).");
-        int channels = grayscale ? 1 : 3;
-        var pixels = new List<float>();
-        var labels = new List<int>();
-        for (int c = 0; c < classes.Length; c++)
+        return ClassFolders(root);
+    }
+
+    /// <summary>
+    /// Loads every image under <paramref name="root"/> as a dataset of (N, C, H, W) features and class labels.
+    /// Without <paramref name="classes"/>, the classes are the sub-folder names sorted ordinally (see
+    /// <see cref="ClassNames"/>). With it — the classes of a model or of the training folder — label i means
+    /// <c>classes[i]</c>, folders are matched to it by name (ordinal), the dataset's ClassNames is exactly that list, and
+    /// a class may have no folder here. Every folder is listed and checked before the first image is decoded.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="root"/> is null.</exception>
+    /// <exception cref="ArgumentException">a size is below 1 or over <see cref="MaxPixels"/>, or <paramref name="classes"/>
+    /// is empty, holds a null, empty or repeated name.</exception>
+    /// <exception cref="DirectoryNotFoundException"><paramref name="root"/> is missing.</exception>
+    /// <exception cref="InvalidDataException">no class sub-folders; a class folder with no images; a folder not in
+    /// <paramref name="classes"/>; more images than one tensor holds; or an image that <see cref="Decode"/> refuses.
+    /// The one-line message names the file or folder.</exception>
+    public static TensorDataset Load(string root, int height, int width, bool grayscale = false, IReadOnlyList<string>? classes = null)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        CheckSize(height, width);
+        var names = classes is null ? null : CheckClasses(classes);
+        var folders = ClassFolders(root);
+        names ??= folders;
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < names.Length; i++) index[names[i]] = i;
+        foreach (var folder in folders)
+            if (!index.ContainsKey(folder))
+                throw new InvalidDataException($"ImageFolder: folder '{folder}' in '{root}' is not one of the known classes ({Listed(names)}).");
+
+        // Samples go in class order, files sorted ordinally within a class (as torchvision's ImageFolder).
+        var present = folders.ToHashSet(StringComparer.Ordinal);
+        var samples = new List<(string File, int Label)>();
+        for (int c = 0; c < names.Length; c++)
         {
-            var files = Directory.GetFiles(Path.Combine(root, classes[c]))
-                .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal);
-            foreach (var file in files)
-            {
-                pixels.AddRange(Decode(file, height, width, grayscale));
-                labels.Add(c);
-            }
+            if (!present.Contains(names[c])) continue;
+            var files = Directory.GetFiles(Path.Combine(root, names[c]))
+                .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToArray();
+            if (files.Length == 0)
+                throw new InvalidDataException($"ImageFolder: class folder '{names[c]}' in '{root}' has no PNG or JPEG images (nor BMP, GIF, WebP).");
+            foreach (var file in files) samples.Add((file, c));
         }
-        if (labels.Count == 0) throw new InvalidDataException($"ImageFolder: no PNG or JPEG images under '{root}'.");
-        return new TensorDataset(Tensor.FromArray(pixels.ToArray(), labels.Count, channels, height, width), IntTensor.FromArray(labels.ToArray()), classes.Length, classes);
+
+        int channels = grayscale ? 1 : 3, size = channels * height * width;
+        if ((long)samples.Count * size > Array.MaxLength)
+            throw new InvalidDataException($"ImageFolder: '{root}' has {samples.Count} images; at ({channels}, {height}, {width}) each they are more values than one tensor holds ({Array.MaxLength}).");
+        // One buffer filled in place: a growing list would need up to three copies of the dataset at once.
+        var pixels = new float[samples.Count * size];
+        var labels = new int[samples.Count];
+        for (int i = 0; i < samples.Count; i++)
+        {
+            DecodeInto(samples[i].File, height, width, grayscale, pixels.AsSpan(i * size, size));
+            labels[i] = samples[i].Label;
+        }
+        return new TensorDataset(Tensor.FromArray(pixels, samples.Count, channels, height, width), IntTensor.FromArray(labels), names.Length, names);
     }
 
     /// <summary>
@@ -130,6 +167,18 @@ public static class ImageFolder
         return codec.Info.Size;
     }
 
+    /// <summary>The sub-folder names of <paramref name="root"/>, sorted ordinally; at least one.</summary>
+    private static string[] ClassFolders(string root)
+    {
+        if (!Directory.Exists(root))
+            throw new DirectoryNotFoundException(File.Exists(root)
+                ? $"ImageFolder: '{root}' is a file, not a folder of class folders."
+                : $"ImageFolder: '{root}' does not exist.");
+        var folders = Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray();
+        if (folders.Length == 0) throw new InvalidDataException($"ImageFolder: '{root}' has no class sub-folders (expected one folder per class).");
+        return folders;
+    }
+
     private static void CheckSize(int height, int width)
     {
         if (height < 1) throw new ArgumentOutOfRangeException(nameof(height), $"ImageFolder: the target height must be at least 1 (got {height}).");
@@ -137,6 +186,22 @@ public static class ImageFolder
         if ((long)height * width > MaxPixels)
             throw new ArgumentOutOfRangeException(nameof(height), $"ImageFolder: a target of {width}×{height} is over {MaxPixels} pixels (ImageFolder.MaxPixels).");
     }
+
+    private static string[] CheckClasses(IReadOnlyList<string> classes)
+    {
+        if (classes.Count == 0) throw new ArgumentException("ImageFolder: the class list is empty.", nameof(classes));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < classes.Count; i++)
+        {
+            if (string.IsNullOrEmpty(classes[i])) throw new ArgumentException($"ImageFolder: class {i} has no name.", nameof(classes));
+            if (!seen.Add(classes[i])) throw new ArgumentException($"ImageFolder: class '{classes[i]}' appears twice in the class list.", nameof(classes));
+        }
+        return [.. classes];
+    }
+
+    /// <summary>The names for a message; a long list is cut short so the message stays one readable line.</summary>
+    private static string Listed(string[] names) =>
+        names.Length <= 20 ? string.Join(", ", names) : string.Join(", ", names.Take(20)) + $", … ({names.Length} in all)";
 
     /// <summary>Writes (3, H, W) or (1, H, W) floats in [0, 1] as a PNG (for previews).</summary>
     public static void SavePng(float[] image, int channels, int height, int width, string path)
