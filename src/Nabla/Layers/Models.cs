@@ -43,7 +43,7 @@ public static partial class Models
     {
         CheckDropConnect(o);
         net.Add(o.DropConnect > 0 ? new DropConnect(linear, o.DropConnect, new Generator(g.NextUInt64()), o.Mode) : WrapWeights(linear, o.WeightNorm, g));
-        AddNormAndActivation(net, activation, o, FeatureNorm(o.Norm!, linear.OutFeatures));
+        AddNormAndActivation(net, activation, o, FeatureNorm(o.Norm!, linear.OutFeatures)?.Create());
         if (o.Dropout > 0) net.Add(new Dropout(o.Dropout, new Generator(g.NextUInt64()), o.Mode));
     }
 
@@ -98,23 +98,33 @@ public static partial class Models
         return groups;
     }
 
-    // Normalisation of (N, features) activations; instance and switch normalisation need spatial dims.
-    private static Module? FeatureNorm(string norm, int features) => NormKind(norm) switch
+    // A layer the options add: what Summarize shows of it (kind, parameters) and how the builder makes it.
+    internal readonly record struct LayerChoice(string Kind, long Parameters, Func<Module> Create);
+
+    internal static LayerChoice GroupNormChoice(string norm, int channels, string unit)
     {
-        "batch" => new BatchNorm1d(features),
-        "layer" => new LayerNorm(features),
-        "group" => new GroupNorm(GroupsFor(norm, features, "features"), features),
+        int groups = GroupsFor(norm, channels, unit);
+        return new($"GroupNorm({groups}, {channels})", 2L * channels, () => new GroupNorm(groups, channels));
+    }
+
+    // Normalisation of (N, features) activations; instance and switch normalisation need spatial dims.
+    internal static LayerChoice? FeatureNorm(string norm, int features) => NormKind(norm) switch
+    {
+        "batch" => new($"BatchNorm1d({features})", 2L * features, () => new BatchNorm1d(features)),
+        "layer" => new($"LayerNorm({features})", 2L * features, () => new LayerNorm(features)),
+        "group" => GroupNormChoice(norm, features, "features"),
         _ => null,
     };
 
     // Normalisation of (N, C, H, W) feature maps.
-    private static Module? MapNorm(string norm, int channels, int height, int width) => NormKind(norm) switch
+    internal static LayerChoice? MapNorm(string norm, int channels, int height, int width) => NormKind(norm) switch
     {
-        "batch" => new BatchNorm2d(channels),
-        "layer" => new LayerNorm([channels, height, width]),
-        "instance" => new InstanceNorm2d(channels, affine: true),
-        "switch" => new SwitchNorm(channels),
-        "group" => new GroupNorm(GroupsFor(norm, channels, "channels"), channels),
+        "batch" => new($"BatchNorm2d({channels})", 2L * channels, () => new BatchNorm2d(channels)),
+        "layer" => new($"LayerNorm(({channels}, {height}, {width}))", ModelSummary.Mul(2L * channels, (long)height * width),
+            () => new LayerNorm([channels, height, width])),
+        "instance" => new($"InstanceNorm2d({channels}, affine=True)", 2L * channels, () => new InstanceNorm2d(channels, affine: true)),
+        "switch" => new($"SwitchNorm({channels})", 2L * channels + 6, () => new SwitchNorm(channels)),
+        "group" => GroupNormChoice(norm, channels, "channels"),
         _ => null,
     };
 
@@ -135,6 +145,12 @@ public static partial class Models
                 $"{spec} takes no {refused}; residual nets take an activation, a normalisation, dropout before the classifier and a weight normalisation.");
     }
 
+    internal static void CheckFlatNorm(string norm)
+    {
+        if (norm is "instance" or "switch")
+            throw new FormatException($"Normalisation '{norm}' needs feature maps (N, C, H, W); use it with the cnn model.");
+    }
+
     internal static void CheckCnnSize(int height, int width)
     {
         if (height < 4 || width < 4) throw new ArgumentException($"Cnn: images must be at least 4×4, got {height}×{width}.");
@@ -152,8 +168,7 @@ public static partial class Models
         ArgumentNullException.ThrowIfNull(generator);
         var o = Resolve(options, "none");
         Activations.Create(activation); // validate the name before building anything
-        if (o.Norm is "instance" or "switch")
-            throw new FormatException($"Normalisation '{o.Norm}' needs feature maps (N, C, H, W); use it with the cnn model.");
+        CheckFlatNorm(o.Norm!);
         var net = new Sequential { FlattenInput = true };
         AddInputLayers(net, o, generator);
         int width = inputs;
@@ -181,10 +196,10 @@ public static partial class Models
         var net = new Sequential();
         AddInputLayers(net, o, generator);
         net.Add(WrapWeights(new Conv2d(channels, c1, 3, generator, padding: 1), o.WeightNorm, generator));
-        AddNormAndActivation(net, activation, o, MapNorm(o.Norm!, c1, height, width));
+        AddNormAndActivation(net, activation, o, MapNorm(o.Norm!, c1, height, width)?.Create());
         net.Add(new MaxPool2d(2));
         net.Add(WrapWeights(new Conv2d(c1, c2, 3, generator, padding: 1), o.WeightNorm, generator));
-        AddNormAndActivation(net, activation, o, MapNorm(o.Norm!, c2, height / 2, width / 2));
+        AddNormAndActivation(net, activation, o, MapNorm(o.Norm!, c2, height / 2, width / 2)?.Create());
         net.Add(new MaxPool2d(2));
         net.Add(new Flatten());
         // Instance and switch normalisation apply to the feature maps only; the hidden Linear gets none.

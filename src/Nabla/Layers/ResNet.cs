@@ -236,16 +236,18 @@ public sealed class ResNet : Module
         DropoutMasks.CheckP(dropout, "ResNet");
     }
 
-    // The normalisation of C-channel maps that `norm` names (null for none).
-    internal static Module? NormLayer(string norm, int channels) => Models.NormKind(norm) switch
+    // The normalisation of C-channel maps that `norm` names (null for none), as Summarize shows it and as built.
+    internal static Models.LayerChoice? NormChoice(string norm, int channels) => Models.NormKind(norm) switch
     {
-        "none" => null,
-        "batch" => new BatchNorm2d(channels),
-        "layer" => new GroupNorm(1, channels),
-        "instance" => new InstanceNorm2d(channels, affine: true),
-        "switch" => new SwitchNorm(channels),
-        _ => new GroupNorm(Models.GroupsFor(norm, channels, "channels"), channels),
+        "batch" => new($"BatchNorm2d({channels})", 2L * channels, () => new BatchNorm2d(channels)),
+        "layer" => new($"GroupNorm(1, {channels})", 2L * channels, () => new GroupNorm(1, channels)),
+        "instance" => new($"InstanceNorm2d({channels}, affine=True)", 2L * channels, () => new InstanceNorm2d(channels, affine: true)),
+        "switch" => new($"SwitchNorm({channels})", 2L * channels + 6, () => new SwitchNorm(channels)),
+        "group" => Models.GroupNormChoice(norm, channels, "channels"),
+        _ => null,
     };
+
+    internal static Module? NormLayer(string norm, int channels) => NormChoice(norm, channels)?.Create();
 
     internal static Tensor Normalize(Module? norm, Tensor x) => norm is null ? x : norm.Forward(x);
 
