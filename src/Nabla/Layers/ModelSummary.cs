@@ -96,7 +96,7 @@ public static partial class Models
                     activation, Resolve(options, "none"));
                 break;
             default:
-                rows.Residual(args[0], sampleShape[0], sampleShape[1], sampleShape[2], outputs, activation, Resolve(options, "batch"), kind == "resnet");
+                rows.Residual(args[0], sampleShape[0], sampleShape[1], sampleShape[2], outputs, activation, Resolve(options, DefaultNorm(spec)), kind == "resnet");
                 break;
         }
         return new ModelSummary(rows.Layers);

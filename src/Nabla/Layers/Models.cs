@@ -226,7 +226,7 @@ public static partial class Models
                     ? Cnn(sampleShape[0], sampleShape[1], sampleShape[2], outputs, generator, activation: activation, options: options)
                     : Cnn(sampleShape[0], sampleShape[1], sampleShape[2], outputs, generator, args[0], args[1], activation, options);
             default:
-                var o = Resolve(options, "batch");
+                var o = Resolve(options, DefaultNorm(spec));
                 return new ResNet(args[0], sampleShape[0], outputs, generator, activation, o.Norm!, o.Dropout, o.Mode, o.WeightNorm, residual: kind == "resnet");
         }
     }

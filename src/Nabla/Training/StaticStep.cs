@@ -123,21 +123,28 @@ public sealed class StaticStep
     // Why the static layers cannot run this ResNet (they know ReLU, BatchNorm2d and bare convolutions), or null.
     private static string? UnsupportedResNet(ResNet resnet)
     {
-        var blocks = new List<BasicBlock>();
+        var activations = new List<Module> { resnet.Activation };
+        var norms = new List<Module?> { resnet.Norm1 };
+        var convolutions = new List<Module> { resnet.Conv1 };
         foreach (var stage in resnet.Stages)
             for (int i = 0; i < stage.Count; i++)
             {
                 if (stage[i] is not BasicBlock block) return $"its stages hold a {stage[i].GetType().Name}; the static step runs BasicBlocks";
-                blocks.Add(block);
+                activations.Add(block.Activation);
+                norms.AddRange([block.Norm1, block.LastNorm]);
+                convolutions.AddRange([block.Conv1, block.Conv2]);
+                if (block.Downsample is { } d)
+                {
+                    convolutions.Add(d[0]);
+                    norms.Add(d.Count > 1 ? d[1] : null);
+                }
             }
-        var activations = blocks.Select(b => b.Activation).Prepend(resnet.Activation);
-        var norms = blocks.SelectMany(b => new[] { b.Norm1, b.LastNorm, b.Downsample is { } d ? (d.Count > 1 ? d[1] : null) : b.Norm1 }).Prepend(resnet.Norm1);
-        var convolutions = blocks.SelectMany(b => new[] { b.Conv1, b.Conv2, b.Downsample?[0] ?? b.Conv1 }).Prepend(resnet.Conv1);
-        if (activations.FirstOrDefault(a => a is not ReLU) is { } activation)
+        if (activations.Find(a => a is not ReLU) is { } activation)
             return $"its activation is {activation.GetType().Name}; the static step runs residual nets with ReLU";
-        if (norms.Any(n => n is not BatchNorm2d))
-            return $"its normalisation is {norms.First(n => n is not BatchNorm2d)?.GetType().Name ?? "none"}; the static step runs residual nets with BatchNorm2d";
-        if (convolutions.FirstOrDefault(c => c is not Conv2d) is { } wrapped)
+        int other = norms.FindIndex(n => n is not BatchNorm2d);
+        if (other >= 0)
+            return $"its normalisation is {norms[other]?.GetType().Name ?? "none"}; the static step runs residual nets with BatchNorm2d";
+        if (convolutions.Find(c => c is not Conv2d) is { } wrapped)
             return $"its convolutions are wrapped in {wrapped.GetType().Name}; the static step runs bare Conv2d";
         return null;
     }
@@ -281,7 +288,7 @@ public sealed class StaticStep
                 for (int b = 0; b < stage.Count; b++) Add(new StaticBasicBlock((BasicBlock)stage[b], shape, Grad));
             Add(new StaticAdaptiveAvgPool2d(shape, 1, 1));
             Add(new StaticView(Flat(shape)));
-            if (resnet.Dropout is { } dropout) Add(dropout.P == 0 ? new StaticView(shape) : new StaticDropout(dropout, shape));
+            if (resnet.Dropout is { } dropout) Add(new StaticDropout(dropout, shape));   // the net holds one only for p > 0
             Add(new StaticLinear(resnet.Fc, relu: false, shape, Grad));
             return new Plan(inputShape[0], [.. layers], new bool[layers.Count], new StaticCrossEntropy(shape, _loss.IgnoreIndex, _loss.Reduction == Reduction.Mean));
         }
