@@ -115,16 +115,16 @@ public class ResNetTests
         Assert.True(net.ZeroInitResidual);
         var blocks = net.NamedModules().Select(m => m.Item2).OfType<BasicBlock>().ToArray();
         Assert.Equal(6, blocks.Length);
-        Assert.All(blocks, b => Assert.All(b.LastNorm.Weight!.ToArray(), v => Assert.Equal(0f, v)));
+        Assert.All(blocks, b => Assert.All(((BatchNorm2d)b.LastNorm!).Weight!.ToArray(), v => Assert.Equal(0f, v)));
         // An identity block (layer1.0) on a non-negative input returns it unchanged: relu(0·branch + β + x) with β = 0.
         var x = Tensor.Rand([2, 16, 7, 7], new Generator(4));
         Assert.Equal(x.ToArray(), blocks[0].Forward(x).ToArray());
         // The default keeps γ = 1, and plain nets ignore the flag (their blocks would start dead).
         Assert.All(new ResNet(14, 1, 10, new Generator(3)).NamedModules().Select(m => m.Item2).OfType<BasicBlock>(),
-            b => Assert.All(b.LastNorm.Weight!.ToArray(), v => Assert.Equal(1f, v)));
+            b => Assert.All(((BatchNorm2d)b.LastNorm!).Weight!.ToArray(), v => Assert.Equal(1f, v)));
         var plain = new ResNet(14, 1, 10, new Generator(3), residual: false, zeroInitResidual: true);
         Assert.False(plain.ZeroInitResidual);
-        Assert.All(plain.NamedModules().Select(m => m.Item2).OfType<BasicBlock>(), b => Assert.All(b.LastNorm.Weight!.ToArray(), v => Assert.Equal(1f, v)));
+        Assert.All(plain.NamedModules().Select(m => m.Item2).OfType<BasicBlock>(), b => Assert.All(((BatchNorm2d)b.LastNorm!).Weight!.ToArray(), v => Assert.Equal(1f, v)));
     }
 
     [Fact]

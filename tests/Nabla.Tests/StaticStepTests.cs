@@ -73,6 +73,13 @@ public class StaticStepTests
     public void Resnet_steps_match_the_autograd_path_bit_for_bit(string spec) =>
         AssertTwinsAgree(spec, [1, 8, 8], ModelOptions.None, [6, 6, 3]);
 
+    // Dropout before fc, the one model option besides the defaults that the static layers run for a residual net.
+    [Theory]
+    [InlineData("resnet:8", DropoutMode.Inverted)]
+    [InlineData("plain:8", DropoutMode.Classic)]
+    public void Resnet_with_dropout_matches_the_autograd_path_bit_for_bit(string spec, DropoutMode mode) =>
+        AssertTwinsAgree(spec, [1, 8, 8], new ModelOptions(Dropout: 0.4f, Mode: mode), [6, 6, 3]);
+
     [Fact]
     public void Cnn_steps_match_the_autograd_path_bit_for_bit() =>
         AssertTwinsAgree("cnn:4,8", [1, 12, 12], ModelOptions.None, [16, 16, 5]);
@@ -276,6 +283,7 @@ public class StaticStepAllocationTests
     [InlineData("cnn", 32, false)]
     [InlineData("cnn", 32, true)]
     [InlineData("resnet:8", 16, false)]
+    [InlineData("resnet:8", 16, true)]
     public void A_warm_step_allocates_nothing(string spec, int batch, bool normAndDropout)
     {
         var options = normAndDropout ? new ModelOptions(Dropout: 0.5f, Norm: "batch") : ModelOptions.None;

@@ -11,18 +11,26 @@ namespace Nabla;
 /// <param name="Noise">σ of additive Gaussian noise on the input.</param>
 /// <param name="DropConnect">Weight drop probability of the hidden Linear layers.</param>
 /// <param name="Mode">Inverted (default) or classic dropout scaling.</param>
-/// <param name="Norm">Activation normalisation: none, batch, layer, instance, group:G or switch (placed before the activation).</param>
+/// <param name="Norm">
+/// Activation normalisation: none, batch, layer, instance, group:G or switch (placed before the activation); null (the
+/// default) is the model's own, <see cref="Models.DefaultNorm"/>: none for mlp and cnn, batch for resnet and plain.
+/// </param>
 /// <param name="NormAfter">Place the normalisation after the activation instead.</param>
 /// <param name="WeightNorm">Weight normalisation of the hidden layers: none, ws, ws-minmax or spectral.</param>
+/// <remarks>
+/// Residual nets (resnet, plain) take the activation, <paramref name="Norm"/>, <paramref name="Dropout"/> (before the
+/// classifier), <paramref name="Mode"/> and <paramref name="WeightNorm"/> (every convolution); the other options are
+/// refused with a <see cref="FormatException"/> (see <see cref="ResNet"/>).
+/// </remarks>
 public sealed record ModelOptions(float Dropout = 0, float InputDropout = 0, float Noise = 0, float DropConnect = 0, DropoutMode Mode = DropoutMode.Inverted,
-    string Norm = "none", bool NormAfter = false, string WeightNorm = "none")
+    string? Norm = null, bool NormAfter = false, string WeightNorm = "none")
 {
     /// <summary>No extra layers.</summary>
     public static ModelOptions None { get; } = new();
 }
 
 /// <summary>Ready-made models with PyTorch's key names, and the model-spec strings the CLI takes.</summary>
-public static class Models
+public static partial class Models
 {
     // Each random layer draws its own generator from the model's, in construction order.
     private static void AddInputLayers(Sequential net, ModelOptions o, Generator g)
@@ -33,10 +41,9 @@ public static class Models
 
     private static void AddHidden(Sequential net, Linear linear, string activation, ModelOptions o, Generator g)
     {
-        if (o.DropConnect > 0 && o.WeightNorm != "none")
-            throw new FormatException("DropConnect and a weight normalisation cannot wrap the same layer; choose one.");
-        net.Add(o.DropConnect > 0 ? new DropConnect(linear, o.DropConnect, new Generator(g.NextUInt64()), o.Mode) : WrapWeights(linear, o, g));
-        AddNormAndActivation(net, activation, o, FeatureNorm(o.Norm, linear.OutFeatures));
+        CheckDropConnect(o);
+        net.Add(o.DropConnect > 0 ? new DropConnect(linear, o.DropConnect, new Generator(g.NextUInt64()), o.Mode) : WrapWeights(linear, o.WeightNorm, g));
+        AddNormAndActivation(net, activation, o, FeatureNorm(o.Norm!, linear.OutFeatures)?.Create());
         if (o.Dropout > 0) net.Add(new Dropout(o.Dropout, new Generator(g.NextUInt64()), o.Mode));
     }
 
@@ -47,14 +54,41 @@ public static class Models
         if (norm is not null && o.NormAfter) net.Add(norm);
     }
 
-    private static Module WrapWeights(Module layer, ModelOptions o, Generator g) => o.WeightNorm switch
+    internal static void CheckDropConnect(ModelOptions o)
     {
-        "none" => layer,
+        if (o.DropConnect > 0 && o.WeightNorm != "none")
+            throw new FormatException("DropConnect and a weight normalisation cannot wrap the same layer; choose one.");
+    }
+
+    // The layer in a weight normalisation named none, ws, ws-minmax or spectral (which draws its vectors from g).
+    internal static Module WrapWeights(Module layer, string weightNorm, Generator g) => CheckWeightNorm(weightNorm) switch
+    {
         "ws" => new WeightStandardization(layer),
         "ws-minmax" => new WeightStandardization(layer, WeightStandardizationMode.MinMax),
         "spectral" => new SpectralNorm(layer, new Generator(g.NextUInt64())),
-        var w => throw new FormatException($"Unknown weight normalisation '{w}'; expected none, ws, ws-minmax or spectral."),
+        _ => layer,
     };
+
+    internal static string CheckWeightNorm(string weightNorm) => weightNorm is "none" or "ws" or "ws-minmax" or "spectral"
+        ? weightNorm
+        : throw new FormatException($"Unknown weight normalisation '{weightNorm}'; expected none, ws, ws-minmax or spectral.");
+
+    // The kind a normalisation name names: none, batch, layer, instance, switch or group (group:G).
+    internal static string NormKind(string norm)
+    {
+        if (norm is "none" or "batch" or "layer" or "instance" or "switch") return norm;
+        if (!norm.StartsWith("group:", StringComparison.Ordinal))
+            throw new FormatException($"Unknown normalisation '{norm}'; expected none, batch, layer, instance, group:G or switch.");
+        GroupCount(norm);
+        return "group";
+    }
+
+    // G of group:G, when it divides the count of channels or features.
+    internal static int GroupsFor(string norm, int count, string unit)
+    {
+        int groups = GroupCount(norm);
+        return count % groups == 0 ? groups : throw new FormatException($"Normalisation '{norm}': {count} {unit} do not divide into {groups} groups.");
+    }
 
     private static int GroupCount(string norm)
     {
@@ -64,32 +98,63 @@ public static class Models
         return groups;
     }
 
-    // Normalisation of (N, features) activations; instance and switch normalisation need spatial dims.
-    private static Module? FeatureNorm(string norm, int features) => norm switch
+    // A layer the options add: what Summarize shows of it (kind, parameters) and how the builder makes it.
+    internal readonly record struct LayerChoice(string Kind, long Parameters, Func<Module> Create);
+
+    internal static LayerChoice GroupNormChoice(string norm, int channels, string unit)
     {
-        "none" => null,
-        "batch" => new BatchNorm1d(features),
-        "layer" => new LayerNorm(features),
-        "instance" or "switch" => null,
-        _ when norm.StartsWith("group:", StringComparison.Ordinal) => features % GroupCount(norm) == 0
-            ? new GroupNorm(GroupCount(norm), features)
-            : throw new FormatException($"Normalisation '{norm}': {features} features do not divide into {GroupCount(norm)} groups."),
-        _ => throw new FormatException($"Unknown normalisation '{norm}'; expected none, batch, layer, instance, group:G or switch."),
+        int groups = GroupsFor(norm, channels, unit);
+        return new($"GroupNorm({groups}, {channels})", 2L * channels, () => new GroupNorm(groups, channels));
+    }
+
+    // Normalisation of (N, features) activations; instance and switch normalisation need spatial dims.
+    internal static LayerChoice? FeatureNorm(string norm, int features) => NormKind(norm) switch
+    {
+        "batch" => new($"BatchNorm1d({features})", 2L * features, () => new BatchNorm1d(features)),
+        "layer" => new($"LayerNorm({features})", 2L * features, () => new LayerNorm(features)),
+        "group" => GroupNormChoice(norm, features, "features"),
+        _ => null,
     };
 
     // Normalisation of (N, C, H, W) feature maps.
-    private static Module? MapNorm(string norm, int channels, int height, int width) => norm switch
+    internal static LayerChoice? MapNorm(string norm, int channels, int height, int width) => NormKind(norm) switch
     {
-        "none" => null,
-        "batch" => new BatchNorm2d(channels),
-        "layer" => new LayerNorm([channels, height, width]),
-        "instance" => new InstanceNorm2d(channels, affine: true),
-        "switch" => new SwitchNorm(channels),
-        _ when norm.StartsWith("group:", StringComparison.Ordinal) => channels % GroupCount(norm) == 0
-            ? new GroupNorm(GroupCount(norm), channels)
-            : throw new FormatException($"Normalisation '{norm}': {channels} channels do not divide into {GroupCount(norm)} groups."),
-        _ => throw new FormatException($"Unknown normalisation '{norm}'; expected none, batch, layer, instance, group:G or switch."),
+        "batch" => new($"BatchNorm2d({channels})", 2L * channels, () => new BatchNorm2d(channels)),
+        "layer" => new($"LayerNorm(({channels}, {height}, {width}))", ModelSummary.Mul(2L * channels, (long)height * width),
+            () => new LayerNorm([channels, height, width])),
+        "instance" => new($"InstanceNorm2d({channels}, affine=True)", 2L * channels, () => new InstanceNorm2d(channels, affine: true)),
+        "switch" => new($"SwitchNorm({channels})", 2L * channels + 6, () => new SwitchNorm(channels)),
+        "group" => GroupNormChoice(norm, channels, "channels"),
+        _ => null,
     };
+
+    // The options with the model's default normalisation in place of null.
+    private static ModelOptions Resolve(ModelOptions? options, string defaultNorm)
+    {
+        var o = options ?? ModelOptions.None;
+        return o.Norm is null ? o with { Norm = defaultNorm } : o;
+    }
+
+    // What a residual net does not take, refused before anything is built.
+    internal static void CheckResidualOptions(string spec, ModelOptions o)
+    {
+        string? refused = o.Noise > 0 ? "input noise" : o.InputDropout > 0 ? "input dropout" : o.DropConnect > 0 ? "DropConnect"
+            : o.NormAfter ? "normalisation after the activation" : null;
+        if (refused is not null)
+            throw new FormatException(
+                $"{spec} takes no {refused}; residual nets take an activation, a normalisation, dropout before the classifier and a weight normalisation.");
+    }
+
+    internal static void CheckFlatNorm(string norm)
+    {
+        if (norm is "instance" or "switch")
+            throw new FormatException($"Normalisation '{norm}' needs feature maps (N, C, H, W); use it with the cnn model.");
+    }
+
+    internal static void CheckCnnSize(int height, int width)
+    {
+        if (height < 4 || width < 4) throw new ArgumentException($"Cnn: images must be at least 4×4, got {height}×{width}.");
+    }
 
     /// <summary>
     /// A multilayer perceptron <c>Sequential(Linear(in, h₁), act, Linear(h₁, h₂), act, …, Linear(hₖ, out))</c> that
@@ -101,10 +166,9 @@ public static class Models
     {
         ArgumentNullException.ThrowIfNull(hidden);
         ArgumentNullException.ThrowIfNull(generator);
-        var o = options ?? ModelOptions.None;
+        var o = Resolve(options, "none");
         Activations.Create(activation); // validate the name before building anything
-        if (o.Norm is "instance" or "switch")
-            throw new FormatException($"Normalisation '{o.Norm}' needs feature maps (N, C, H, W); use it with the cnn model.");
+        CheckFlatNorm(o.Norm!);
         var net = new Sequential { FlattenInput = true };
         AddInputLayers(net, o, generator);
         int width = inputs;
@@ -127,15 +191,15 @@ public static class Models
         ModelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(generator);
-        if (height < 4 || width < 4) throw new ArgumentException($"Cnn: images must be at least 4×4, got {height}×{width}.");
-        var o = options ?? ModelOptions.None;
+        CheckCnnSize(height, width);
+        var o = Resolve(options, "none");
         var net = new Sequential();
         AddInputLayers(net, o, generator);
-        net.Add(WrapWeights(new Conv2d(channels, c1, 3, generator, padding: 1), o, generator));
-        AddNormAndActivation(net, activation, o, MapNorm(o.Norm, c1, height, width));
+        net.Add(WrapWeights(new Conv2d(channels, c1, 3, generator, padding: 1), o.WeightNorm, generator));
+        AddNormAndActivation(net, activation, o, MapNorm(o.Norm!, c1, height, width)?.Create());
         net.Add(new MaxPool2d(2));
-        net.Add(WrapWeights(new Conv2d(c1, c2, 3, generator, padding: 1), o, generator));
-        AddNormAndActivation(net, activation, o, MapNorm(o.Norm, c2, height / 2, width / 2));
+        net.Add(WrapWeights(new Conv2d(c1, c2, 3, generator, padding: 1), o.WeightNorm, generator));
+        AddNormAndActivation(net, activation, o, MapNorm(o.Norm!, c2, height / 2, width / 2)?.Create());
         net.Add(new MaxPool2d(2));
         net.Add(new Flatten());
         // Instance and switch normalisation apply to the feature maps only; the hidden Linear gets none.
@@ -144,37 +208,71 @@ public static class Models
     }
 
     /// <summary>
-    /// Builds a model from a spec — <c>mlp:256,128</c> (hidden sizes; <c>mlp</c> alone has none) or <c>cnn</c> /
-    /// <c>cnn:32,64</c> (channel counts) — for samples of <paramref name="sampleShape"/> and <paramref name="outputs"/> outputs.
+    /// Builds a model from a spec — <c>mlp:256,128</c> (hidden sizes; <c>mlp</c> alone has none), <c>cnn</c> /
+    /// <c>cnn:32,64</c> (channel counts), <c>resnet:20</c> or <c>plain:20</c> (depth 6n + 2, <see cref="ResNet"/>) — for
+    /// samples of <paramref name="sampleShape"/> and <paramref name="outputs"/> outputs. A null
+    /// <see cref="ModelOptions.Norm"/> is the model's default (<see cref="DefaultNorm"/>).
     /// </summary>
-    /// <exception cref="FormatException">the spec is malformed or does not fit the data; the message shows the expected form.</exception>
+    /// <exception cref="FormatException">the spec is malformed, does not fit the data, or asks for an option the model does not take; the message shows the expected form.</exception>
     public static Module FromSpec(string spec, IReadOnlyList<int> sampleShape, int outputs, Generator generator, string activation = "relu", ModelOptions? options = null)
+    {
+        var (kind, args) = CheckSpec(spec, sampleShape, options);
+        switch (kind)
+        {
+            case "mlp":
+                return Mlp(sampleShape.Aggregate(1, (p, v) => p * v), args, outputs, generator, activation, options);
+            case "cnn":
+                return args.Length == 0
+                    ? Cnn(sampleShape[0], sampleShape[1], sampleShape[2], outputs, generator, activation: activation, options: options)
+                    : Cnn(sampleShape[0], sampleShape[1], sampleShape[2], outputs, generator, args[0], args[1], activation, options);
+            default:
+                var o = Resolve(options, DefaultNorm(spec));
+                return new ResNet(args[0], sampleShape[0], outputs, generator, activation, o.Norm!, o.Dropout, o.Mode, o.WeightNorm, residual: kind == "resnet");
+        }
+    }
+
+    // The checks of a spec against the data, and of a residual net's options (FromSpec and Summarize make them first).
+    internal static (string Kind, int[] Args) CheckSpec(string spec, IReadOnlyList<int> sampleShape, ModelOptions? options)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(sampleShape);
         var (kind, args) = ParseSpec(spec);
-        int inputs = sampleShape.Aggregate(1, (p, v) => p * v);
         switch (kind)
         {
             case "mlp":
-                return Mlp(inputs, args, outputs, generator, activation, options);
+                break;
             case "cnn":
                 if (sampleShape.Count != 3)
                     throw new FormatException($"Model 'cnn' needs image data (C, H, W); the samples here have shape {Shapes.Format(sampleShape.ToArray())}.");
                 if (args.Length is not (0 or 2)) throw new FormatException($"Model spec '{spec}': cnn takes two channel counts, e.g. 'cnn:32,64'.");
-                return args.Length == 0
-                    ? Cnn(sampleShape[0], sampleShape[1], sampleShape[2], outputs, generator, activation: activation, options: options)
-                    : Cnn(sampleShape[0], sampleShape[1], sampleShape[2], outputs, generator, args[0], args[1], activation, options);
+                break;
             case "resnet" or "plain":
                 if (sampleShape.Count != 3)
                     throw new FormatException($"Model '{kind}' needs image data (C, H, W); the samples here have shape {Shapes.Format(sampleShape.ToArray())}.");
                 if (args.Length != 1 || args[0] < 8 || (args[0] - 2) % 6 != 0)
                     throw new FormatException($"Model spec '{spec}': {kind} takes a depth 6n + 2, e.g. '{kind}:20' or '{kind}:56'.");
-                return new ResNet(args[0], sampleShape[0], outputs, generator, residual: kind == "resnet");
+                CheckResidualOptions($"{kind}:{args[0]}", options ?? ModelOptions.None);
+                break;
             default:
-                throw new FormatException($"Unknown model '{kind}' in spec '{spec}'; expected e.g. 'mlp:256,128', 'cnn:32,64', 'resnet:20' or 'plain:20'.");
+                throw UnknownModel(kind, spec);
         }
+        return (kind, args);
     }
+
+    /// <summary>
+    /// The normalisation a spec's model gets when <see cref="ModelOptions.Norm"/> is null: "none" for mlp and cnn,
+    /// "batch" for resnet and plain (He et al.'s nets).
+    /// </summary>
+    /// <exception cref="FormatException">the spec is malformed or names an unknown model.</exception>
+    public static string DefaultNorm(string spec) => ParseSpec(spec).Kind switch
+    {
+        "mlp" or "cnn" => "none",
+        "resnet" or "plain" => "batch",
+        var kind => throw UnknownModel(kind, spec),
+    };
+
+    private static FormatException UnknownModel(string kind, string spec) =>
+        new($"Unknown model '{kind}' in spec '{spec}'; expected e.g. 'mlp:256,128', 'cnn:32,64', 'resnet:20' or 'plain:20'.");
 
     /// <summary>Builds a model from a spec for flat samples of <paramref name="inputs"/> features.</summary>
     public static Module FromSpec(string spec, int inputs, int outputs, Generator generator, string activation = "relu") =>

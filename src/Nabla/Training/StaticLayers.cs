@@ -335,11 +335,11 @@ internal sealed class StaticBasicBlock : StaticLayer
     public StaticBasicBlock(BasicBlock block, int[] inShape, Func<Tensor, float[]> grad) : base(Shape(block, inShape))
     {
         _inLength = Shapes.Numel(inShape);
-        var conv1 = new StaticConv2d(block.Conv1, inShape, grad);
-        var bn1 = new StaticBatchNorm(block.Norm1, conv1.OutShape, grad);
+        var conv1 = new StaticConv2d((Conv2d)block.Conv1, inShape, grad);
+        var bn1 = new StaticBatchNorm((BatchNorm2d)block.Norm1!, conv1.OutShape, grad);
         var relu = new StaticActivation(UnaryOp.Relu, BinaryOp.ReluGrad, bn1.OutShape);
-        var conv2 = new StaticConv2d(block.Conv2, relu.OutShape, grad);
-        var bn2 = new StaticBatchNorm(block.LastNorm, conv2.OutShape, grad);
+        var conv2 = new StaticConv2d((Conv2d)block.Conv2, relu.OutShape, grad);
+        var bn2 = new StaticBatchNorm((BatchNorm2d)block.LastNorm!, conv2.OutShape, grad);
         _main = [conv1, bn1, relu, conv2, bn2];
         _shortcut = block.HasShortcut;
         if (block.Downsample is { } d)
@@ -354,7 +354,7 @@ internal sealed class StaticBasicBlock : StaticLayer
     }
 
     private static int[] Shape(BasicBlock block, int[] inShape) =>
-        StaticConv2d.OutputShape(block.Conv2, StaticConv2d.OutputShape(block.Conv1, inShape, out _), out _);
+        StaticConv2d.OutputShape((Conv2d)block.Conv2, StaticConv2d.OutputShape((Conv2d)block.Conv1, inShape, out _), out _);
 
     public override bool TrainsParameters
     {

@@ -17,7 +17,8 @@ namespace Nabla.Training;
 /// every dim after the batch), <see cref="Identity"/>, <see cref="Conv2d"/>,
 /// <see cref="MaxPool2d"/>, <see cref="BatchNorm1d"/>/<see cref="BatchNorm2d"/> and <see cref="Dropout"/>, trained
 /// with <see cref="CrossEntropyLoss"/> on class indices (no class weights, no label smoothing; mean or sum); and a
-/// <see cref="ResNet"/> (its BasicBlocks with identity, projection or no shortcuts, and global average pooling).
+/// <see cref="ResNet"/> with BatchNorm2d, ReLU and unwrapped convolutions — the default net, with or without dropout
+/// before fc (its BasicBlocks with identity, projection or no shortcuts, and global average pooling).
 /// <see cref="TryCreate"/> says why another model is not; train that one with the autograd path. After
 /// <see cref="Run"/> each parameter that requires grad has as <see cref="Tensor.Grad"/> a tensor the step owns and
 /// overwrites in the next run (as ZeroGrad and Backward would put fresh ones there): clone it to keep it. Frozen
@@ -75,13 +76,11 @@ public sealed class StaticStep
         }
         if (model is ResNet resnet)
         {
-            // Its layers are fixed: conv, BN, ReLU, BasicBlocks, global average pooling, Linear.
-            if (resnet.Parameters().Any(p => p.Storage is not CpuStorage || !p.IsContiguous))
-            {
+            // Its layers are fixed: conv, BN, ReLU, BasicBlocks, global average pooling, dropout, Linear.
+            reason = UnsupportedResNet(resnet);
+            if (reason is null && resnet.Parameters().Any(p => p.Storage is not CpuStorage || !p.IsContiguous))
                 reason = "a parameter is not a contiguous CPU tensor";
-                return null;
-            }
-            return new StaticStep(resnet, ce, [.. resnet.NamedModules().Select(m => m.Module)]);
+            return reason is null ? new StaticStep(resnet, ce, [.. resnet.NamedModules().Select(m => m.Module)]) : null;
         }
         var sequential = (Sequential)model;
         if (sequential.Count == 0)
@@ -119,6 +118,35 @@ public sealed class StaticStep
             layers[i] = m;
         }
         return new StaticStep(sequential, ce, layers);
+    }
+
+    // Why the static layers cannot run this ResNet (they know ReLU, BatchNorm2d and bare convolutions), or null.
+    private static string? UnsupportedResNet(ResNet resnet)
+    {
+        var activations = new List<Module> { resnet.Activation };
+        var norms = new List<Module?> { resnet.Norm1 };
+        var convolutions = new List<Module> { resnet.Conv1 };
+        foreach (var stage in resnet.Stages)
+            for (int i = 0; i < stage.Count; i++)
+            {
+                if (stage[i] is not BasicBlock block) return $"its stages hold a {stage[i].GetType().Name}; the static step runs BasicBlocks";
+                activations.Add(block.Activation);
+                norms.AddRange([block.Norm1, block.LastNorm]);
+                convolutions.AddRange([block.Conv1, block.Conv2]);
+                if (block.Downsample is { } d)
+                {
+                    convolutions.Add(d[0]);
+                    norms.Add(d.Count > 1 ? d[1] : null);
+                }
+            }
+        if (activations.Find(a => a is not ReLU) is { } activation)
+            return $"its activation is {activation.GetType().Name}; the static step runs residual nets with ReLU";
+        int other = norms.FindIndex(n => n is not BatchNorm2d);
+        if (other >= 0)
+            return $"its normalisation is {norms[other]?.GetType().Name ?? "none"}; the static step runs residual nets with BatchNorm2d";
+        if (convolutions.Find(c => c is not Conv2d) is { } wrapped)
+            return $"its convolutions are wrapped in {wrapped.GetType().Name}; the static step runs bare Conv2d";
+        return null;
     }
 
     /// <summary>
@@ -252,14 +280,15 @@ public sealed class StaticStep
         }
         if (_model is ResNet resnet)
         {
-            // ResNet.Forward: relu(bn1(conv1(x))), the stages' blocks, global average pooling, flatten, fc.
-            Add(new StaticConv2d(resnet.Conv1, shape, Grad));
-            Add(new StaticBatchNorm(resnet.Norm1, shape, Grad));
+            // ResNet.Forward: relu(bn1(conv1(x))), the stages' blocks, global average pooling, flatten, dropout, fc.
+            Add(new StaticConv2d((Conv2d)resnet.Conv1, shape, Grad));
+            Add(new StaticBatchNorm((BatchNorm2d)resnet.Norm1!, shape, Grad));
             Add(new StaticActivation(UnaryOp.Relu, BinaryOp.ReluGrad, shape));
             foreach (var stage in resnet.Stages)
                 for (int b = 0; b < stage.Count; b++) Add(new StaticBasicBlock((BasicBlock)stage[b], shape, Grad));
             Add(new StaticAdaptiveAvgPool2d(shape, 1, 1));
             Add(new StaticView(Flat(shape)));
+            if (resnet.Dropout is { } dropout) Add(new StaticDropout(dropout, shape));   // the net holds one only for p > 0
             Add(new StaticLinear(resnet.Fc, relu: false, shape, Grad));
             return new Plan(inputShape[0], [.. layers], new bool[layers.Count], new StaticCrossEntropy(shape, _loss.IgnoreIndex, _loss.Reduction == Reduction.Mean));
         }
