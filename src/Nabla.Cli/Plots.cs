@@ -218,23 +218,11 @@ internal static class Plots
             plot.Font.Set(font);
     }
 
-    /// <summary>Writes <paramref name="bytes"/> to a temporary file beside <paramref name="path"/>, then moves it over the target.</summary>
+    /// <summary>Writes the PNG through <see cref="IO.AtomicFile"/>: all or nothing, and never over a device or folder.</summary>
     private static void WriteAtomically(string path, byte[] bytes)
     {
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full) ?? ".";
-        Directory.CreateDirectory(directory);
-        string temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
+        IO.AtomicFile.Write(path, bytes);
     }
 
     /// <summary>

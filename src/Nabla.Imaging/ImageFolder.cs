@@ -207,6 +207,11 @@ public static class ImageFolder
     public static void SavePng(float[] image, int channels, int height, int width, string path)
     {
         ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(path);
+        if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "SavePng: channels must be 1 or 3.");
+        if (height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(height), $"SavePng: the size must be positive, got {width}×{height}.");
+        if (image.LongLength != (long)channels * height * width)
+            throw new ArgumentException($"SavePng: {image.Length} values for a ({channels}, {height}, {width}) image.", nameof(image));
         using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         byte B(float v) => (byte)Math.Clamp((int)MathF.Round(v * 255f), 0, 255);
         for (int y = 0; y < height; y++)
@@ -219,8 +224,7 @@ public static class ImageFolder
         using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
-        string tmp = path + ".tmp";
-        using (var f = File.Create(tmp)) data.SaveTo(f);
-        File.Move(tmp, path, overwrite: true);
+        // All or nothing, and never over a device or a folder (renaming over /dev/full would replace the device node).
+        Nabla.IO.AtomicFile.Write(path, data.AsSpan());
     }
 }

@@ -34,31 +34,17 @@ public static partial class SafeTensors
     public static StateDict Read(ReadOnlySpan<byte> bytes) => ReadBytes(bytes);
 
     /// <summary>
-    /// Writes a state dict to <paramref name="path"/> atomically: the data goes to a temporary file in the same
-    /// directory, is flushed to disk, then replaces <paramref name="path"/>; a failure leaves any old file intact.
+    /// Writes a state dict to <paramref name="path"/> atomically (<see cref="IO.AtomicFile"/>): the data goes to a
+    /// temporary file in the same directory, is flushed to disk, then replaces <paramref name="path"/>; a failure
+    /// leaves any old file intact, and only a regular file is ever replaced.
     /// </summary>
     /// <exception cref="ArgumentException">a name is empty or reserved, or an entry holds no tensor.</exception>
-    /// <exception cref="IOException">the file cannot be written.</exception>
+    /// <exception cref="IOException">the file cannot be written, or the target is not a regular file.</exception>
     public static void Write(string path, StateDict state)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var plan = Plan(state);
-        string target = Path.GetFullPath(path);
-        string temp = target + ".tmp-" + Guid.NewGuid().ToString("N")[..16];
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                WritePlan(stream, plan);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, target, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
+        IO.AtomicFile.Write(path, stream => WritePlan(stream, plan));
     }
 
     /// <summary>Writes a state dict in safetensors format to a stream, from its current position.</summary>
