@@ -38,6 +38,44 @@ public static class CsvTable
     }
 
     /// <summary>
+    /// Reads a CSV file laid out as another table a model was trained on: its feature columns are matched to
+    /// <see cref="CsvLayout.Features"/> by name (in any order; a missing or extra column is an error), and for
+    /// classification its labels to <see cref="CsvLayout.Classes"/> by name (a label outside them is an error), so
+    /// the result feeds that model. Class i of the result is <c>Classes[i]</c>, even where no row has it.
+    /// </summary>
+    /// <exception cref="CsvFormatException">as <see cref="Load(string, string, TaskKind)"/>, or the columns or labels do not fit the layout.</exception>
+    public static TensorDataset Load(string path, string labelColumn, TaskKind task, CsvLayout? layout)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(labelColumn);
+        using var reader = CsvReader.FromFile(path, Options);
+        return Load(reader, path, labelColumn, task, layout: layout);
+    }
+
+    /// <summary>The feature columns of a CSV file, in file order: every header name but <paramref name="labelColumn"/> (and <paramref name="groupColumn"/>).</summary>
+    /// <exception cref="CsvFormatException">the file is empty or lacks the label column.</exception>
+    public static IReadOnlyList<string> FeatureColumns(string path, string labelColumn, string? groupColumn = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(labelColumn);
+        using var reader = CsvReader.FromFile(path, Options);
+        try
+        {
+            reader.ReadHeader();
+        }
+        catch (HelperFormatException e)
+        {
+            throw new CsvFormatException($"{path}: header: {e.Message}", e);
+        }
+        string[] headers = [.. reader.Headers];
+        if (headers.Length == 0 || headers.All(string.IsNullOrWhiteSpace))
+            throw new CsvFormatException($"{path}: the file is empty; expected a header row naming the columns.");
+        if (!headers.Contains(labelColumn))
+            throw new CsvFormatException($"{path}: no column named '{labelColumn}'; the columns are: {Names(headers)}.");
+        return [.. headers.Where(h => h != labelColumn && h != groupColumn)];
+    }
+
+    /// <summary>
     /// Reads a CSV file whose <paramref name="groupColumn"/> names the group of each row (a patient, a session …):
     /// that column is not a feature; its values become group ids numbered by first appearance, for grouped
     /// validation schemes.
@@ -67,7 +105,7 @@ public static class CsvTable
     }
 
     private static TensorDataset Load(CsvReader reader, string source, string labelColumn, TaskKind task,
-        string? groupColumn = null, List<string>? groupValues = null)
+        string? groupColumn = null, List<string>? groupValues = null, CsvLayout? layout = null)
     {
         if (task is not (TaskKind.Classification or TaskKind.Regression))
             throw new ArgumentOutOfRangeException(nameof(task), task, "CsvTable: unknown task.");
@@ -87,13 +125,33 @@ public static class CsvTable
                     label = c;
                 }
             if (label < 0)
-                throw new CsvFormatException($"{source}: no column named '{labelColumn}'; the columns are: {string.Join(", ", headers.Select(h => $"'{h}'"))}.");
+                throw new CsvFormatException($"{source}: no column named '{labelColumn}'; the columns are: {Names(headers)}.");
             int group = groupColumn is null ? -1 : Array.IndexOf(headers, groupColumn);
             if (groupColumn is not null && group < 0)
-                throw new CsvFormatException($"{source}: no group column named '{groupColumn}'; the columns are: {string.Join(", ", headers.Select(h => $"'{h}'"))}.");
+                throw new CsvFormatException($"{source}: no group column named '{groupColumn}'; the columns are: {Names(headers)}.");
             int width = headers.Length - 1 - (group >= 0 ? 1 : 0);
             if (width == 0)
                 throw new CsvFormatException($"{source}: the only column is the label column '{labelColumn}'; expected at least one numeric feature column.");
+            // slot[c]: where column c's value goes within a row of features (file order without a layout).
+            var slot = new int[headers.Length];
+            for (int c = 0, k = 0; c < headers.Length; c++) slot[c] = c == label || c == group ? -1 : k++;
+            if (layout is not null)
+            {
+                for (int c = 0; c < headers.Length; c++)
+                {
+                    if (c == label || c == group) continue;
+                    int at = IndexOf(layout.Features, headers[c]);
+                    if (at < 0)
+                        throw new CsvFormatException($"{source}: column '{headers[c]}' is not one of the model's feature columns ({Names(layout.Features)}).");
+                    if (Array.IndexOf(headers, headers[c]) != c)
+                        throw new CsvFormatException($"{source}: column '{headers[c]}' appears twice in the header.");
+                    slot[c] = at;
+                }
+                var missing = layout.Features.Where(f => Array.IndexOf(headers, f) < 0).ToArray();
+                if (missing.Length > 0)
+                    throw new CsvFormatException($"{source}: no column named {Names(missing)}, which the model takes as features.");
+                width = layout.Features.Count;
+            }
 
             var features = new List<float>();
             var labels = new List<string>();
@@ -106,12 +164,18 @@ public static class CsvTable
                     throw new CsvFormatException($"{source}: row {row} has {reader.FieldCount} field(s); expected {headers.Length}, one per header column.");
                 if ((long)features.Count + width > Array.MaxLength)
                     throw new CsvFormatException($"{source}: row {row}: the table holds more than {Array.MaxLength} feature values.");
+                int rowStart = features.Count;
+                if (layout is not null) features.AddRange(new float[width]);
                 for (int c = 0; c < headers.Length; c++)
                 {
                     if (c == group)
                         groupValues!.Add(reader.GetString(c).Trim());
                     else if (c != label)
-                        features.Add(ParseNumber(reader, c, source, row, headers[c]));
+                    {
+                        float v = ParseNumber(reader, c, source, row, headers[c]);
+                        if (layout is null) features.Add(v);
+                        else features[rowStart + slot[c]] = v;
+                    }
                     else if (task == TaskKind.Regression)
                         targets.Add(ParseNumber(reader, c, source, row, headers[c]));
                     else
@@ -130,6 +194,16 @@ public static class CsvTable
             if (task == TaskKind.Regression)
                 return new TensorDataset(x, Tensor.FromArray(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(targets), (int)row, 1));
 
+            if (layout?.Classes is { } known)
+            {
+                var at = new Dictionary<string, int>(StringComparer.Ordinal);
+                for (int i = 0; i < known.Count; i++) at.TryAdd(known[i], i);
+                var mapped = new int[labels.Count];
+                for (int i = 0; i < mapped.Length; i++)
+                    mapped[i] = at.TryGetValue(labels[i], out int k) ? k
+                        : throw new CsvFormatException($"{source}: row {i + 1}, column '{labelColumn}': class '{labels[i]}' is not one the model knows ({Names(known)}).");
+                return new TensorDataset(x, new IntTensor(mapped, mapped.Length), known.Count, [.. known]);
+            }
             string[] classes = SortLabels(labels.Distinct(StringComparer.Ordinal));
             var index = new Dictionary<string, int>(StringComparer.Ordinal);
             for (int i = 0; i < classes.Length; i++) index[classes[i]] = i;
@@ -143,6 +217,17 @@ public static class CsvTable
             throw new CsvFormatException($"{source}: {where}{e.Message}", e);
         }
     }
+
+    private static int IndexOf(IReadOnlyList<string> list, string name)
+    {
+        for (int i = 0; i < list.Count; i++)
+            if (list[i] == name) return i;
+        return -1;
+    }
+
+    // A short list of names for a message: a wide table must not make a megabyte-long line.
+    private static string Names(IReadOnlyList<string> names) =>
+        string.Join(", ", names.Take(12).Select(n => $"'{n}'")) + (names.Count > 12 ? $", … ({names.Count} in all)" : "");
 
     private static float ParseNumber(CsvReader reader, int column, string source, long row, string name)
     {
@@ -172,6 +257,11 @@ public static class CsvTable
         return names;
     }
 }
+
+/// <summary>The feature columns (by name, in the model's order) and class names a table must match (see <see cref="CsvTable.Load(string, string, TaskKind, CsvLayout?)"/>).</summary>
+/// <param name="Features">The feature column names, in the order the model takes them.</param>
+/// <param name="Classes">The class names, index = label; null for regression or to keep the table's own classes.</param>
+public sealed record CsvLayout(IReadOnlyList<string> Features, IReadOnlyList<string>? Classes = null);
 
 /// <summary>
 /// A CSV table cannot be turned into a dataset: the message names the source and, where one is involved, the row

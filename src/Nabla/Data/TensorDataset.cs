@@ -215,6 +215,22 @@ public sealed class TensorDataset
             : new TensorDataset(Features, Labels!, NumClasses, classNames);
     }
 
+    /// <summary>The samples of <paramref name="first"/> followed by those of <paramref name="second"/>.</summary>
+    /// <exception cref="ArgumentException">the two differ in task, sample shape, classes or target width.</exception>
+    public static TensorDataset Concat(TensorDataset first, TensorDataset second)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(second);
+        if (first.Task != second.Task || !first.SampleShape.SequenceEqual(second.SampleShape) || first.OutputSize != second.OutputSize
+            || !first.ClassNames.SequenceEqual(second.ClassNames, StringComparer.Ordinal))
+            throw new ArgumentException($"TensorDataset.Concat: samples {Shapes.Format(first.SampleShape)} ({first.Task}, {first.OutputSize} outputs) and " +
+                $"{Shapes.Format(second.SampleShape)} ({second.Task}, {second.OutputSize} outputs) with other classes cannot be joined.");
+        var x = Tensor.Concat([first.Features.Detach(), second.Features.Detach()], 0);
+        return first.Task == TaskKind.Classification
+            ? new TensorDataset(x, new IntTensor([.. first.Labels!.Data, .. second.Labels!.Data], first.Count + second.Count), first.NumClasses, first.ClassNames)
+            : new TensorDataset(x, Tensor.Concat([first.Targets!.Detach(), second.Targets!.Detach()], 0));
+    }
+
     /// <summary>The same samples with new features (e.g. standardised), keeping targets and class names.</summary>
     public TensorDataset WithFeatures(Tensor features) => Task == TaskKind.Classification
         ? new TensorDataset(features, Labels!, NumClasses, ClassNames)
