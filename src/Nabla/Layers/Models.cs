@@ -27,6 +27,12 @@ public sealed record ModelOptions(float Dropout = 0, float InputDropout = 0, flo
 {
     /// <summary>No extra layers.</summary>
     public static ModelOptions None { get; } = new();
+
+    /// <summary>
+    /// Residual nets only: start the last normalisation γ of every residual branch at 0, so each block starts as the
+    /// identity (torchvision's zero_init_residual; see <see cref="ResNet"/>).
+    /// </summary>
+    public bool ZeroInitResidual { get; init; }
 }
 
 /// <summary>Ready-made models with PyTorch's key names, and the model-spec strings the CLI takes.</summary>
@@ -227,7 +233,8 @@ public static partial class Models
                     : Cnn(sampleShape[0], sampleShape[1], sampleShape[2], outputs, generator, args[0], args[1], activation, options);
             default:
                 var o = Resolve(options, DefaultNorm(spec));
-                return new ResNet(args[0], sampleShape[0], outputs, generator, activation, o.Norm!, o.Dropout, o.Mode, o.WeightNorm, residual: kind == "resnet");
+                return new ResNet(args[0], sampleShape[0], outputs, generator, activation, o.Norm!, o.Dropout, o.Mode, o.WeightNorm, residual: kind == "resnet",
+                    zeroInitResidual: o.ZeroInitResidual);
         }
     }
 

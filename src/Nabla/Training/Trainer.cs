@@ -27,7 +27,7 @@ public sealed class TrainerOptions
     public ReduceLROnPlateau? Plateau { get; init; }
     /// <summary>The log key the plateau schedule watches. Default val_loss (loss without validation data).</summary>
     public string PlateauMonitor { get; init; } = "val_loss";
-    /// <summary>A file the full training state is written to after each epoch (atomically), for <see cref="Trainer.Resume"/>.</summary>
+    /// <summary>A file the full training state is written to after each epoch (atomically), for <c>Trainer.Resume</c>.</summary>
     public string? CheckpointPath { get; init; }
     /// <summary>Batch transform run on the loader's worker (augmentation).</summary>
     public Func<Batch, Generator, Batch>? Transform { get; init; }
@@ -54,6 +54,13 @@ public sealed class TrainerOptions
     /// Default true; false always builds the autograd graph.
     /// </summary>
     public bool StaticStep { get; init; } = true;
+    /// <summary>
+    /// Rescales the gradients each step so their global L2 norm is at most this (torch's clip_grad_norm_ between
+    /// backward and step); 0 = off.
+    /// </summary>
+    public double ClipGradNorm { get; init; }
+    /// <summary>Extra string metadata written into every checkpoint (e.g. a digest of the run's settings), read back by <see cref="Trainer.CheckpointMetadata"/>.</summary>
+    public IReadOnlyDictionary<string, string>? CheckpointMetadata { get; init; }
 }
 
 /// <summary>
@@ -80,6 +87,22 @@ public sealed class Trainer(TrainerOptions? options = null)
         int epochs, IEnumerable<Callback>? callbacks = null) =>
         Run(model, loss, optimizer, train, validation, epochs, callbacks?.ToArray() ?? [], SafeTensors.Read(checkpointPath));
 
+    /// <summary>As <see cref="Resume(string, Module, Loss, Optimizer, TensorDataset, TensorDataset?, int, IEnumerable{Callback}?)"/>, from a checkpoint already read.</summary>
+    /// <exception cref="InvalidOperationException">the state is not a training checkpoint, or it does not fit the model, optimizer, schedule or options (the message says what).</exception>
+    public History Resume(StateDict checkpoint, Module model, Loss loss, Optimizer optimizer, TensorDataset train, TensorDataset? validation,
+        int epochs, IEnumerable<Callback>? callbacks = null)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        return Run(model, loss, optimizer, train, validation, epochs, callbacks?.ToArray() ?? [], checkpoint);
+    }
+
+    /// <summary>The metadata a checkpoint carries beside the weights (epoch, seed, <see cref="TrainerOptions.CheckpointMetadata"/> …).</summary>
+    public static IReadOnlyDictionary<string, string> CheckpointMetadata(StateDict checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        return checkpoint.Metadata;
+    }
+
     private History Run(Module model, Loss loss, Optimizer optimizer, TensorDataset train, TensorDataset? validation, int epochs,
         Callback[] callbacks, StateDict? resume)
     {
@@ -105,6 +128,7 @@ public sealed class Trainer(TrainerOptions? options = null)
         int start = 0;
         if (resume is not null) start = Restore(resume, model, optimizer, callbacks, history, noiseGenerator);
         var weights = model.Parameters().Where(p => p.Rank >= 2).ToArray();
+        var clipped = model.Parameters().ToArray();
         var staticStep = Options.StaticStep && Options.L1 == 0 && Options.L2 == 0 && Options.WeightNoise == 0 && Options.AdversarialEpsilon == 0
             ? Training.StaticStep.TryCreate(model, loss, out _)
             : null;
@@ -155,6 +179,7 @@ public sealed class Trainer(TrainerOptions? options = null)
                     break;
                 }
                 if (noise is not null) RemoveWeightNoise(noise);
+                if (Options.ClipGradNorm > 0) GradClip.ClipGradNorm(clipped, Options.ClipGradNorm);
                 optimizer.Step();
                 if (Options.Scheduler?.Interval == StepInterval.Batch) Options.Scheduler.Step();
                 lossSum += (double)value * batch.Count;
@@ -329,6 +354,8 @@ public sealed class Trainer(TrainerOptions? options = null)
         state.Metadata["rng.weight_noise"] = string.Join(",", noise.GetState());
         state.Metadata["epoch"] = epoch.ToString(CultureInfo.InvariantCulture);
         state.Metadata["seed"] = Options.Seed.ToString(CultureInfo.InvariantCulture);
+        if (Options.CheckpointMetadata is not null)
+            foreach (var (k, v) in Options.CheckpointMetadata) state.Metadata[k] = v;
         state.Metadata["history"] = JsonSerializer.Serialize(history.Epochs.Select(e => e.Logs.ToDictionary()).ToList(), HistoryJson.Default.ListDictionaryStringDouble);
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
@@ -337,8 +364,22 @@ public sealed class Trainer(TrainerOptions? options = null)
 
     private int Restore(StateDict state, Module model, Optimizer optimizer, Callback[] callbacks, History history, Generator noise)
     {
+        try
+        {
+            return RestoreState(state, model, optimizer, callbacks, history, noise);
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or JsonException or KeyNotFoundException or ArgumentException)
+        {
+            throw new InvalidOperationException($"Resume: the checkpoint is malformed ({e.Message.ReplaceLineEndings(" ")})", e);
+        }
+    }
+
+    private int RestoreState(StateDict state, Module model, Optimizer optimizer, Callback[] callbacks, History history, Generator noise)
+    {
         if (!state.Metadata.TryGetValue("epoch", out var epochText))
             throw new InvalidOperationException("Resume: the file is not a training checkpoint (no 'epoch' metadata).");
+        int epoch = int.Parse(epochText, CultureInfo.InvariantCulture);
+        if (epoch < 0) throw new InvalidOperationException($"Resume: the checkpoint's epoch {epoch} is negative.");
         if (state.Metadata.TryGetValue("seed", out var seed) && seed != Options.Seed.ToString(CultureInfo.InvariantCulture))
             throw new InvalidOperationException($"Resume: the checkpoint was made with seed {seed}, these options use {Options.Seed}.");
         model.LoadStateDict(Section(state, "model."));
@@ -351,8 +392,10 @@ public sealed class Trainer(TrainerOptions? options = null)
             if (state.Metadata.TryGetValue("rng.model." + name, out var rng)) g.SetState(Parse(rng));
         if (state.Metadata.TryGetValue("rng.weight_noise", out var wn)) noise.SetState(Parse(wn));
         var logs = JsonSerializer.Deserialize(state.Metadata["history"], HistoryJson.Default.ListDictionaryStringDouble) ?? [];
-        for (int e = 0; e < logs.Count; e++) history.Epochs.Add(new EpochLog(e, logs[e]));
-        return int.Parse(epochText, CultureInfo.InvariantCulture) + 1;
+        if (logs.Count != epoch + 1)
+            throw new InvalidOperationException($"Resume: the checkpoint's history holds {logs.Count} epochs, its epoch says {epoch + 1}.");
+        for (int e = 0; e < logs.Count; e++) history.Epochs.Add(new EpochLog(e, logs[e] ?? throw new InvalidOperationException("Resume: the checkpoint's history holds a null epoch.")));
+        return epoch + 1;
     }
 
     private static StateDict Section(StateDict state, string prefix)

@@ -126,24 +126,60 @@ public static class ModelSelection
         return ranks;
     }
 
-    /// <summary>Parses a grid such as <c>lr=1e-3,3e-4;model=mlp:128|mlp:256,128</c>: parameters split by ';', values by '|' when one is present, else by ','.</summary>
-    /// <exception cref="FormatException">an entry lacks '=' or a value.</exception>
+    /// <summary>
+    /// Parses a grid such as <c>lr=1e-3,3e-4;model=mlp:128|mlp:256,128;augment=none|"hflip,crop:2"</c>: parameters
+    /// split by ';', values by '|' when one is present outside quotes, else by ','. A value in double quotes may hold
+    /// ',', '|' and ';' (the quotes are removed).
+    /// </summary>
+    /// <exception cref="FormatException">an entry lacks '=' or a value, a quote is not closed, or a name repeats.</exception>
     public static IReadOnlyDictionary<string, IReadOnlyList<string>> ParseGrid(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var grid = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        foreach (var part in text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var raw in SplitUnquoted(text, ';'))
         {
+            string part = raw.Trim();
+            if (part.Length == 0) continue;
             int eq = part.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0) throw new FormatException($"grid entry '{part}' is not NAME=VALUES.");
+            if (eq <= 0 || part[..eq].Contains('"', StringComparison.Ordinal)) throw new FormatException($"grid entry '{part}' is not NAME=VALUES.");
             string name = part[..eq].Trim(), values = part[(eq + 1)..];
-            var list = (values.Contains('|') ? values.Split('|') : values.Split(',')).Select(v => v.Trim()).ToArray();
+            var pieces = SplitUnquoted(values, '|');
+            if (pieces.Count == 1) pieces = SplitUnquoted(values, ',');
+            var list = pieces.Select(Unquote).ToArray();
             if (list.Length == 0 || list.Any(v => v.Length == 0)) throw new FormatException($"grid entry '{part}' has an empty value.");
             if (grid.ContainsKey(name)) throw new FormatException($"grid names '{name}' twice.");
             grid[name] = list;
         }
         if (grid.Count == 0) throw new FormatException("the grid is empty; expected e.g. \"lr=1e-3,3e-4;model=mlp:128|mlp:256,128\".");
         return grid;
+    }
+
+    // Splits at every separator outside double quotes; the quotes stay for Unquote.
+    private static List<string> SplitUnquoted(string text, char separator)
+    {
+        var parts = new List<string>();
+        bool quoted = false;
+        int start = 0;
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '"') quoted = !quoted;
+            else if (text[i] == separator && !quoted)
+            {
+                parts.Add(text[start..i]);
+                start = i + 1;
+            }
+        }
+        if (quoted) throw new FormatException($"grid '{text}' has a quote that is not closed.");
+        parts.Add(text[start..]);
+        return parts;
+    }
+
+    private static string Unquote(string value)
+    {
+        string v = value.Trim();
+        if (v.Length >= 2 && v[0] == '"' && v[^1] == '"' && v.IndexOf('"', 1) == v.Length - 1) return v[1..^1].Trim();
+        if (v.Contains('"', StringComparison.Ordinal)) throw new FormatException($"grid value '{v}': quote a whole value, e.g. \"hflip,crop:2\".");
+        return v;
     }
 
     /// <summary>A configuration as <c>lr=0.001, model=mlp:128</c>.</summary>

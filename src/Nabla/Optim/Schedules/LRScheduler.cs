@@ -87,6 +87,32 @@ public abstract class LRScheduler
     }
 }
 
+/// <summary>
+/// lr(t) = lr₀·(s + (e − s)·min(t, T)/T) (torch LinearLR): a linear warm-up from lr₀·s to lr₀·e over T steps, then
+/// held; per batch by default, as a warm-up is usually counted in steps.
+/// </summary>
+public sealed class LinearLR : LRScheduler
+{
+    private readonly double _start, _end;
+    private readonly int _total;
+
+    /// <summary>Ramps the factor from <paramref name="startFactor"/> to <paramref name="endFactor"/> over <paramref name="totalIters"/> steps.</summary>
+    public LinearLR(Optimizer optimizer, double startFactor = 1.0 / 3, double endFactor = 1.0, int totalIters = 5, StepInterval interval = StepInterval.Batch)
+        : base(optimizer, interval)
+    {
+        if (!(startFactor > 0 && startFactor <= 1)) throw new ArgumentOutOfRangeException(nameof(startFactor), startFactor, "LinearLR: start_factor must be in (0, 1].");
+        if (!(endFactor >= 0 && endFactor <= 1)) throw new ArgumentOutOfRangeException(nameof(endFactor), endFactor, "LinearLR: end_factor must be in [0, 1].");
+        if (totalIters <= 0) throw new ArgumentOutOfRangeException(nameof(totalIters), totalIters, "LinearLR: total_iters must be positive.");
+        _start = startFactor;
+        _end = endFactor;
+        _total = totalIters;
+        Start();
+    }
+
+    /// <inheritdoc/>
+    protected override double LrAt(int t, double baseLr) => baseLr * (_start + (_end - _start) * Math.Min(t, _total) / _total);
+}
+
 /// <summary>lr(t) = lr₀·γ^⌊t/step_size⌋ (torch StepLR; per epoch by default).</summary>
 public sealed class StepLR : LRScheduler
 {
