@@ -8,8 +8,13 @@ namespace Nabla.Cli;
 /// <summary><c>nabla bench gemm|mlp|cnn|cnn-bn</c>: the performance workloads, measured in this process.</summary>
 internal static class BenchCommand
 {
-    private static readonly HashSet<string> Values = ["--threads", "--seconds", "--size"];
-    private static readonly HashSet<string> Flags = ["--json"];
+    private static readonly Opt[] Options =
+    [
+        new() { Name = "--threads", Value = "N", Help = "threads", Default = "all cores" },
+        new() { Name = "--seconds", Value = "S", Help = "timed seconds", Default = "5" },
+        new() { Name = "--size", Value = "N", Help = "gemm's n", Default = "1024" },
+        new() { Name = "--json", Help = "print one line of JSON" },
+    ];
 
     public const string Help = """
         nabla bench — measure a workload on this machine
@@ -33,12 +38,17 @@ internal static class BenchCommand
 
     public static int Run(string[] args, TextWriter stdout)
     {
-        if (args.Length == 0 || args[0] is not ("gemm" or "mlp" or "cnn" or "cnn-bn"))
+        var a = new CliArgs(args, Options, positionals: 1);
+        if (a.HelpRequested)
+        {
+            stdout.WriteLine(Help);
+            return Program.Ok;
+        }
+        if (a.Positionals.Count == 0 || a.Positionals[0] is not ("gemm" or "mlp" or "cnn" or "cnn-bn"))
             throw new UsageException("bench needs a workload: gemm, mlp, cnn or cnn-bn (see --help).");
-        var a = new CliArgs(args[1..], Values, Flags);
         Threads.Count = a.Int("--threads", Environment.ProcessorCount, 1, 1024);
         double seconds = a.Double("--seconds", 5, 0.1, 3600);
-        string workload = args[0];
+        string workload = a.Positionals[0];
         double value, startup = double.NaN, allocated = double.NaN, stepBytes = double.NaN;
         string unit;
         if (workload == "gemm")

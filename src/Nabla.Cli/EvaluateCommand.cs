@@ -7,62 +7,80 @@ namespace Nabla.Cli;
 /// <summary><c>nabla evaluate</c>: a saved model on a dataset's test part.</summary>
 internal static class EvaluateCommand
 {
-    private static readonly HashSet<string> ValueOptions = ["--model", "--arch", "--activation", "--data", "--label", "--task", "--seed", "--threads"];
-    private static readonly HashSet<string> FlagOptions = ["--json"];
+    private static readonly Opt ModelPath = new()
+    {
+        Name = "--model", Value = "DIR|FILE", Help = "a run folder written by 'nabla train', or a .safetensors file (from Nabla or PyTorch) with --arch",
+    };
 
-    public const string Help = """
+    private static readonly Opt[] Options =
+    [
+        ModelPath, RunOptions.Arch, .. RunOptions.ModelShapeOptions, .. RunOptions.DataOptions, RunOptions.Seed, RunOptions.Threads, RunOptions.Json,
+    ];
+
+    public static string Help => """
         nabla evaluate — score a saved model on the test part of a dataset
 
         Usage:
-          nabla evaluate --model DIR|FILE.safetensors [--arch mlp:256,128] [--activation relu]
-                         [--data embedded|fashion-mnist|DIR|FILE.csv] [--label COL] [--task classification|regression]
-                         [--seed N] [--threads N] [--json]
+          nabla evaluate --model DIR [data options] [--json]
+          nabla evaluate --model FILE.safetensors --arch SPEC [model options] [data options] [--json]
 
-        A DIR written by 'nabla train' needs nothing else: its config.json gives the layout, the data and the
-        normalisation. A bare .safetensors file (from Nabla or PyTorch, same key names) needs --arch.
-        """;
+        A DIR written by 'nabla train' needs nothing else: its config.json gives the layout, the data, the classes and
+        the normalisation, and its classes and CSV columns are matched to the data by name. A bare .safetensors file
+        (from Nabla or PyTorch, same key names) needs --arch and the model options that shaped it (--norm batch …),
+        as 'nabla train' takes them. --test none scores every row of the data.
+        """ + Opt.Render([
+            ("Model", [ModelPath, RunOptions.Arch, .. RunOptions.ModelShapeOptions]),
+            ("Data", [.. RunOptions.DataOptions, RunOptions.Seed]),
+            ("Output", [RunOptions.Threads, RunOptions.Json]),
+        ]) + "\n";
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var a = new CliArgs(args, ValueOptions, FlagOptions);
+        var a = new CliArgs(args, Options);
+        if (a.HelpRequested)
+        {
+            stdout.Write(Help);
+            return Program.Ok;
+        }
         string model = a.String("--model") ?? throw new UsageException("--model DIR|FILE.safetensors is required.");
+        var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         RunConfig config;
         string weights;
-        if (Directory.Exists(model))
+        bool runFolder = Directory.Exists(model);
+        if (runFolder)
         {
             string cfg = Path.Combine(model, "config.json");
             weights = Path.Combine(model, "model.safetensors");
-            if (!File.Exists(cfg) || !File.Exists(weights)) throw new UsageException($"--model: {model} has no config.json and model.safetensors from 'nabla train'.");
-            config = RunConfig.Load(cfg);
+            if (!File.Exists(cfg) || !File.Exists(weights))
+                throw new UsageException($"--model: {model} has no {(!File.Exists(cfg) ? "config.json" : "model.safetensors")}; a folder must be a finished 'nabla train' run.");
+            if (a.Given.FirstOrDefault(o => o == RunOptions.Arch || RunOptions.ModelShapeOptions.Contains(o)) is { } shape)
+                throw new UsageException($"{shape.Name}: {cfg} gives the model's layout; --arch and the model options apply to a bare .safetensors file.");
+            config = RunConfig.Parse(TrainCommand.ReadInput(cfg, "--model"), cfg);
         }
         else if (File.Exists(model))
         {
+            if (!a.Has("--arch")) throw new UsageException($"--model {model}: a bare .safetensors file needs --arch SPEC (the layout, as train --model takes it).");
             weights = model;
             config = new RunConfig();
         }
         else throw new UsageException($"--model: '{model}' does not exist.");
-        config = config with
-        {
-            Model = a.String("--arch") ?? config.Model,
-            Activation = a.String("--activation") ?? config.Activation,
-            Data = a.String("--data") ?? config.Data,
-            Label = a.String("--label") ?? config.Label,
-            Task = a.String("--task") ?? config.Task,
-            Seed = a.Int("--seed", config.Seed),
-        };
-        Threads.Count = a.Int("--threads", Environment.ProcessorCount, 1, 1024);
-        var task = config.Task == "regression" ? TaskKind.Regression : TaskKind.Classification;
-        var (_, test, description) = DataSources.Load(config.Data, config.Label, task, config.Seed, config.ImageSize, config.Grayscale);
+        // Run folder or not, the options given go through the same declarations as train's.
+        config = RunOptions.Apply(config, a).Resolved();
+        Threads.Count = config.Threads;
+
+        bool everyRow = config.Test == "none";
+        var data = DataSources.Load(everyRow ? config with { Test = "default" } : config, given,
+            runFolder ? config.Classes : null, runFolder ? config.Features : null);
+        var test = everyRow ? (data.Test is null ? data.Train : TensorDataset.Concat(data.Train, data.Test)) : data.Test!;
+        string description = everyRow ? $"{data.Description.Split(',')[0]}, every row" : data.Description;
         if (config.NormMean is not null) test = TrainCommand.Normalize(test, config);
         var net = TrainCommand.BuildModel(config, test);
-        TrainCommand.LoadWeights(net, weights);
-        Loss loss = task == TaskKind.Classification ? new CrossEntropyLoss() : new MSELoss();
+        TrainCommand.LoadWeights(net, weights, "--model");
+        Loss loss = test.Task == TaskKind.Classification ? new CrossEntropyLoss() : new MSELoss();
         var ev = new Trainer().Evaluate(net, loss, test);
-        bool json = a.Flag("--json");
-        if (json)
+        if (a.Flag("--json"))
         {
-            using var buffer = new MemoryStream();
-            using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
+            stdout.WriteLine(Reports.Compact(w =>
             {
                 w.WriteStartObject();
                 w.WriteString("model", weights);
@@ -71,13 +89,12 @@ internal static class EvaluateCommand
                 Reports.WriteNumber(w, "loss", ev.Loss);
                 foreach (var (k, v) in ev.Metrics) Reports.WriteNumber(w, k, v);
                 w.WriteEndObject();
-            }
-            stdout.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
-            return 0;
+            }));
+            return Program.Ok;
         }
         stdout.WriteLine($"{weights} on {description} ({ev.Count} samples)");
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{"loss",-14}{ev.Loss,10:F4}"));
         foreach (var (k, v) in ev.Metrics) stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{k,-14}{v,10:F4}"));
-        return 0;
+        return Program.Ok;
     }
 }

@@ -9,10 +9,24 @@ namespace Nabla.Cli;
 /// <summary><c>nabla lab degradation</c>: plain against residual networks of growing depth, trained alike.</summary>
 internal static class LabCommand
 {
-    private static readonly HashSet<string> Values = ["--depths", "--epochs", "--subset", "--data", "--seed", "--out", "--lr", "--batch-size", "--threads", "--test-subset"];
-    private static readonly HashSet<string> Flags = ["--json", "--zero-init-residual"];
+    private static readonly Opt[] Options =
+    [
+        new() { Name = "--depths", Value = "D1,D2,…", Help = "depths 6n + 2 to compare", Default = "20,56" },
+        new() { Name = "--epochs", Value = "N", Help = "epochs per net", Default = "12" },
+        new() { Name = "--subset", Value = "N", Help = "training images (stratified)", Default = "2000" },
+        new() { Name = "--test-subset", Value = "N", Help = "test images (stratified)", Default = "1000" },
+        new() { Name = "--data", Value = "SOURCE", Help = "embedded, fashion-mnist or an image folder", Default = "embedded" },
+        new() { Name = "--lr", Value = "X", Help = "SGD learning rate", Default = "0.05" },
+        new() { Name = "--batch-size", Value = "N", Help = "samples per step", Default = "64" },
+        new() { Name = "--seed", Value = "N", Help = "seed", Default = "0" },
+        new() { Name = "--threads", Value = "N", Help = "threads", Default = "all cores" },
+        new() { Name = "--out", Value = "DIR", Help = "where the results go", Default = "runs/degradation-<timestamp>" },
+        new() { Name = "--overwrite", Help = "replace an earlier lab run in --out" },
+        new() { Name = "--zero-init-residual", Help = "start each residual block as the identity" },
+        new() { Name = "--json", Help = "print the results as one line of JSON" },
+    ];
 
-    public const string Help = """
+    public static string Help => """
         nabla lab degradation — the degradation problem of deep plain networks and its cure
 
         Usage:
@@ -30,9 +44,14 @@ internal static class LabCommand
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Length == 0 || args[0] != "degradation")
+        var a = new CliArgs(args, Options, positionals: 1);
+        if (a.HelpRequested)
+        {
+            stdout.Write(Help + Opt.Render([("Options", Options)]) + "\n");
+            return Program.Ok;
+        }
+        if (a.Positionals.Count == 0 || a.Positionals[0] != "degradation")
             throw new UsageException("the lab has one experiment: 'nabla lab degradation' (see --help).");
-        var a = new CliArgs(args[1..], Values, Flags);
         var depths = a.String("--depths", "20,56").Split(',').Select(d =>
             int.TryParse(d.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 8 && (v - 2) % 6 == 0
                 ? v : throw new UsageException($"--depths: '{d}' is not a depth 6n + 2 (8, 14, 20, 32, 44, 56 …).")).Distinct().Order().ToArray();
@@ -43,13 +62,15 @@ internal static class LabCommand
         bool json = a.Flag("--json");
         bool zeroInit = a.Flag("--zero-init-residual");
         var log = json ? stderr : stdout;
-        var (trainAll, testAll, description) = DataSources.Load(a.String("--data", "embedded"), null, TaskKind.Classification, seed);
+        var loaded = DataSources.Load(new RunConfig { Data = a.String("--data", "embedded"), Seed = seed }, null);
+        var (trainAll, testAll, description) = (loaded.Train, loaded.Test!, loaded.Description);
         if (trainAll.SampleShape.Length != 3) throw new UsageException("--data: the degradation lab needs image data (C, H, W).");
         var train = subset < trainAll.Count ? DataSources.Holdout(trainAll, (double)subset / trainAll.Count, seed).Held : trainAll;
         var test = testSubset < testAll.Count ? DataSources.Holdout(testAll, (double)testSubset / testAll.Count, seed).Held : testAll;
         string outDir = a.String("--out") ?? Path.Combine("runs", "degradation-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
         log.WriteLine($"nabla {Program.Version}: degradation lab on {description}: {train.Count} training and {test.Count} test images, depths {string.Join(", ", depths)}, {epochs} epochs, SGD lr {lr}, batch {batch}");
 
+        Output.PrepareRunFolder(outDir, a.Flag("--overwrite"));
         var runs = new List<(string Name, double[] TrainError, double[] TestError)>();
         foreach (int depth in depths)
             foreach (bool residual in new[] { false, true })
@@ -65,7 +86,6 @@ internal static class LabCommand
                 runs.Add((name, h.Series("accuracy").Select(v => 1 - v).ToArray(), h.Series("val_accuracy").Select(v => 1 - v).ToArray()));
             }
 
-        Directory.CreateDirectory(outDir);
         Plots.SaveErrorCurves(runs, Path.Combine(outDir, "degradation.png"));
         var table = new StringBuilder();
         table.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{"net",-12}{"train error",14}{"test error",14}"));
@@ -75,7 +95,7 @@ internal static class LabCommand
         log.Write(table.ToString());
         log.WriteLine(verdict);
         var path = Path.Combine(outDir, "degradation.json");
-        Reports.WriteJson(path, w =>
+        void Write(System.Text.Json.Utf8JsonWriter w)
         {
             w.WriteStartObject();
             w.WriteString("nabla", Program.Version);
@@ -102,9 +122,10 @@ internal static class LabCommand
             w.WriteEndArray();
             w.WriteString("verdict", verdict);
             w.WriteEndObject();
-        });
+        }
+        Reports.WriteJson(path, Write);
         log.WriteLine($"Saved degradation.png and degradation.json in {outDir}.");
-        if (json) stdout.WriteLine(File.ReadAllText(path).ReplaceLineEndings("").Replace("  ", "", StringComparison.Ordinal));
+        if (json) stdout.WriteLine(Reports.Compact(Write));
         return 0;
     }
 

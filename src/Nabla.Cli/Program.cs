@@ -5,7 +5,21 @@ namespace Nabla.Cli;
 /// <summary>The <c>nabla</c> command: train and evaluate models from the terminal.</summary>
 public static class Program
 {
-    /// <summary>Entry point; returns the process exit code (0 success, 1 failure, 2 usage error, 130 interrupted).</summary>
+    /// <summary>Success.</summary>
+    public const int Ok = 0;
+    /// <summary>The environment failed: a disk full, an unwritable folder, a device as output, an output folder gone.</summary>
+    public const int EnvironmentFailure = 1;
+    /// <summary>A user's mistake: a bad option, file or combination; nothing was written.</summary>
+    public const int UsageError = 2;
+    /// <summary>An exception nobody anticipated: a bug, printed as one line (sysexits' EX_SOFTWARE).</summary>
+    public const int InternalError = 70;
+    /// <summary>Interrupted (Ctrl+C); the run can be resumed.</summary>
+    public const int Interrupted = 130;
+
+    /// <summary>Messages longer than this are cut: a hostile file must not produce a megabyte-long line.</summary>
+    public const int MaxMessage = 600;
+
+    /// <summary>Entry point; returns the process exit code (0 success, 1 environment failure, 2 usage error, 70 a bug, 130 interrupted).</summary>
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error, interactive: !Console.IsOutputRedirected);
 
     /// <summary>Runs the command with the given streams (tests call this directly; never interactive).</summary>
@@ -13,56 +27,64 @@ public static class Program
 
     private static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool interactive)
     {
+        ArgumentNullException.ThrowIfNull(args);
         if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
         {
             stdout.Write(Help);
-            return 0;
+            return Ok;
         }
         if (args[0] is "--version" or "-V" or "version")
         {
             stdout.WriteLine($"nabla {Version}");
-            return 0;
+            return Ok;
         }
         string command = args[0];
         var rest = args[1..];
         try
         {
-            switch (command)
+            return command switch
             {
-                case "train":
-                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(TrainCommand.Help); return 0; }
-                    return TrainCommand.Run(rest, stdout, stderr, interactive);
-                case "evaluate":
-                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(EvaluateCommand.Help); return 0; }
-                    return EvaluateCommand.Run(rest, stdout, stderr);
-                case "validate":
-                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(ValidateCommand.ValidateHelp); return 0; }
-                    return ValidateCommand.Validate(rest, stdout, stderr, interactive);
-                case "search":
-                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(ValidateCommand.SearchHelp); return 0; }
-                    return ValidateCommand.Search(rest, stdout, stderr, interactive);
-                case "split":
-                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(ValidateCommand.SplitHelp); return 0; }
-                    return ValidateCommand.Split(rest, stdout, stderr);
-                case "augment":
-                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(AugmentCommand.Help); return 0; }
-                    return AugmentCommand.Run(rest, stdout);
-                case "bench":
-                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(BenchCommand.Help); return 0; }
-                    return BenchCommand.Run(rest, stdout);
-                case "lab":
-                    if (rest.Contains("--help") || rest.Contains("-h")) { stdout.Write(LabCommand.Help); return 0; }
-                    return LabCommand.Run(rest, stdout, stderr);
-                default:
-                    stderr.WriteLine($"nabla: unknown command or option '{command}'. Run 'nabla --help' for usage.");
-                    return 2;
-            }
+                "train" => TrainCommand.Run(rest, stdout, stderr, interactive),
+                "evaluate" => EvaluateCommand.Run(rest, stdout, stderr),
+                "validate" => ValidateCommand.Validate(rest, stdout, stderr, interactive),
+                "search" => ValidateCommand.Search(rest, stdout, stderr, interactive),
+                "split" => ValidateCommand.Split(rest, stdout, stderr),
+                "summary" => SummaryCommand.Run(rest, stdout),
+                "augment" => AugmentCommand.Run(rest, stdout),
+                "bench" => BenchCommand.Run(rest, stdout),
+                "lab" => LabCommand.Run(rest, stdout, stderr),
+                _ => Fail(stderr, UsageError, $"nabla: unknown command or option '{CliArgs.Clip(command)}'. Run 'nabla --help' for usage."),
+            };
         }
         catch (UsageException e)
         {
-            stderr.WriteLine($"nabla {command}: {e.Message}");
-            return 2;
+            return Fail(stderr, UsageError, $"nabla {command}: {e.Message}");
         }
+        catch (EnvironmentException e)
+        {
+            return Fail(stderr, EnvironmentFailure, $"nabla {command}: {e.Message}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Fail(stderr, EnvironmentFailure, $"nabla {command}: {e.Message}");
+        }
+        catch (OutOfMemoryException e)
+        {
+            return Fail(stderr, EnvironmentFailure, $"nabla {command}: out of memory ({e.Message}); try a smaller model or batch.");
+        }
+        catch (Exception e)
+        {
+            return Fail(stderr, InternalError, $"nabla {command}: internal error (a bug): {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>Prints one line (newlines folded, length capped) and returns the code.</summary>
+    internal static int Fail(TextWriter stderr, int code, string message)
+    {
+        string line = message.ReplaceLineEndings(" ");
+        if (line.Length > MaxMessage) line = line[..MaxMessage] + $"… ({line.Length - MaxMessage} more characters)";
+        stderr.WriteLine(line);
+        return code;
     }
 
     /// <summary>The informational version of the Nabla library.</summary>
@@ -79,12 +101,15 @@ public static class Program
           nabla validate [options]   cross-validate a configuration (k-fold, holdout, bootstrap, LOO …)
           nabla search [options]     choose hyperparameters by cross-validation (grid or random)
           nabla split [options]      show the splits a validation scheme makes
+          nabla summary [options]    a model's layers, parameters, FLOPs and memory, without training
           nabla lab degradation      plain vs residual nets of growing depth (the degradation problem)
           nabla bench WORKLOAD       measure gemm, mlp, cnn or cnn-bn on this machine
           nabla augment [options]    preview an augmentation as a PNG grid
           nabla --help | --version
 
         Run 'nabla COMMAND --help' for the options of a command.
+        Exit codes: 0 done, 1 the environment failed (disk, permissions), 2 a mistake in the input (nothing written),
+        70 a bug in nabla (please report it), 130 interrupted (resumable).
         Library: add the Nabla package and 'using Nabla;' — see README.md.
 
         """;

@@ -8,8 +8,8 @@ using Spectre.Console;
 namespace Nabla.Cli;
 
 /// <summary>What a training run produced, as written to metrics.json.</summary>
-internal sealed record RunReport(RunConfig Config, string Data, int TrainCount, int ValidationCount, TensorDataset Test,
-    History History, Evaluation TestEval, double Seconds, int? BestEpoch)
+internal sealed record RunReport(RunConfig Config, string Data, int TrainCount, int ValidationCount, TensorDataset? Test,
+    History History, Evaluation? TestEval, double Seconds, int? BestEpoch)
 {
     public void Write(Utf8JsonWriter w)
     {
@@ -22,11 +22,11 @@ internal sealed record RunReport(RunConfig Config, string Data, int TrainCount, 
         w.WriteString("source", Data);
         w.WriteNumber("train", TrainCount);
         w.WriteNumber("validation", ValidationCount);
-        w.WriteNumber("test", Test.Count);
-        if (Test.Task == TaskKind.Classification)
+        w.WriteNumber("test", Test?.Count ?? 0);
+        if (Config.Classes is { } classes)
         {
             w.WriteStartArray("classes");
-            foreach (var c in Test.ClassNames) w.WriteStringValue(c);
+            foreach (var c in classes) w.WriteStringValue(c);
             w.WriteEndArray();
         }
         w.WriteEndObject();
@@ -48,11 +48,14 @@ internal sealed record RunReport(RunConfig Config, string Data, int TrainCount, 
             foreach (var (k, v) in History.Epochs[^1].Logs) Reports.WriteNumber(w, k, v);
             w.WriteEndObject();
         }
-        w.WriteStartObject("test");
-        Reports.WriteNumber(w, "loss", TestEval.Loss);
-        foreach (var (k, v) in TestEval.Metrics) Reports.WriteNumber(w, k, v);
-        w.WriteEndObject();
-        if (TestEval.Confusion is { } cm)
+        if (TestEval is not null)
+        {
+            w.WriteStartObject("test");
+            Reports.WriteNumber(w, "loss", TestEval.Loss);
+            foreach (var (k, v) in TestEval.Metrics) Reports.WriteNumber(w, k, v);
+            w.WriteEndObject();
+        }
+        if (TestEval?.Confusion is { } cm)
         {
             w.WriteStartArray("confusion");
             for (int i = 0; i < cm.GetLength(0); i++)
@@ -81,37 +84,39 @@ internal static class Reports
         else w.WriteNull(key);
     }
 
-    /// <summary>Writes indented JSON atomically (temp file, then rename).</summary>
-    public static void WriteJson(string path, Action<Utf8JsonWriter> write)
+    public static void WriteNumberValue(Utf8JsonWriter w, double v)
     {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-            write(w);
-        string tmp = path + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        try
-        {
-            using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write))
-            {
-                f.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
-                f.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+        if (double.IsFinite(v)) w.WriteNumberValue(v);
+        else w.WriteNullValue();
     }
 
+    /// <summary>Indented JSON as UTF-8 bytes.</summary>
+    public static byte[] JsonBytes(Action<Utf8JsonWriter> write, bool indented = true)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented }))
+            write(w);
+        return buffer.ToArray();
+    }
+
+    /// <summary>The same document on one line, for --json (written by a non-indented writer: values are never touched).</summary>
+    public static string Compact(Action<Utf8JsonWriter> write) => Encoding.UTF8.GetString(JsonBytes(write, indented: false));
+
+    /// <summary>Writes indented JSON atomically (<see cref="IO.AtomicFile"/>).</summary>
+    public static void WriteJson(string path, Action<Utf8JsonWriter> write) => IO.AtomicFile.Write(path, JsonBytes(write));
+
+    /// <summary>Writes JSON bytes atomically.</summary>
+    public static void WriteJson(string path, byte[] bytes) => IO.AtomicFile.Write(path, bytes);
+
     /// <summary>Train / validation / test metrics side by side.</summary>
-    public static void PrintSummary(TextWriter log, bool rich, History history, Evaluation test, bool classification, double seconds)
+    public static void PrintSummary(TextWriter log, bool rich, History history, Evaluation? test, bool classification, double seconds)
     {
         var last = history.Epochs.Count > 0 ? history.Epochs[^1] : null;
         string[] keys = classification ? ["loss", "accuracy", "precision", "recall", "f1", "top5_accuracy"] : ["loss", "mse", "mae", "r2"];
         string Cell(double v) => double.IsNaN(v) ? "" : v.ToString("F4", CultureInfo.InvariantCulture);
         double Train(string k) => last is null ? double.NaN : last[k];
         double Val(string k) => last is null ? double.NaN : last["val_" + k];
-        double Test(string k) => k == "loss" ? test.Loss : test.Metrics.TryGetValue(k, out var v) ? v : double.NaN;
+        double Test(string k) => test is null ? double.NaN : k == "loss" ? test.Loss : test.Metrics.TryGetValue(k, out var v) ? v : double.NaN;
         if (rich)
         {
             var table = new Table().AddColumns("metric", "train (last epoch)", "validation", "test");
@@ -125,7 +130,7 @@ internal static class Reports
             foreach (var k in keys) sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{k,-14}{Cell(Train(k)),12}{Cell(Val(k)),12}{Cell(Test(k)),12}"));
             log.Write(sb.ToString());
         }
-        string headline = classification ? $"test accuracy {Test("accuracy"):F4}" : $"test R² {Test("r2"):F4}";
+        string headline = test is null ? "no test set" : classification ? $"test accuracy {Test("accuracy"):F4}" : $"test R² {Test("r2"):F4}";
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{headline} after {history.Epochs.Count} epochs in {seconds:F1} s"));
     }
 }

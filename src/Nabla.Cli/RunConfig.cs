@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text.Json;
 
 namespace Nabla.Cli;
@@ -6,18 +7,46 @@ namespace Nabla.Cli;
 /// <summary>
 /// The fully resolved settings of a training run: what the user gave plus every default, written to
 /// config.json and metrics.json so a run can be evaluated, resumed or repeated without the original command line.
+/// Every setting is declared once in <see cref="RunOptions"/>; the command line, config.json and search grids all
+/// set it through that declaration.
 /// </summary>
 internal sealed record RunConfig
 {
+    /// <summary>config.json's layout version: 2 adds the digest, test, betas, eps, alpha and a model's own norm default.</summary>
+    public const int Version = 2;
+
+    // The data.
     public string Data { get; init; } = "embedded";
     public string? Label { get; init; }
     public string Task { get; init; } = "classification";
+    /// <summary>"default" (the source's own test set, else 0.2), a fraction, "none", or a file or folder.</summary>
+    public string Test { get; init; } = "default";
+    public int ImageSize { get; init; } = 32;
+    public bool Grayscale { get; init; }
+
+    // The model.
     public string Model { get; init; } = "mlp:256,128";
     public string Activation { get; init; } = "relu";
+    /// <summary>The normalisation, or null for the model's own default (none for mlp and cnn, batch for resnet/plain).</summary>
+    public string? Norm { get; init; }
+    public bool NormAfter { get; init; }
+    public string WeightNorm { get; init; } = "none";
+    public double Dropout { get; init; }
+    public double InputDropout { get; init; }
+    public double Noise { get; init; }
+    public double DropConnect { get; init; }
+    public string DropoutMode { get; init; } = "inverted";
+    public bool ZeroInitResidual { get; init; }
+    public int Ensemble { get; init; } = 1;
+
+    // The training. Optimizer settings left null take the optimizer's default (OptimizerInfo) when resolved.
     public string Optimizer { get; init; } = "adam";
-    public double Lr { get; init; }
-    public double Momentum { get; init; }
-    public double WeightDecay { get; init; }
+    public double? Lr { get; init; }
+    public double? Momentum { get; init; }
+    public double? WeightDecay { get; init; }
+    public double[]? Betas { get; init; }
+    public double? Eps { get; init; }
+    public double? Alpha { get; init; }
     public int BatchSize { get; init; } = 128;
     public int Epochs { get; init; } = 20;
     public bool Shuffle { get; init; } = true;
@@ -25,160 +54,180 @@ internal sealed record RunConfig
     public int EarlyStopping { get; init; } = 5;
     public double StopWhenStable { get; init; }
     public string Schedule { get; init; } = "cosine";
+    public int Warmup { get; init; }
     public string? Init { get; init; }
     public int Seed { get; init; }
-    public int Threads { get; init; } = Environment.ProcessorCount;
     public bool Normalize { get; init; }
-    public float[]? NormMean { get; init; }
-    public float[]? NormStd { get; init; }
-    public double Dropout { get; init; }
-    public double InputDropout { get; init; }
-    public double Noise { get; init; }
-    public double DropConnect { get; init; }
-    public string DropoutMode { get; init; } = "inverted";
     public double L1 { get; init; }
     public double L2 { get; init; }
     public double WeightNoise { get; init; }
-    public int Ensemble { get; init; } = 1;
-    public string Norm { get; init; } = "none";
-    public bool NormAfter { get; init; }
-    public string WeightNorm { get; init; } = "none";
-    public int ImageSize { get; init; } = 32;
-    public bool Grayscale { get; init; }
     /// <summary>--augment as given: a spec, "none", or null when not given (then <see cref="EffectiveAugment"/> picks the default).</summary>
     public string? Augment { get; init; }
+    public double Adversarial { get; init; }
+    public double LabelSmoothing { get; init; }
+    /// <summary>"none", "balanced" or one weight per class, comma-separated.</summary>
+    public string ClassWeights { get; init; } = "none";
+    public double ClipGrad { get; init; }
+
+    // How it runs.
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    // Recorded from the data, so that evaluate and resume see what training saw.
+    public float[]? NormMean { get; init; }
+    public float[]? NormStd { get; init; }
+    public string[]? Classes { get; init; }
+    public string[]? Features { get; init; }
 
     /// <summary>The augmentation the run uses: --augment, else the default for this model and data (resolved late, so a grid over models gets each one's).</summary>
     public string? EffectiveAugment => Augment is null ? TrainCommand.DefaultAugment(Model, Data) : Augment == "none" ? null : Augment;
-    public double Adversarial { get; init; }
 
-    /// <summary>Default learning rate of each optimizer in the CLI (chosen so that naming only data and model trains well).</summary>
-    public static double DefaultLr(string optimizer) => optimizer switch
+    /// <summary>The normalisation in force: --norm, else the model's default.</summary>
+    public string EffectiveNorm => Norm ?? (IsResidual ? "batch" : "none");
+
+    /// <summary>Whether the model is resnet:N or plain:N.</summary>
+    public bool IsResidual => Model.Trim().StartsWith("resnet", StringComparison.OrdinalIgnoreCase) || Model.Trim().StartsWith("plain", StringComparison.OrdinalIgnoreCase);
+
+    public OptimizerInfo OptimizerDefaults => OptimizerInfo.Of(Optimizer);
+
+    /// <summary>Every optimizer setting filled in from the optimizer's defaults where it was not given.</summary>
+    public RunConfig Resolved()
     {
-        "sgd" => 0.1,
-        "momentum" or "nesterov" => 0.05,
-        "adagrad" => 0.01,
-        _ => 1e-3,
-    };
-
-    public static readonly string[] Optimizers = ["sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "adamw"];
+        var o = OptimizerDefaults;
+        return this with
+        {
+            Lr = Lr ?? o.Lr,
+            Momentum = o.TakesMomentum ? Momentum ?? o.Momentum : null,
+            WeightDecay = WeightDecay ?? o.WeightDecay,
+            Betas = o.TakesBetas ? Betas ?? o.Betas : null,
+            Eps = o.TakesEps ? Eps ?? o.Eps : null,
+            Alpha = o.TakesAlpha ? Alpha ?? o.Alpha : null,
+            Norm = EffectiveNorm,
+            EarlyStopping = Validation > 0 ? EarlyStopping : 0,
+        };
+    }
 
     public void Write(Utf8JsonWriter w)
     {
         w.WriteStartObject();
-        w.WriteString("data", Data);
-        if (Label is not null) w.WriteString("label", Label);
-        w.WriteString("task", Task);
-        w.WriteString("model", Model);
-        w.WriteString("activation", Activation);
-        w.WriteString("optimizer", Optimizer);
-        w.WriteNumber("lr", Lr);
-        w.WriteNumber("momentum", Momentum);
-        w.WriteNumber("weight_decay", WeightDecay);
-        w.WriteNumber("batch_size", BatchSize);
-        w.WriteNumber("epochs", Epochs);
-        w.WriteBoolean("shuffle", Shuffle);
-        w.WriteNumber("validation", Validation);
-        w.WriteNumber("early_stopping", EarlyStopping);
-        w.WriteNumber("stop_when_stable", StopWhenStable);
-        w.WriteString("schedule", Schedule);
-        if (Init is not null) w.WriteString("init", Init);
-        w.WriteNumber("seed", Seed);
-        w.WriteNumber("threads", Threads);
-        w.WriteBoolean("normalize", Normalize);
-        w.WriteNumber("dropout", Dropout);
-        w.WriteNumber("input_dropout", InputDropout);
-        w.WriteNumber("noise", Noise);
-        w.WriteNumber("dropconnect", DropConnect);
-        w.WriteString("dropout_mode", DropoutMode);
-        w.WriteNumber("l1", L1);
-        w.WriteNumber("l2", L2);
-        w.WriteNumber("weight_noise", WeightNoise);
-        w.WriteNumber("ensemble", Ensemble);
-        w.WriteString("norm", Norm);
-        w.WriteBoolean("norm_after", NormAfter);
-        w.WriteString("weight_norm", WeightNorm);
-        w.WriteNumber("image_size", ImageSize);
-        w.WriteBoolean("grayscale", Grayscale);
-        // The augmentation used, or "none" where the default would have given one: a resumed run reads back the same.
-        if (EffectiveAugment is { } augment) w.WriteString("augment", augment);
-        else if (Augment == "none") w.WriteString("augment", "none");
-        w.WriteNumber("adversarial", Adversarial);
-        if (NormMean is not null)
-        {
-            w.WriteStartArray("norm_mean");
-            foreach (var v in NormMean) w.WriteNumberValue(v);
-            w.WriteEndArray();
-            w.WriteStartArray("norm_std");
-            foreach (var v in NormStd!) w.WriteNumberValue(v);
-            w.WriteEndArray();
-        }
+        w.WriteNumber("config_version", Version);
+        foreach (var o in RunOptions.All)
+            o.Write?.Invoke(w, this);
+        WriteArray(w, "norm_mean", NormMean);
+        WriteArray(w, "norm_std", NormStd);
+        WriteStrings(w, "classes", Classes);
+        WriteStrings(w, "features", Features);
         w.WriteEndObject();
     }
 
-    public static RunConfig Read(JsonElement e)
+    private static void WriteArray(Utf8JsonWriter w, string key, float[]? values)
     {
-        string S(string k, string d) => e.TryGetProperty(k, out var v) ? v.GetString() ?? d : d;
-        double D(string k, double d) => e.TryGetProperty(k, out var v) ? v.GetDouble() : d;
-        int I(string k, int d) => e.TryGetProperty(k, out var v) ? v.GetInt32() : d;
-        bool B(string k, bool d) => e.TryGetProperty(k, out var v) ? v.GetBoolean() : d;
-        float[]? F(string k) => e.TryGetProperty(k, out var v) ? v.EnumerateArray().Select(x => x.GetSingle()).ToArray() : null;
-        return new RunConfig
-        {
-            Data = S("data", "embedded"),
-            Label = e.TryGetProperty("label", out var l) ? l.GetString() : null,
-            Task = S("task", "classification"),
-            Model = S("model", "mlp:256,128"),
-            Activation = S("activation", "relu"),
-            Optimizer = S("optimizer", "adam"),
-            Lr = D("lr", 1e-3),
-            Momentum = D("momentum", 0),
-            WeightDecay = D("weight_decay", 0),
-            BatchSize = I("batch_size", 128),
-            Epochs = I("epochs", 20),
-            Shuffle = B("shuffle", true),
-            Validation = D("validation", 0.1),
-            EarlyStopping = I("early_stopping", 5),
-            StopWhenStable = D("stop_when_stable", 0),
-            Schedule = S("schedule", "cosine"),
-            Init = e.TryGetProperty("init", out var i) ? i.GetString() : null,
-            Seed = I("seed", 0),
-            Threads = I("threads", Environment.ProcessorCount),
-            Normalize = B("normalize", false),
-            NormMean = F("norm_mean"),
-            NormStd = F("norm_std"),
-            Dropout = D("dropout", 0),
-            InputDropout = D("input_dropout", 0),
-            Noise = D("noise", 0),
-            DropConnect = D("dropconnect", 0),
-            DropoutMode = S("dropout_mode", "inverted"),
-            L1 = D("l1", 0),
-            L2 = D("l2", 0),
-            WeightNoise = D("weight_noise", 0),
-            Ensemble = I("ensemble", 1),
-            Norm = S("norm", "none"),
-            NormAfter = B("norm_after", false),
-            WeightNorm = S("weight_norm", "none"),
-            ImageSize = I("image_size", 32),
-            Grayscale = B("grayscale", false),
-            Augment = e.TryGetProperty("augment", out var aug) ? aug.GetString() : null,
-            Adversarial = D("adversarial", 0),
-        };
+        if (values is null) return;
+        w.WriteStartArray(key);
+        foreach (var v in values) w.WriteNumberValue(v);
+        w.WriteEndArray();
     }
 
+    private static void WriteStrings(Utf8JsonWriter w, string key, string[]? values)
+    {
+        if (values is null) return;
+        w.WriteStartArray(key);
+        foreach (var v in values) w.WriteStringValue(v);
+        w.WriteEndArray();
+    }
+
+    /// <summary>
+    /// Reads a config.json through the same validation as the command line: each key is the option of that name,
+    /// its value the option's text; an unknown key, a wrong type or a value out of range names the file and the key.
+    /// </summary>
     public static RunConfig Load(string path)
     {
+        byte[] bytes;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            return Read(doc.RootElement);
+            bytes = File.ReadAllBytes(path);
         }
-        catch (Exception ex) when (ex is JsonException or IOException or InvalidOperationException or FormatException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"{path}: not a readable run configuration ({ex.Message}).");
+            throw new UsageException($"{path}: cannot be read ({e.Message}).");
+        }
+        return Parse(bytes, path);
+    }
+
+    public static RunConfig Parse(ReadOnlySpan<byte> bytes, string path)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(bytes.ToArray(), new JsonDocumentOptions { MaxDepth = 8 });
+        }
+        catch (JsonException e)
+        {
+            throw new UsageException($"{path}: not a run configuration: {CliArgs.Clip(e.Message, 120)}");
+        }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new UsageException($"{path}: not a run configuration (expected a JSON object).");
+            var c = new RunConfig();
+            int version = 1;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var p in root.EnumerateObject())
+            {
+                if (!seen.Add(p.Name)) throw new UsageException($"{path}: \"{CliArgs.Clip(p.Name)}\" appears twice.");
+                try
+                {
+                    switch (p.Name)
+                    {
+                        case "config_version":
+                            version = CliArgs.ParseInt("config_version", p.Value.GetRawText(), 1, Version);
+                            continue;
+                        case "norm_mean": c = c with { NormMean = Floats(p.Value) }; continue;
+                        case "norm_std": c = c with { NormStd = Floats(p.Value) }; continue;
+                        case "classes": c = c with { Classes = Strings(p.Value) }; continue;
+                        case "features": c = c with { Features = Strings(p.Value) }; continue;
+                    }
+                    var opt = RunOptions.ByJson(p.Name) ?? throw new UsageException($"unknown setting; the settings are {string.Join(", ", RunOptions.All.Where(o => o.Json is not null).Select(o => o.Json))}.");
+                    c = opt.Set!(c, opt.TextOf(p.Value));
+                }
+                catch (UsageException e)
+                {
+                    throw new UsageException($"{path}: \"{CliArgs.Clip(p.Name)}\": {e.Message}");
+                }
+            }
+            if ((c.NormMean is null) != (c.NormStd is null) || c.NormMean is not null && c.NormMean.Length != c.NormStd!.Length)
+                throw new UsageException($"{path}: \"norm_mean\" and \"norm_std\" must come together, with one value per feature each.");
+            if (c.NormStd is not null && c.NormStd.Any(s => !(s > 0)))
+                throw new UsageException($"{path}: \"norm_std\" holds a standard deviation that is not positive.");
+            // Version 1 wrote "none" for resnet:/plain: nets, which always had BatchNorm then.
+            if (version == 1 && c.IsResidual && c.Norm == "none") c = c with { Norm = "batch" };
+            return RunOptions.Check(c, given: null);
         }
     }
 
+    private static float[] Floats(JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Array) throw new UsageException("expected an array of numbers.");
+        var list = new List<float>();
+        foreach (var v in e.EnumerateArray())
+        {
+            if (v.ValueKind != JsonValueKind.Number || !v.TryGetSingle(out float f) || !float.IsFinite(f)) throw new UsageException("expected finite numbers.");
+            list.Add(f);
+        }
+        return [.. list];
+    }
+
+    private static string[] Strings(JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Array) throw new UsageException("expected an array of names.");
+        var list = new List<string>();
+        foreach (var v in e.EnumerateArray())
+            list.Add(v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new UsageException("expected names (strings)."));
+        return [.. list];
+    }
+
+    /// <summary>SHA-256 of config.json's bytes, recorded in the checkpoint so that a resume continues the run that wrote it.</summary>
+    public static string Digest(ReadOnlySpan<byte> configJson) => Convert.ToHexStringLower(SHA256.HashData(configJson));
+
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{Model} ({Activation}), {Optimizer} lr {Lr:G3}, batch {BatchSize}, {Epochs} epochs, schedule {Schedule}, seed {Seed}{(EffectiveAugment is { } aug ? $", augment {aug}" : "")}");
+        $"{Model} ({Activation}), {Optimizer} lr {Lr ?? OptimizerDefaults.Lr:G3}, batch {BatchSize}, {Epochs} epochs, schedule {Schedule}, seed {Seed}{(EffectiveAugment is { } aug ? $", augment {aug}" : "")}");
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using Nabla.Data;
 using Nabla.Optim;
 using Nabla.Training;
@@ -10,136 +11,129 @@ namespace Nabla.Cli;
 /// <summary><c>nabla train</c>: data → model → training with progress → model, metrics, plots.</summary>
 internal static class TrainCommand
 {
-    internal static readonly HashSet<string> ValueOptions =
+    internal static readonly Opt[] Options =
     [
-        "--data", "--label", "--task", "--model", "--activation", "--optimizer", "--lr", "--momentum", "--weight-decay",
-        "--batch-size", "--epochs", "--shuffle", "--validation", "--early-stopping", "--stop-when-stable", "--schedule",
-        "--init", "--seed", "--threads", "--out", "--resume", "--dropout", "--input-dropout", "--noise", "--dropconnect", "--ensemble",
-        "--dropout-mode", "--l1", "--l2", "--weight-noise", "--norm", "--weight-norm", "--image-size", "--augment", "--adversarial",
+        .. RunOptions.DataOptions, RunOptions.Model, .. RunOptions.ModelShapeOptions, .. RunOptions.TrainingOptions,
+        RunOptions.Threads, RunOptions.Out, RunOptions.Resume, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json,
     ];
 
-    internal static readonly HashSet<string> FlagOptions = ["--json", "--normalize", "--norm-after", "--grayscale"];
+    /// <summary>The checkpoint metadata key holding the SHA-256 of the run's config.json.</summary>
+    internal const string DigestKey = "nabla.config_sha256";
 
-    public const string Help = """
+    public static string Help => """
         nabla train — train a model and write its weights, metrics and plots
 
         Usage:
-          nabla train [--data embedded|fashion-mnist|DIR|FILE.csv] [--label COL] [--task classification|regression]
-                      [--model mlp:256,128] [--activation relu] [--optimizer sgd|momentum|nesterov|rmsprop|adagrad|adam|adamw]
-                      [--lr X] [--momentum X] [--weight-decay X] [--batch-size N] [--epochs N] [--shuffle true|false]
-                      [--validation holdout:FRACTION|none] [--early-stopping PATIENCE|none] [--stop-when-stable TOL]
-                      [--schedule cosine|step:EPOCHS:GAMMA|plateau:PATIENCE|onecycle|none] [--init FILE.safetensors]
-                      [--dropout P] [--input-dropout P] [--noise SIGMA] [--dropconnect P] [--dropout-mode inverted|classic]
-                      [--l1 X] [--l2 X] [--weight-noise SIGMA] [--ensemble N]
-                      [--norm batch|layer|instance|group:G|switch|none] [--norm-after]
-                      [--weight-norm ws|ws-minmax|spectral|spectral-filter:RANK_OR_FRACTION|none]
-                      [--augment "hflip,rotate:15,crop:4,erase:0.5,mixup:0.2"|none] [--adversarial EPSILON]
-                      [--image-size N] [--grayscale]   (for --data DIR of class sub-folders with PNG/JPEG images)
-                      [--normalize] [--seed N] [--threads N] [--out DIR] [--resume DIR] [--json]
+          nabla train [options]
+          nabla train --resume DIR [--threads N] [--json]
 
-        Defaults: embedded Fashion-MNIST subset, mlp:256,128 with ReLU, Adam lr 1e-3, batch 128, 20 epochs,
-        cosine schedule, 10% stratified validation holdout, early stopping after 5 epochs without a better
-        val_loss (best weights restored), seed 0, all cores. --out defaults to runs/<timestamp>. resnet:N and plain:N
-        on Fashion-MNIST train with --augment "hflip,crop:2" unless told otherwise (--augment none turns it off).
+        Defaults: the embedded Fashion-MNIST subset, mlp:256,128 with ReLU, Adam, batch 128, 20 epochs, cosine
+        schedule, 10% stratified validation holdout, early stopping after 5 epochs without a better val_loss (best
+        weights restored), seed 0, all cores, results in runs/<timestamp>. resnet:N and plain:N on Fashion-MNIST
+        train with --augment "hflip,crop:2" unless told otherwise (--augment none turns it off).
+        """ + Opt.Render([
+            ("Data", RunOptions.DataOptions),
+            ("Model", [RunOptions.Model, .. RunOptions.ModelShapeOptions]),
+            ("Training", RunOptions.TrainingOptions),
+            ("Output", [RunOptions.Threads, RunOptions.Out, RunOptions.Resume, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json]),
+        ]) + OptimizerInfo.HelpTable() + """
 
-        Against co-adaptation: --dropout after each hidden activation, --input-dropout and --noise on the input,
-        --dropconnect on the hidden Linear layers (docs/models.md shows the layouts and key names), --l1/--l2
-        penalties, --weight-noise perturbing the weights each step, --ensemble N models from N seeds averaged.
+        Writes model.safetensors (PyTorch key names), metrics.json, curves.png, confusion.png, config.json and a resumable
+        checkpoint.safetensors into --out. A folder holds one run: a new run into a folder with another run's files is
+        refused unless --overwrite; --resume DIR continues an interrupted run with the settings in DIR/config.json.
+        Exit codes: 0 done, 1 the environment failed, 2 a mistake in the input (nothing written), 130 interrupted.
 
-        Writes model.safetensors (PyTorch key names), metrics.json, curves.png, confusion.png, config.json and a
-        resumable checkpoint.safetensors into --out. --resume DIR continues an interrupted run from DIR.
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool interactive)
     {
-        var a = new CliArgs(args, ValueOptions, FlagOptions);
+        var a = new CliArgs(args, Options);
+        if (a.HelpRequested)
+        {
+            stdout.Write(Help);
+            return Program.Ok;
+        }
         bool json = a.Flag("--json");
-        string? resumeDir = a.String("--resume");
-        RunConfig config;
-        string outDir;
-        if (resumeDir is not null)
-        {
-            foreach (var opt in ValueOptions.Concat(FlagOptions))
-                if (a.Has(opt) && opt is not ("--resume" or "--json" or "--threads"))
-                    throw new UsageException($"--resume takes the settings saved in {resumeDir}/config.json; {opt} cannot change them.");
-            string cfg = Path.Combine(resumeDir, "config.json");
-            if (!File.Exists(cfg) || !File.Exists(Path.Combine(resumeDir, "checkpoint.safetensors")))
-                throw new UsageException($"--resume: {resumeDir} has no config.json and checkpoint.safetensors from an earlier 'nabla train'.");
-            config = RunConfig.Load(cfg) with { Threads = a.Int("--threads", Environment.ProcessorCount, 1, 1024) };
-            outDir = resumeDir;
-        }
-        else
-        {
-            config = Resolve(a);
-            outDir = a.String("--out") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        }
+        if (a.String("--resume") is { } resumeDir) return Resume(a, resumeDir, stdout, stderr, interactive, json);
+
+        var start = a.String("--config") is { } path ? LoadConfig(path) : new RunConfig();
+        var config = RunOptions.Apply(start, a).Resolved();
+        string outDir = a.String("--out") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         Threads.Count = config.Threads;
-        if (config.Ensemble > 1)
+        var run = new RunPlan(config, outDir, given, a.Flag("--overwrite"), null);
+        return config.Ensemble > 1
+            ? RunEnsemble(run, stdout, stderr, interactive, json)
+            : Execute(run, stdout, stderr, interactive, json).Code;
+    }
+
+    private static int Resume(CliArgs a, string dir, TextWriter stdout, TextWriter stderr, bool interactive, bool json)
+    {
+        foreach (var opt in a.Given)
+            if (opt.Name is not ("--resume" or "--json" or "--threads"))
+                throw new UsageException($"--resume takes the settings saved in {Path.Combine(dir, "config.json")}; {opt.Name} cannot change them.");
+        if (!Directory.Exists(dir)) throw new UsageException($"--resume: folder '{dir}' does not exist.");
+        string cfg = Path.Combine(dir, "config.json"), checkpoint = Path.Combine(dir, "checkpoint.safetensors");
+        bool hasConfig = File.Exists(cfg), hasCheckpoint = File.Exists(checkpoint);
+        if (!hasConfig || !hasCheckpoint)
+            throw new UsageException(!hasConfig && !hasCheckpoint
+                ? $"--resume: {dir} holds no run of 'nabla train' (no config.json, no checkpoint.safetensors)."
+                : !hasConfig
+                    ? $"--resume: {dir} has checkpoint.safetensors but no config.json, so its settings are unknown."
+                    : $"--resume: {dir} has config.json but no checkpoint.safetensors: the run stopped before its first epoch ended; start it again with --out {dir} --overwrite.");
+        byte[] configBytes = ReadInput(cfg, "--resume");
+        var config = RunConfig.Parse(configBytes, cfg).Resolved() with { Threads = a.Int("--threads", Environment.ProcessorCount, 1, 1024) };
+        if (config.Ensemble > 1) throw new UsageException("--resume continues a single model; rerun the ensemble instead.");
+        StateDict state;
+        try
         {
-            if (resumeDir is not null) throw new UsageException("--resume continues a single model; rerun the ensemble instead.");
-            return RunEnsemble(config, outDir, stdout, stderr, interactive, json);
+            state = Serialization.SafeTensors.Read(checkpoint);
         }
-        return Execute(config, outDir, resumeDir, stdout, stderr, interactive, json).Code;
+        catch (Serialization.SafeTensorsFormatException e)
+        {
+            throw new UsageException($"--resume: {checkpoint} is not a readable checkpoint: {e.Message}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"--resume: {checkpoint} cannot be read ({e.Message}).");
+        }
+        var meta = Trainer.CheckpointMetadata(state);
+        if (!meta.ContainsKey("epoch"))
+            throw new UsageException($"--resume: {checkpoint} holds weights but no training state (is it a copy of model.safetensors?).");
+        if (!meta.TryGetValue(DigestKey, out var digest))
+            throw new UsageException($"--resume: {checkpoint} does not record which settings made it (an older nabla wrote it); start the run again.");
+        if (digest != RunConfig.Digest(configBytes))
+            throw new UsageException($"--resume: {checkpoint} was written by a run with other settings than {cfg} (the digests differ); the two files are from different runs.");
+        Threads.Count = config.Threads;
+        return Execute(new RunPlan(config, dir, null, false, state) { ConfigBytes = configBytes }, stdout, stderr, interactive, json).Code;
+    }
+
+    /// <summary>What a run is: its settings, where it writes, what was given on the command line, and the checkpoint it resumes.</summary>
+    private sealed record RunPlan(RunConfig Config, string OutDir, IReadOnlySet<string>? Given, bool Overwrite, StateDict? Checkpoint)
+    {
+        public byte[]? ConfigBytes { get; init; }
     }
 
     private sealed record Outcome(int Code, Module? Model, TensorDataset? Test, Evaluation? TestEval, string Description);
 
-    private static int RunEnsemble(RunConfig config, string outDir, TextWriter stdout, TextWriter stderr, bool interactive, bool json)
-    {
-        var log = json ? stderr : stdout;
-        var members = new List<Module>();
-        var memberEvals = new List<Evaluation>();
-        Outcome? last = null;
-        for (int i = 0; i < config.Ensemble; i++)
-        {
-            log.WriteLine($"ensemble member {i + 1}/{config.Ensemble} (seed {config.Seed + i})");
-            last = Execute(config with { Seed = config.Seed + i, Ensemble = 1 }, Path.Combine(outDir, $"member-{i}"), null, TextWriter.Null, log, interactive, json: true);
-            if (last.Code != 0) return last.Code;
-            members.Add(last.Model!);
-            memberEvals.Add(last.TestEval!);
-        }
-        var task = config.Task == "regression" ? TaskKind.Regression : TaskKind.Classification;
-        var ensemble = new Ensemble(members, task == TaskKind.Classification ? EnsembleMode.Probabilities : EnsembleMode.Mean);
-        Loss loss = task == TaskKind.Classification ? new CrossEntropyLoss() : new MSELoss();
-        var test = last!.Test!;
-        var eval = new Trainer().Evaluate(ensemble, loss, test);
-        Directory.CreateDirectory(outDir);
-        Reports.WriteJson(Path.Combine(outDir, "config.json"), w => config.Write(w));
-        ensemble.Save(Path.Combine(outDir, "model.safetensors"));
-        string metric = task == TaskKind.Classification ? "accuracy" : "r2";
-        var metricsPath = Path.Combine(outDir, "metrics.json");
-        Reports.WriteJson(metricsPath, w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("nabla", Program.Version);
-            w.WriteString("command", "train");
-            w.WritePropertyName("config");
-            config.Write(w);
-            w.WriteNumber("members", members.Count);
-            w.WriteStartArray("member_test");
-            foreach (var m in memberEvals) w.WriteNumberValue(m.Metrics[metric]);
-            w.WriteEndArray();
-            w.WriteStartObject("test");
-            Reports.WriteNumber(w, "loss", eval.Loss);
-            foreach (var (k, v) in eval.Metrics) Reports.WriteNumber(w, k, v);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        });
-        if (eval.Confusion is not null) Plots.SaveConfusion(eval.Confusion, test.ClassNames, Path.Combine(outDir, "confusion.png"));
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"ensemble of {members.Count}: test {metric} {eval.Metrics[metric]:F4}; members {string.Join(", ", memberEvals.Select(m => m.Metrics[metric].ToString("F4", CultureInfo.InvariantCulture)))} (mean {memberEvals.Average(m => m.Metrics[metric]):F4})"));
-        log.WriteLine($"Saved {Path.Combine(outDir, "model.safetensors")} (keys 0.*, 1.*, … one per member) and metrics.json.");
-        if (json) stdout.WriteLine(File.ReadAllText(metricsPath).ReplaceLineEndings("").Replace("  ", "", StringComparison.Ordinal));
-        return 0;
-    }
+    /// <summary>A run prepared to the last check: data, model, optimizer and schedule, built before anything is written.</summary>
+    internal sealed record Prepared(RunConfig Config, TensorDataset Train, TensorDataset? Validation, TensorDataset? Test, string Description,
+        Module Model, Loss Loss, Optimizer Optimizer, LRScheduler? Scheduler, ReduceLROnPlateau? Plateau, int BatchesPerEpoch);
 
-    private static Outcome Execute(RunConfig config, string outDir, string? resumeDir, TextWriter stdout, TextWriter stderr, bool interactive, bool json)
+    /// <summary>
+    /// Loads and checks the data, the model and every setting against each other; throws UsageException for any
+    /// mistake. Nothing is written.
+    /// </summary>
+    internal static Prepared Prepare(RunConfig config, IReadOnlySet<string>? given, bool loadInit)
     {
-        var log = json ? stderr : stdout;
-
-        // Everything that can be wrong with the input is checked before anything is written.
-        var task = config.Task == "regression" ? TaskKind.Regression : TaskKind.Classification;
-        var (trainAll, test, description) = DataSources.Load(config.Data, config.Label, task, config.Seed, config.ImageSize, config.Grayscale);
+        var data = DataSources.Load(config, given);
+        var trainAll = data.Train;
+        var test = data.Test;
+        config = config with
+        {
+            Classes = trainAll.Task == TaskKind.Classification ? [.. trainAll.ClassNames] : null,
+            Features = data.Features,
+        };
         if (config.Normalize && config.NormMean is null)
         {
             var (mean, std) = NormalizationStats(trainAll);
@@ -148,30 +142,155 @@ internal static class TrainCommand
         if (config.NormMean is not null)
         {
             trainAll = Normalize(trainAll, config);
-            test = Normalize(test, config);
+            if (test is not null) test = Normalize(test, config);
         }
+        CheckWithData(config, trainAll);
         var (train, validation) = config.Validation > 0 ? DataSources.Holdout(trainAll, config.Validation, config.Seed) : (trainAll, (TensorDataset?)null);
+        CheckMemory(config, train);
         var model = BuildModel(config, train);
-        if (config.Init is not null && resumeDir is null) LoadWeights(model, config.Init);
-        var optimizer = BuildOptimizer(config, model);
-        var trainerBatches = (train.Count + config.BatchSize - 1) / config.BatchSize;
-        var (scheduler, plateau) = BuildSchedule(config, optimizer, trainerBatches);
-        Loss loss = task == TaskKind.Classification ? new CrossEntropyLoss() : new MSELoss();
+        if (config.Init is not null && loadInit) LoadWeights(model, config.Init, "--init");
+        var optimizer = OptimizerInfo.Build(config, model);
+        int batches = (train.Count + config.BatchSize - 1) / config.BatchSize;
+        var (scheduler, plateau) = BuildSchedule(config, optimizer, batches);
+        return new Prepared(config, train, validation, test, data.Description, model, BuildLoss(config, train), optimizer, scheduler, plateau, batches);
+    }
 
-        Directory.CreateDirectory(outDir);
-        Reports.WriteJson(Path.Combine(outDir, "config.json"), w => config.Write(w));
+    /// <summary>Settings that depend on the data: an augmentation needs images, class weights one per class.</summary>
+    internal static void CheckWithData(RunConfig c, TensorDataset train)
+    {
+        if (c.EffectiveAugment is { } spec)
+        {
+            var aug = Data.Transforms.Augmentation.Parse(spec);
+            bool needsImages = aug.PerSample is not null || aug.PerBatch is Data.Transforms.CutMix;
+            if (needsImages && train.SampleShape.Length != 3)
+                throw new UsageException($"--augment {spec}: image transforms need images (C, H, W); {c.Data} gives samples of shape {Shapes.Format(train.SampleShape)}.");
+        }
+        if (c.ClassWeights is not ("none" or "balanced") && c.ClassWeights.Split(',').Length != train.NumClasses)
+            throw new UsageException($"--class-weights: {c.ClassWeights.Split(',').Length} weights for {train.NumClasses} classes ({string.Join(", ", train.ClassNames.Take(12))}).");
+        if (c.Model.Trim().StartsWith("cnn", StringComparison.OrdinalIgnoreCase) || c.IsResidual)
+            if (train.SampleShape.Length != 3)
+                throw new UsageException($"--model {c.Model} needs image data (C, H, W); {c.Data} gives samples of shape {Shapes.Format(train.SampleShape)}.");
+    }
+
+    /// <summary>
+    /// Refuses a model the machine cannot hold: parameters, gradients and optimizer state plus two batches of
+    /// activations, against half the memory the GC reports available.
+    /// </summary>
+    internal static void CheckMemory(RunConfig c, TensorDataset train, int models = 1)
+    {
+        ModelSummary summary;
+        try
+        {
+            summary = Models.Summarize(c.Model, train.SampleShape, train.OutputSize, c.Activation, ModelOptionsOf(c));
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException($"--model {c.Model}: {e.Message}");
+        }
+        long need = summary.TrainingBytes(c.BatchSize, c.OptimizerDefaults.Slots(c.Momentum ?? 0));
+        need = need > long.MaxValue / Math.Max(1, models) ? long.MaxValue : need * Math.Max(1, models);
+        long limit = MemoryLimit();
+        if (need > limit)
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"--model {c.Model}: training it needs about {Bytes(need)} ({summary.Parameters:N0} parameters, batch {c.BatchSize}{(models > 1 ? $", {models} models" : "")}), " +
+                $"more than half of the {Bytes(limit * 2)} this machine has available; choose a smaller model or batch."));
+    }
+
+    /// <summary>Half the memory the GC reports available.</summary>
+    internal static long MemoryLimit() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+
+    internal static string Bytes(long b) => b switch
+    {
+        >= 1L << 40 => string.Create(CultureInfo.InvariantCulture, $"{b / (double)(1L << 40):F1} TiB"),
+        >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{b / (double)(1L << 30):F1} GiB"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{b / (double)(1L << 20):F0} MiB"),
+    };
+
+    private static int RunEnsemble(RunPlan run, TextWriter stdout, TextWriter stderr, bool interactive, bool json)
+    {
+        var config = run.Config;
+        var log = json ? stderr : stdout;
+        // Every member is checked before the first one trains or anything is written.
+        var first = Prepare(config with { Ensemble = 1 }, run.Given, loadInit: true);
+        CheckMemory(config, first.Train, config.Ensemble);
+        Output.PrepareRunFolder(run.OutDir, run.Overwrite);
+        var members = new List<Module>();
+        var memberEvals = new List<Evaluation>();
+        Outcome? last = null;
+        for (int i = 0; i < config.Ensemble; i++)
+        {
+            log.WriteLine($"ensemble member {i + 1}/{config.Ensemble} (seed {config.Seed + i})");
+            var member = new RunPlan(config with { Seed = config.Seed + i, Ensemble = 1 }, Path.Combine(run.OutDir, $"member-{i}"), run.Given, false, null);
+            last = Execute(member, TextWriter.Null, log, interactive, json: true);
+            if (last.Code != 0) return last.Code;
+            members.Add(last.Model!);
+            memberEvals.Add(last.TestEval!);
+        }
+        var task = config.Task == "regression" ? TaskKind.Regression : TaskKind.Classification;
+        var ensemble = new Ensemble(members, task == TaskKind.Classification ? EnsembleMode.Probabilities : EnsembleMode.Mean);
+        var test = last!.Test;
+        var eval = test is null ? null : new Trainer().Evaluate(ensemble, BuildLoss(config, first.Train), test);
+        var written = first.Config with { Ensemble = config.Ensemble, Seed = config.Seed };
+        Reports.WriteJson(Path.Combine(run.OutDir, "config.json"), written.Write);
+        ensemble.Save(Path.Combine(run.OutDir, "model.safetensors"));
+        string metric = task == TaskKind.Classification ? "accuracy" : "r2";
+        var metricsPath = Path.Combine(run.OutDir, "metrics.json");
+        void Metrics(Utf8JsonWriter w)
+        {
+            w.WriteStartObject();
+            w.WriteString("nabla", Program.Version);
+            w.WriteString("command", "train");
+            w.WritePropertyName("config");
+            written.Write(w);
+            w.WriteNumber("members", members.Count);
+            w.WriteStartArray("member_test");
+            foreach (var m in memberEvals) Reports.WriteNumberValue(w, m.Metrics.GetValueOrDefault(metric, double.NaN));
+            w.WriteEndArray();
+            if (eval is not null)
+            {
+                w.WriteStartObject("test");
+                Reports.WriteNumber(w, "loss", eval.Loss);
+                foreach (var (k, v) in eval.Metrics) Reports.WriteNumber(w, k, v);
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+        }
+        Reports.WriteJson(metricsPath, Metrics);
+        if (eval?.Confusion is not null) Plots.SaveConfusion(eval.Confusion, test!.ClassNames, Path.Combine(run.OutDir, "confusion.png"));
+        if (eval is not null)
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"ensemble of {members.Count}: test {metric} {eval.Metrics[metric]:F4}; members {string.Join(", ", memberEvals.Select(m => m.Metrics[metric].ToString("F4", CultureInfo.InvariantCulture)))} (mean {memberEvals.Average(m => m.Metrics[metric]):F4})"));
+        log.WriteLine($"Saved {Path.Combine(run.OutDir, "model.safetensors")} (keys 0.*, 1.*, … one per member) and metrics.json.");
+        if (json) stdout.WriteLine(Reports.Compact(Metrics));
+        return 0;
+    }
+
+    private static Outcome Execute(RunPlan run, TextWriter stdout, TextWriter stderr, bool interactive, bool json)
+    {
+        var log = json ? stderr : stdout;
+        bool resume = run.Checkpoint is not null;
+        // Everything that can be wrong with the input is checked before anything is written.
+        var p = Prepare(run.Config, run.Given, loadInit: !resume);
+        var config = p.Config;
+        var task = config.Task == "regression" ? TaskKind.Regression : TaskKind.Classification;
+        string outDir = run.OutDir;
+        if (resume) Output.PrepareResumeFolder(outDir);
+        else Output.PrepareRunFolder(outDir, run.Overwrite);
+
+        byte[] configBytes = run.ConfigBytes ?? Reports.JsonBytes(config.Write);
+        if (!resume) Reports.WriteJson(Path.Combine(outDir, "config.json"), configBytes);
         string checkpoint = Path.Combine(outDir, "checkpoint.safetensors");
         var callbacks = new List<Callback>();
         EarlyStopping? early = null;
-        if (validation is not null && config.EarlyStopping > 0)
+        if (p.Validation is not null && config.EarlyStopping > 0)
             callbacks.Add(early = new EarlyStopping("val_loss", patience: config.EarlyStopping, restoreBestWeights: true));
         if (config.StopWhenStable > 0) callbacks.Add(new WeightStabilization(config.StopWhenStable));
         if (config.WeightNorm.StartsWith("spectral-filter:", StringComparison.Ordinal))
         {
-            var (rank, energy) = SpectralFilterSetting(config.WeightNorm);
-            callbacks.Add(new SpectralFilterCallback(trainerBatches, rank, energy)); // once per epoch
+            var (rank, energy) = RunOptions.SpectralFilterSetting(config.WeightNorm);
+            callbacks.Add(new SpectralFilterCallback(p.BatchesPerEpoch, rank, energy)); // once per epoch
         }
-        callbacks.Add(new ModelCheckpoint(outDir, validation is not null ? "val_loss" : "loss"));
+        callbacks.Add(new ModelCheckpoint(outDir, p.Validation is not null ? "val_loss" : "loss"));
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -180,53 +299,83 @@ internal static class TrainCommand
             cancel.Cancel();
         };
         Console.CancelKeyPress += onCancel;
-        var trainer = new Trainer(new TrainerOptions
-        {
-            BatchSize = config.BatchSize, Shuffle = config.Shuffle, Seed = config.Seed, Scheduler = scheduler, Plateau = plateau,
-            PlateauMonitor = validation is not null ? "val_loss" : "loss", CheckpointPath = checkpoint, Cancellation = cancel.Token,
-            L1 = config.L1, L2 = config.L2, WeightNoise = config.WeightNoise,
-            Transform = AugmentTransform(config, train.NumClasses), AdversarialEpsilon = config.Adversarial,
-        });
+        var trainer = new Trainer(TrainerOptionsFor(config, p, checkpoint, cancel.Token,
+            new Dictionary<string, string> { [DigestKey] = RunConfig.Digest(configBytes) }));
 
-        log.WriteLine($"nabla {Program.Version}: {description}: train {train.Count}, validation {validation?.Count ?? 0}, test {test.Count}; {Threads.Count} threads");
-        log.WriteLine($"model {config.Describe()}; {model.ParameterCount:N0} parameters; writing to {outDir}");
+        log.WriteLine($"nabla {Program.Version}: {p.Description}: train {p.Train.Count}, validation {p.Validation?.Count ?? 0}, test {p.Test?.Count ?? 0}; {Threads.Count} threads");
+        log.WriteLine($"model {config.Describe()}; {p.Model.ParameterCount:N0} parameters; writing to {outDir}");
         var clock = Stopwatch.StartNew();
+        var started = new TrainingStarted();
         History history;
         try
         {
             history = RunWithProgress(interactive && !json, log, task == TaskKind.Classification, progress =>
             {
+                callbacks.Add(started);
                 callbacks.Add(progress);
-                return resumeDir is null
-                    ? trainer.Fit(model, loss, optimizer, train, validation, config.Epochs, callbacks)
-                    : trainer.Resume(checkpoint, model, loss, optimizer, train, validation, config.Epochs, callbacks);
+                return resume
+                    ? trainer.Resume(run.Checkpoint!, p.Model, p.Loss, p.Optimizer, p.Train, p.Validation, config.Epochs, callbacks)
+                    : trainer.Fit(p.Model, p.Loss, p.Optimizer, p.Train, p.Validation, config.Epochs, callbacks);
             });
+        }
+        catch (InvalidOperationException e) when (resume && !started.Begun)
+        {
+            throw new UsageException($"--resume: {checkpoint} does not fit the run in {outDir}: {e.Message}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && !Directory.Exists(outDir))
+        {
+            throw new EnvironmentException($"--out {outDir} vanished while the run was going, so nothing more can be saved ({e.Message}).", e);
         }
         finally
         {
             Console.CancelKeyPress -= onCancel;
         }
         double seconds = clock.Elapsed.TotalSeconds;
-        if (history.StopReason is not null) log.WriteLine(history.StopReason);
         if (history.Cancelled)
         {
+            if (history.StopReason is not null) log.WriteLine(history.StopReason);
             log.WriteLine($"Interrupted. The weights so far are in {Path.Combine(outDir, "last.safetensors")}; continue with: nabla train --resume {outDir}");
-            return new Outcome(130, null, null, null, description);
+            return new Outcome(Program.Interrupted, null, null, null, p.Description);
         }
-        if (history.Diverged) return new Outcome(1, null, null, null, description);
+        if (history.Diverged)
+        {
+            // Training failed: the message is an error, and goes where errors go.
+            stderr.WriteLine(history.StopReason);
+            return new Outcome(Program.EnvironmentFailure, null, null, null, p.Description);
+        }
+        if (history.StopReason is not null) log.WriteLine(history.StopReason);
 
-        var testEval = trainer.Evaluate(model, loss, test);
-        model.Save(Path.Combine(outDir, "model.safetensors"));
+        var testEval = p.Test is null ? null : trainer.Evaluate(p.Model, p.Loss, p.Test);
+        p.Model.Save(Path.Combine(outDir, "model.safetensors"));
         var metricsPath = Path.Combine(outDir, "metrics.json");
-        var report = new RunReport(config, description, train.Count, validation?.Count ?? 0, test, history, testEval, seconds, early?.BestEpoch);
+        var report = new RunReport(config, p.Description, p.Train.Count, p.Validation?.Count ?? 0, p.Test, history, testEval, seconds, early?.BestEpoch);
         Reports.WriteJson(metricsPath, report.Write);
         Plots.SaveCurves(history, Path.Combine(outDir, "curves.png"), task == TaskKind.Classification);
-        if (testEval.Confusion is not null) Plots.SaveConfusion(testEval.Confusion, test.ClassNames, Path.Combine(outDir, "confusion.png"));
+        if (testEval?.Confusion is not null) Plots.SaveConfusion(testEval.Confusion, p.Test!.ClassNames, Path.Combine(outDir, "confusion.png"));
         Reports.PrintSummary(log, interactive && !json, history, testEval, task == TaskKind.Classification, seconds);
-        log.WriteLine($"Saved {Path.Combine(outDir, "model.safetensors")}, metrics.json, curves.png{(testEval.Confusion is not null ? ", confusion.png" : "")}.");
-        if (json) stdout.WriteLine(File.ReadAllText(metricsPath).ReplaceLineEndings("").Replace("  ", "", StringComparison.Ordinal));
-        return new Outcome(0, model, test, testEval, description);
+        log.WriteLine($"Saved {Path.Combine(outDir, "model.safetensors")}, metrics.json, curves.png{(testEval?.Confusion is not null ? ", confusion.png" : "")}.");
+        if (json) stdout.WriteLine(Reports.Compact(report.Write));
+        return new Outcome(Program.Ok, p.Model, p.Test, testEval, p.Description);
     }
+
+    /// <summary>Notes that training began: a resume's checkpoint was restored by then, so a later failure is not the checkpoint's.</summary>
+    private sealed class TrainingStarted : Callback
+    {
+        public bool Begun { get; private set; }
+
+        public override void OnTrainBegin(TrainingContext context) => Begun = true;
+    }
+
+    /// <summary>The trainer's options for a run (validate and search use them too).</summary>
+    internal static TrainerOptions TrainerOptionsFor(RunConfig c, Prepared p, string? checkpoint = null, CancellationToken cancel = default,
+        IReadOnlyDictionary<string, string>? metadata = null) => new()
+        {
+            BatchSize = c.BatchSize, Shuffle = c.Shuffle, Seed = c.Seed, Scheduler = p.Scheduler, Plateau = p.Plateau,
+            PlateauMonitor = p.Validation is not null ? "val_loss" : "loss",
+            L1 = c.L1, L2 = c.L2, WeightNoise = c.WeightNoise, ClipGradNorm = c.ClipGrad,
+            Transform = AugmentTransform(c, p.Train.NumClasses), AdversarialEpsilon = c.Adversarial,
+            CheckpointPath = checkpoint, Cancellation = cancel, CheckpointMetadata = metadata,
+        };
 
     private static History RunWithProgress(bool interactive, TextWriter log, bool classification, Func<Callback, History> run)
     {
@@ -237,81 +386,6 @@ internal static class TrainCommand
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx => result = run(new ProgressReporter(log, ctx, classification)));
         return result!;
-    }
-
-    internal static RunConfig Resolve(CliArgs a)
-    {
-        string optimizer = a.String("--optimizer", "adam").ToLowerInvariant();
-        if (!RunConfig.Optimizers.Contains(optimizer))
-            throw new UsageException($"--optimizer: '{optimizer}' is not one of {string.Join(", ", RunConfig.Optimizers)}.");
-        string task = a.String("--task", "classification").ToLowerInvariant();
-        if (task is not ("classification" or "regression")) throw new UsageException($"--task: '{task}' is not classification or regression.");
-        string activation = a.String("--activation", "relu").ToLowerInvariant();
-        if (!Activations.Names.Contains(activation) && activation is not ("leakyrelu" or "swish" or "linear" or "none"))
-            throw new UsageException($"--activation: '{activation}' is not one of {string.Join(", ", Activations.Names)}.");
-        string model = a.String("--model", "mlp:256,128");
-        try
-        {
-            Models.ParseSpec(model);
-        }
-        catch (FormatException e)
-        {
-            throw new UsageException($"--model: {e.Message}");
-        }
-        string validation = a.String("--validation", "holdout:0.1").ToLowerInvariant();
-        double holdout = validation switch
-        {
-            "none" => 0,
-            _ when validation.StartsWith("holdout:", StringComparison.Ordinal) => CliArgs.ParseDouble("--validation", validation[8..], 0, 0.9, exclusiveMin: true),
-            "holdout" => 0.1,
-            _ => throw new UsageException($"--validation: '{validation}' is not holdout:FRACTION or none."),
-        };
-        string es = a.String("--early-stopping", "5").ToLowerInvariant();
-        int patience = es is "none" or "off" ? 0 : a.Int("--early-stopping", 5, 0, 100000);
-        string schedule = a.String("--schedule", "cosine").ToLowerInvariant();
-        ValidateSchedule(schedule);
-        string? init = a.String("--init");
-        if (init is not null && !File.Exists(init)) throw new UsageException($"--init: file '{init}' does not exist.");
-        return new RunConfig
-        {
-            Data = a.String("--data", "embedded"),
-            Label = a.String("--label"),
-            Task = task,
-            Model = model,
-            Activation = activation,
-            Optimizer = optimizer,
-            Lr = a.Double("--lr", RunConfig.DefaultLr(optimizer), 0, 10, exclusiveMin: true),
-            Momentum = a.Double("--momentum", optimizer is "momentum" or "nesterov" ? 0.9 : 0, 0, 0.9999),
-            WeightDecay = a.Double("--weight-decay", 0, 0, 10),
-            BatchSize = a.Int("--batch-size", 128, 1, 1 << 20),
-            Epochs = a.Int("--epochs", 20, 0, 100000),
-            Shuffle = a.Bool("--shuffle", true),
-            Validation = holdout,
-            EarlyStopping = patience,
-            StopWhenStable = a.Double("--stop-when-stable", 0, 0, 1),
-            Schedule = schedule,
-            Init = init,
-            Seed = a.Int("--seed", 0),
-            Threads = a.Int("--threads", Environment.ProcessorCount, 1, 1024),
-            Normalize = a.Flag("--normalize"),
-            Dropout = a.Double("--dropout", 0, 0, 0.99),
-            InputDropout = a.Double("--input-dropout", 0, 0, 0.99),
-            Noise = a.Double("--noise", 0, 0, 100),
-            DropConnect = a.Double("--dropconnect", 0, 0, 0.99),
-            DropoutMode = a.String("--dropout-mode", "inverted").ToLowerInvariant() is var m && m is "inverted" or "classic"
-                ? m : throw new UsageException($"--dropout-mode: '{m}' is not inverted or classic."),
-            L1 = a.Double("--l1", 0, 0, 10),
-            L2 = a.Double("--l2", 0, 0, 10),
-            WeightNoise = a.Double("--weight-noise", 0, 0, 10),
-            Ensemble = a.Int("--ensemble", 1, 1, 100),
-            Norm = a.String("--norm", "none").ToLowerInvariant(),
-            NormAfter = a.Flag("--norm-after"),
-            WeightNorm = ValidateWeightNorm(a.String("--weight-norm", "none").ToLowerInvariant()),
-            ImageSize = a.Int("--image-size", 32, 4, 1024),
-            Grayscale = a.Flag("--grayscale"),
-            Augment = ValidateAugment(a.String("--augment")),
-            Adversarial = a.Double("--adversarial", 0, 0, 1),
-        };
     }
 
     /// <summary>
@@ -327,119 +401,92 @@ internal static class TrainCommand
     /// <summary>Random horizontal flip and ±2-pixel shifts: He et al.'s CIFAR augmentation scaled to 28×28 images.</summary>
     internal const string ResNetAugment = "hflip,crop:2";
 
-    private static string? ValidateAugment(string? spec)
-    {
-        if (spec is null) return null;
-        if (spec.Equals("none", StringComparison.OrdinalIgnoreCase)) return "none";
-        try
-        {
-            Data.Transforms.Augmentation.Parse(spec);
-            return spec;
-        }
-        catch (FormatException e)
-        {
-            throw new UsageException($"--augment: {e.Message}");
-        }
-    }
-
     /// <summary>The loader transform of an --augment spec, or null.</summary>
     internal static Func<Batch, Generator, Batch>? AugmentTransform(RunConfig c, int classes) =>
         c.EffectiveAugment is not { } spec ? null : Data.Transforms.Augmentation.Parse(spec).AsLoaderTransform(classes);
 
-    private static string ValidateWeightNorm(string w)
-    {
-        if (w is "none" or "ws" or "ws-minmax" or "spectral") return w;
-        if (w.StartsWith("spectral-filter:", StringComparison.Ordinal))
-        {
-            SpectralFilterSetting(w);
-            return w;
-        }
-        throw new UsageException($"--weight-norm: '{w}' is not ws, ws-minmax, spectral, spectral-filter:RANK_OR_FRACTION or none.");
-    }
-
-    /// <summary>spectral-filter:K keeps K singular values; spectral-filter:0.9 keeps 90% of the energy.</summary>
-    internal static (int? Rank, double? Energy) SpectralFilterSetting(string w)
-    {
-        string v = w["spectral-filter:".Length..];
-        if (int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int rank) && rank >= 1) return (rank, null);
-        return (null, CliArgs.ParseDouble("--weight-norm spectral-filter", v, 0, 1, exclusiveMin: true));
-    }
-
-    internal static void ValidateSchedule(string s)
-    {
-        var parts = s.Split(':');
-        switch (parts[0])
-        {
-            case "cosine" or "none" or "onecycle" when parts.Length == 1: return;
-            case "step" when parts.Length == 3:
-                if (!int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int e) || e < 1)
-                    throw new UsageException($"--schedule: step size '{parts[1]}' must be a whole number of epochs ≥ 1.");
-                CliArgs.ParseDouble("--schedule gamma", parts[2], 0, 1, exclusiveMin: true);
-                return;
-            case "plateau" when parts.Length == 2:
-                if (!int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int p) || p < 0)
-                    throw new UsageException($"--schedule: plateau patience '{parts[1]}' must be a whole number ≥ 0.");
-                return;
-            default:
-                throw new UsageException($"--schedule: '{s}' is not cosine, step:EPOCHS:GAMMA, plateau:PATIENCE, onecycle or none.");
-        }
-    }
+    /// <summary>The model-shaping settings as the library takes them.</summary>
+    internal static ModelOptions ModelOptionsOf(RunConfig c) =>
+        new((float)c.Dropout, (float)c.InputDropout, (float)c.Noise, (float)c.DropConnect,
+            c.DropoutMode == "classic" ? DropoutMode.Classic : DropoutMode.Inverted, c.EffectiveNorm, c.NormAfter,
+            c.WeightNorm.StartsWith("spectral-filter", StringComparison.Ordinal) ? "none" : c.WeightNorm)
+        { ZeroInitResidual = c.ZeroInitResidual };
 
     internal static Module BuildModel(RunConfig config, TensorDataset data)
     {
-        int inputs = data.SampleShape.Aggregate(1, (p, v) => p * v);
         try
         {
-            var options = new ModelOptions((float)config.Dropout, (float)config.InputDropout, (float)config.Noise, (float)config.DropConnect,
-                config.DropoutMode == "classic" ? DropoutMode.Classic : DropoutMode.Inverted, config.Norm, config.NormAfter,
-                config.WeightNorm.StartsWith("spectral-filter", StringComparison.Ordinal) ? "none" : config.WeightNorm);
-            var generator = new Generator(config.Seed);
+            var options = ModelOptionsOf(config);
             if (config.Ensemble > 1)
                 return new Ensemble(Enumerable.Range(0, config.Ensemble).Select(i =>
                         Models.FromSpec(config.Model, data.SampleShape, data.OutputSize, new Generator(config.Seed + i), config.Activation, options)),
                     data.Task == TaskKind.Classification ? EnsembleMode.Probabilities : EnsembleMode.Mean);
-            return Models.FromSpec(config.Model, data.SampleShape, data.OutputSize, generator, config.Activation, options);
+            return Models.FromSpec(config.Model, data.SampleShape, data.OutputSize, new Generator(config.Seed), config.Activation, options);
         }
         catch (FormatException e)
         {
-            throw new UsageException($"--model: {e.Message}");
+            throw new UsageException($"--model {config.Model}: {e.Message}");
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--model {config.Model}: {e.Message.Split(Environment.NewLine)[0]}");
         }
     }
 
-    internal static void LoadWeights(Module model, string path)
+    internal static Loss BuildLoss(RunConfig c, TensorDataset train)
     {
+        if (train.Task == TaskKind.Regression) return new MSELoss();
+        Tensor? weight = c.ClassWeights switch
+        {
+            "none" => null,
+            "balanced" => Tensor.FromArray(BalancedWeights(train)),
+            var list => Tensor.FromArray(list.Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray()),
+        };
+        return new CrossEntropyLoss(weight, labelSmoothing: (float)c.LabelSmoothing);
+    }
+
+    /// <summary>scikit-learn's class_weight='balanced': n / (classes · count of the class); 0 for a class with no samples.</summary>
+    internal static float[] BalancedWeights(TensorDataset train)
+    {
+        var counts = new int[train.NumClasses];
+        foreach (int y in train.Labels!.Data) counts[y]++;
+        return counts.Select(n => n == 0 ? 0f : (float)(train.Count / ((double)train.NumClasses * n))).ToArray();
+    }
+
+    /// <summary>Loads weights a user names, refusing a file that does not fit the model or holds NaN or infinite values.</summary>
+    internal static void LoadWeights(Module model, string path, string option)
+    {
+        if (Directory.Exists(path)) throw new UsageException($"{option}: '{path}' is a folder, not a .safetensors file.");
+        if (!File.Exists(path)) throw new UsageException($"{option}: file '{path}' does not exist.");
         try
         {
             model.Load(path);
         }
-        catch (Exception e) when (e is InvalidOperationException or Serialization.SafeTensorsFormatException or IOException)
+        catch (Exception e) when (e is InvalidOperationException or Serialization.SafeTensorsFormatException or ArgumentException)
         {
-            throw new UsageException($"{path}: {e.Message.ReplaceLineEndings(" ")}");
+            throw new UsageException($"{option} {path}: {e.Message}");
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"{option} {path}: cannot be read ({e.Message}).");
+        }
+        foreach (var (name, v) in model.StateDict())
+            if (v.Float is { } t && !t.ToArray().All(float.IsFinite))
+                throw new UsageException($"{option} {path}: '{name}' holds NaN or infinite values.");
     }
-
-    internal static Optimizer BuildOptimizer(RunConfig c, Module model) => c.Optimizer switch
-    {
-        "sgd" => new SGD(model.Parameters(), c.Lr, momentum: c.Momentum, weightDecay: c.WeightDecay),
-        "momentum" => new SGD(model.Parameters(), c.Lr, momentum: c.Momentum, weightDecay: c.WeightDecay),
-        "nesterov" => new SGD(model.Parameters(), c.Lr, momentum: c.Momentum > 0 ? c.Momentum : 0.9, weightDecay: c.WeightDecay, nesterov: true),
-        "rmsprop" => new RMSProp(model.Parameters(), c.Lr, momentum: c.Momentum, weightDecay: c.WeightDecay),
-        "adagrad" => new Adagrad(model.Parameters(), c.Lr, weightDecay: c.WeightDecay),
-        "adamw" => new AdamW(model.Parameters(), c.Lr, beta1: 0.9, beta2: 0.999, weightDecay: c.WeightDecay > 0 ? c.WeightDecay : 1e-2),
-        _ => new Adam(model.Parameters(), c.Lr, beta1: 0.9, beta2: 0.999, weightDecay: c.WeightDecay),
-    };
 
     internal static (LRScheduler?, ReduceLROnPlateau?) BuildSchedule(RunConfig c, Optimizer optimizer, int batchesPerEpoch)
     {
         var parts = c.Schedule.Split(':');
-        int total = Math.Max(1, c.Epochs * batchesPerEpoch);
+        int total = Math.Max(1, c.Epochs * batchesPerEpoch), warmup = c.Warmup * batchesPerEpoch;
         return parts[0] switch
         {
-            "cosine" => (new CosineAnnealingWarmupLR(optimizer, warmupSteps: 0, totalSteps: total, warmupStartFactor: 1), null),
-            "onecycle" => (new OneCycleLR(optimizer, c.Lr, total, cycleMomentum: c.Optimizer is not ("adagrad" or "sgd") || c.Momentum > 0), null),
+            "cosine" => (new CosineAnnealingWarmupLR(optimizer, warmupSteps: warmup, totalSteps: Math.Max(total, warmup + 1),
+                warmupStartFactor: warmup > 0 ? 0.01 : 1), null),
+            "onecycle" => (new OneCycleLR(optimizer, c.Lr!.Value, total, cycleMomentum: c.Optimizer is not ("adagrad" or "sgd") || c.Momentum > 0), null),
             "step" => (new StepLR(optimizer, int.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture)), null),
             "plateau" => (null, new ReduceLROnPlateau(optimizer, patience: int.Parse(parts[1], CultureInfo.InvariantCulture))),
-            _ => (null, null),
+            _ => (warmup > 0 ? new LinearLR(optimizer, startFactor: 0.01, totalIters: warmup) : null, null),
         };
     }
 
@@ -465,5 +512,28 @@ internal static class TrainCommand
             throw new UsageException($"the saved normalisation has {c.NormMean.Length} values but a sample has shape {Shapes.Format(shape)}.");
         var s = Standardizer.FromStatistics(Tensor.FromArray(c.NormMean, shape), Tensor.FromArray(c.NormStd!, shape));
         return d.WithFeatures(s.Transform(d.Features));
+    }
+
+    /// <summary>--config FILE (or a run folder holding config.json): the settings to start from.</summary>
+    internal static RunConfig LoadConfig(string path)
+    {
+        string file = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
+        if (!File.Exists(file)) throw new UsageException($"--config: '{file}' does not exist.");
+        return RunConfig.Parse(ReadInput(file, "--config"), file);
+    }
+
+    /// <summary>Reads a small input file a user named (a config.json), as a usage error when it cannot be read.</summary>
+    internal static byte[] ReadInput(string path, string option)
+    {
+        try
+        {
+            var info = new FileInfo(path);
+            if (info.Exists && info.Length > 1 << 20) throw new UsageException($"{option}: {path} is {info.Length:N0} bytes, too large for a run configuration.");
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"{option}: {path} cannot be read ({e.Message}).");
+        }
     }
 }

@@ -10,90 +10,156 @@ namespace Nabla.Cli;
 /// <summary><c>nabla validate</c>, <c>nabla search</c> and <c>nabla split</c>: judging models by resampling.</summary>
 internal static class ValidateCommand
 {
-    private static readonly HashSet<string> ExtraValues = ["--scheme", "--groups", "--parallel", "--grid", "--random", "--scoring"];
+    private static readonly Opt Scheme = new() { Name = "--scheme", Value = "SCHEME", Help = "the validation scheme (below)" };
+    private static readonly Opt Groups = new() { Name = "--groups", Value = "COLUMN", Help = "a CSV column naming each row's group (for group-kfold; whole groups held out for test)" };
+    private static readonly Opt Parallel = new() { Name = "--parallel", Value = "N", Help = "splits trained at once", Default = "1" };
+    private static readonly Opt Grid = new() { Name = "--grid", Value = "GRID", Help = "axes to search: \"lr=1e-3,3e-4;model=mlp:128|mlp:256,128;augment=none|\\\"hflip,crop:2\\\"\"" };
+    private static readonly Opt Random = new() { Name = "--random", Value = "N", Help = "try N configurations drawn from the grid instead of all" };
+    private static readonly Opt Scoring = new() { Name = "--scoring", Value = "METRIC", Help = "accuracy, f1, precision, recall, loss, r2, mse or mae", Default = "accuracy; r2 for regression" };
 
-    public const string ValidateHelp = """
-        nabla validate — cross-validate a training configuration
+    private static readonly Opt[] Common =
+    [
+        .. RunOptions.DataOptions, RunOptions.Model, .. RunOptions.ModelShapeOptions, .. RunOptions.TrainingOptions,
+        RunOptions.Threads, RunOptions.Out, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json, Scheme, Groups, Parallel,
+    ];
 
-        Usage:
-          nabla validate [training options as in 'nabla train'] --scheme SCHEME [--groups COL] [--parallel N] [--json] [--out DIR]
+    private static readonly Opt[] ValidateOptions = Common;
+    private static readonly Opt[] SearchOptions = [.. Common, Grid, Random, Scoring];
+    private static readonly Opt[] SplitOptions = [.. RunOptions.DataOptions, RunOptions.Seed, RunOptions.Shuffle, RunOptions.Normalize, Scheme, Groups, RunOptions.Json];
+
+    private const string SchemeForms = """
 
         SCHEME: holdout:0.3 | holdout-stratified:0.3 | kfold:10 | stratified-kfold:10 | repeated-kfold:5x3 |
                 repeated-stratified-kfold:5x3 | shuffle:20x0.3 | stratified-shuffle:20x0.3 | bootstrap:50 | lpo:2 | loo |
-                group-kfold:5 (needs --groups COL in a CSV)
-        Each split trains a fresh model on the training part of --data (the test part stays out). With early stopping,
-        it watches an inner holdout (--validation fraction) of the split's training samples, never the scored ones.
-        Prints each split as it finishes and mean ± std with the 95% interval; writes cv.json and cv.png.
+                group-kfold:5 (needs --groups COL in a CSV). --shuffle false makes kfold, stratified-kfold and holdout
+                unshuffled (scikit-learn's defaults); the random schemes refuse it.
+
         """;
 
-    public const string SearchHelp = """
+    public static string ValidateHelp => """
+        nabla validate — cross-validate a training configuration
+
+        Usage:
+          nabla validate --scheme SCHEME [training options as in 'nabla train'] [--groups COL] [--parallel N] [--out DIR] [--json]
+
+        Each split trains a fresh model on the training part of --data (the test part stays out; --test none uses every
+        row). With early stopping, it watches an inner holdout (--validation fraction) of the split's training samples,
+        never the scored ones. Prints each split as it finishes and mean ± std with the 95% interval; writes cv.json and cv.png.
+        """ + SchemeForms + Opt.Render([
+            ("Validation", [Scheme, Groups, Parallel]),
+            ("Data", RunOptions.DataOptions),
+            ("Model", [RunOptions.Model, .. RunOptions.ModelShapeOptions]),
+            ("Training", RunOptions.TrainingOptions),
+            ("Output", [RunOptions.Threads, RunOptions.Out, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json]),
+        ]);
+
+    public static string SearchHelp => """
         nabla search — choose hyperparameters by cross-validation
 
         Usage:
-          nabla search [training options] --scheme SCHEME --grid "lr=1e-3,3e-4;model=mlp:128|mlp:256,128"
-                       [--random N] [--scoring accuracy|f1|loss|r2|mse|mae] [--json] [--out DIR]
+          nabla search --scheme SCHEME --grid "lr=1e-3,3e-4;model=mlp:128|mlp:256,128" [--random N] [--scoring METRIC]
+                       [training options as in 'nabla train'] [--out DIR] [--json]
 
-        Grid names: lr, optimizer, model, activation, batch-size, epochs, momentum, weight-decay, schedule.
-        Values are split by '|' when one is present, else by ','. --random N tries N configurations drawn from the
-        grid. Ranked as scikit-learn's GridSearchCV (mean, std, rank; ties to the first); writes search.json.
-        """;
+        Every option of 'nabla train' that shapes the model or the training is a grid axis, named without its dashes
+        (lr, optimizer, model, norm, dropout, augment, batch-size …; a flag takes true,false). ';' separates axes, '|' or
+        ',' separates values ('|' when a value holds commas), and a value in double quotes may hold both. Options that
+        name files or resources (data, test, out, resume, threads, json, init) cannot be axes. Ranked as scikit-learn's
+        GridSearchCV (mean, std, rank; ties to the first); writes search.json.
+        """ + SchemeForms + Opt.Render([
+            ("Search", [Scheme, Grid, Random, Scoring, Groups, Parallel]),
+            ("Data", RunOptions.DataOptions),
+            ("Model", [RunOptions.Model, .. RunOptions.ModelShapeOptions]),
+            ("Training", RunOptions.TrainingOptions),
+            ("Output", [RunOptions.Threads, RunOptions.Out, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json]),
+        ]);
 
-    public const string SplitHelp = """
+    public static string SplitHelp => """
         nabla split — show the splits a scheme makes of a dataset's training part
 
         Usage:
-          nabla split --scheme SCHEME [--data …] [--label COL] [--task …] [--groups COL] [--seed N] [--json]
+          nabla split --scheme SCHEME [--data …] [--label COL] [--task …] [--test FRACTION|none|FILE] [--groups COL]
+                      [--seed N] [--shuffle true|false] [--json]
 
-        --json prints {"splits":[{"train":[…],"validation":[…]}, …]} with indices into the training part.
-        """;
+        --json prints {"scheme":…,"samples":N,"rows":[…],"splits":[{"train":[…],"validation":[…]}, …]}: indices into the
+        training part, and "rows" maps them to the source's rows when a test set was carved out (with --test none the
+        indices are the file's row numbers, from 0).
+        """ + SchemeForms + Opt.Render([("Options", SplitOptions)]);
 
-    private sealed record Prepared(RunConfig Config, TensorDataset Train, int[]? Groups, string Description);
+    private sealed record Prepared(RunConfig Config, TensorDataset Train, int[]? Groups, string Description, int[]? Rows);
 
-    private static (CliArgs Args, Prepared Data) Prepare(string[] args)
+    /// <summary>The settings (unresolved: a grid may still change the optimizer) and the training part, every value checked.</summary>
+    private static (CliArgs Args, Prepared Data) Prepare(string[] args, Opt[] options, string help, TextWriter stdout)
     {
-        var a = new CliArgs(args, TrainCommand.ValueOptions.Concat(ExtraValues).ToHashSet(), TrainCommand.FlagOptions);
-        if (a.Has("--resume")) throw new UsageException("--resume belongs to 'nabla train'.");
-        var config = TrainCommand.Resolve(a);
-        Threads.Count = config.Threads;
-        var task = config.Task == "regression" ? TaskKind.Regression : TaskKind.Classification;
-        TensorDataset train;
-        int[]? groups = null;
-        string description;
-        string? groupColumn = a.String("--groups");
-        if (groupColumn is not null)
+        var a = new CliArgs(args, options);
+        if (a.HelpRequested)
         {
-            if (!config.Data.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || config.Label is null)
-                throw new UsageException("--groups COL needs CSV data (--data FILE.csv --label COL).");
-            (train, groups, description) = DataSources.LoadGrouped(config.Data, config.Label, groupColumn, task, config.Seed);
+            stdout.Write(help);
+            throw new HelpShown();
         }
-        else (train, _, description) = DataSources.Load(config.Data, config.Label, task, config.Seed);
+        var start = a.String("--config") is { } path ? TrainCommand.LoadConfig(path) : new RunConfig();
+        var config = RunOptions.Apply(start, a);
+        var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        Threads.Count = config.Threads;
+        TensorDataset train;
+        int[]? groups = null, rows = null;
+        string description;
+        if (a.String("--groups") is { } groupColumn)
+            (train, groups, description) = DataSources.LoadGrouped(config, groupColumn, given);
+        else
+        {
+            var data = DataSources.Load(config, given);
+            (train, description, rows) = (data.Train, data.Description, data.TrainRows);
+            config = config with { Features = data.Features };
+        }
+        config = config with { Classes = train.Task == TaskKind.Classification ? [.. train.ClassNames] : null };
         if (config.Normalize)
         {
             var (mean, std) = TrainCommand.NormalizationStats(train);
             config = config with { NormMean = mean, NormStd = std };
             train = TrainCommand.Normalize(train, config);
         }
-        return (a, new Prepared(config, train, groups, description));
+        return (a, new Prepared(config, train, groups, description, rows));
     }
 
+    /// <summary>Thrown after help was printed, to end the command with exit code 0.</summary>
+    private sealed class HelpShown : Exception;
+
+    private static int WithHelp(Func<int> run)
+    {
+        try
+        {
+            return run();
+        }
+        catch (HelpShown)
+        {
+            return Program.Ok;
+        }
+    }
+
+    /// <summary>A fresh model, optimizer, schedule and callbacks for one split (the split's seed is the run's + its index).</summary>
     private static TrainingSetup Setup(RunConfig c, TensorDataset data, int split, int trainCount)
     {
         var cfg = c with { Seed = c.Seed + split };
         var model = TrainCommand.BuildModel(cfg, data);
-        var optimizer = TrainCommand.BuildOptimizer(cfg, model);
+        var optimizer = OptimizerInfo.Build(cfg, model);
         var (scheduler, plateau) = TrainCommand.BuildSchedule(cfg, optimizer, (trainCount + c.BatchSize - 1) / c.BatchSize);
-        Loss loss = data.Task == TaskKind.Classification ? new CrossEntropyLoss() : new MSELoss();
         var callbacks = new List<Callback>();
-        if (c.EarlyStopping > 0 && c.Validation > 0) callbacks.Add(new EarlyStopping(patience: c.EarlyStopping, restoreBestWeights: true));
+        bool inner = c.EarlyStopping > 0 && c.Validation > 0;
+        if (inner) callbacks.Add(new EarlyStopping(patience: c.EarlyStopping, restoreBestWeights: true));
         if (c.StopWhenStable > 0) callbacks.Add(new WeightStabilization(c.StopWhenStable));
+        if (c.WeightNorm.StartsWith("spectral-filter:", StringComparison.Ordinal))
+        {
+            var (rank, energy) = RunOptions.SpectralFilterSetting(c.WeightNorm);
+            callbacks.Add(new SpectralFilterCallback((trainCount + c.BatchSize - 1) / c.BatchSize, rank, energy));
+        }
         var options = new TrainerOptions
         {
             BatchSize = c.BatchSize, Shuffle = c.Shuffle, Seed = cfg.Seed, Scheduler = scheduler, Plateau = plateau,
-            PlateauMonitor = c.EarlyStopping > 0 && c.Validation > 0 ? "val_loss" : "loss",
+            PlateauMonitor = inner ? "val_loss" : "loss",
             Transform = TrainCommand.AugmentTransform(c, data.NumClasses), AdversarialEpsilon = c.Adversarial,
-            L1 = c.L1, L2 = c.L2, WeightNoise = c.WeightNoise,
+            L1 = c.L1, L2 = c.L2, WeightNoise = c.WeightNoise, ClipGradNorm = c.ClipGrad,
         };
-        return new TrainingSetup(model, loss, optimizer, c.Epochs, options, callbacks);
+        return new TrainingSetup(model, TrainCommand.BuildLoss(c, data), optimizer, c.Epochs, options, callbacks);
     }
 
     private static CrossValidator Validator(CliArgs a, RunConfig c, Splitter splitter) =>
@@ -101,19 +167,33 @@ internal static class ValidateCommand
 
     private static string[] Headline(TaskKind task) => task == TaskKind.Classification ? ["accuracy", "f1", "loss"] : ["r2", "mae", "loss"];
 
-    public static int Validate(string[] args, TextWriter stdout, TextWriter stderr, bool interactive)
+    private static Splitter SchemeOf(CliArgs a, RunConfig c, string example) =>
+        Schemes.Parse(a.String("--scheme") ?? throw new UsageException($"--scheme is required, e.g. --scheme {example}."), c.Seed, c.Shuffle);
+
+    /// <summary>Checks a resolved configuration against the data and the machine, and that its model can be built.</summary>
+    private static void CheckRun(RunConfig c, TensorDataset train, int parallel)
     {
-        var (a, p) = Prepare(args);
-        var splitter = Schemes.Parse(a.String("--scheme") ?? throw new UsageException("--scheme is required, e.g. --scheme kfold:10."), p.Config.Seed);
+        TrainCommand.CheckWithData(c, train);
+        TrainCommand.CheckMemory(c, train, parallel);
+        TrainCommand.BuildModel(c, train);
+    }
+
+    public static int Validate(string[] args, TextWriter stdout, TextWriter stderr, bool interactive) => WithHelp(() =>
+    {
+        var (a, p) = Prepare(args, ValidateOptions, ValidateHelp, stdout);
+        var config = p.Config.Resolved();
+        var splitter = SchemeOf(a, config, "kfold:10");
         var splits = CheckSplits(splitter, p);
+        CheckRun(config, p.Train, a.Int("--parallel", 1, 1, 64));
         bool json = a.Flag("--json");
         var log = json ? stderr : stdout;
         string outDir = a.String("--out") ?? Path.Combine("runs", "cv-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        var validator = Validator(a, p.Config, splitter);
-        log.WriteLine($"nabla {Program.Version}: {splitter.Name} on {p.Description}: {p.Train.Count} samples, {splits} splits; {p.Config.Describe()}");
+        var validator = Validator(a, config, splitter);
+        Output.PrepareRunFolder(outDir, a.Flag("--overwrite"));
+        log.WriteLine($"nabla {Program.Version}: {splitter.Name} on {p.Description}: {p.Train.Count} samples, {splits} splits; {config.Describe()}");
         var keys = Headline(p.Train.Task);
         var lines = new object();
-        var result = validator.Run(p.Train, (i, t) => Setup(p.Config, p.Train, i, t.Count), p.Groups, onFold: f =>
+        var result = validator.Run(p.Train, (i, t) => Setup(config, p.Train, i, t.Count), p.Groups, onFold: f =>
         {
             lock (lines)
             {
@@ -124,16 +204,16 @@ internal static class ValidateCommand
             }
         });
         PrintSummary(log, interactive && !json, result, keys);
-        Directory.CreateDirectory(outDir);
         var cvPath = Path.Combine(outDir, "cv.json");
-        Reports.WriteJson(cvPath, w => WriteResult(w, p.Config, splitter, p.Description, result));
+        void Write(Utf8JsonWriter w) => WriteResult(w, config, splitter, p.Description, result);
+        Reports.WriteJson(cvPath, Write);
         var main = keys[0];
         var s = result.Summaries[main];
         Plots.SaveCrossValidation(result.Folds.Select(f => f.Metrics[main]).ToArray(), s.Mean, s.Lower, s.Upper, main, splitter.Name, Path.Combine(outDir, "cv.png"));
         log.WriteLine($"Saved {cvPath} and cv.png.");
-        if (json) stdout.WriteLine(Compact(cvPath));
+        if (json) stdout.WriteLine(Reports.Compact(Write));
         return 0;
-    }
+    });
 
     private static long CheckSplits(Splitter splitter, Prepared p)
     {
@@ -210,47 +290,43 @@ internal static class ValidateCommand
         w.WriteEndObject();
     }
 
-    private static string Compact(string path)
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
-        return JsonSerializer.Serialize(doc.RootElement, CliJson.Default.JsonElement);
-    }
 
-    private static readonly string[] GridNames = ["lr", "optimizer", "model", "activation", "batch-size", "epochs", "momentum", "weight-decay", "schedule"];
-
+    /// <summary>
+    /// The settings of one grid point: each axis is the train option of that name, set and checked by the same code
+    /// as the command line; then the optimizer's defaults fill what is still open.
+    /// </summary>
     private static RunConfig Apply(RunConfig c, IReadOnlyDictionary<string, string> p)
     {
-        foreach (var (k, v) in p)
+        foreach (var (k, v) in p.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            string option = "--" + k;
-            var one = new CliArgs([option, v], TrainCommand.ValueOptions, TrainCommand.FlagOptions);
-            c = k switch
+            var opt = RunOptions.All.FirstOrDefault(o => o.AxisName == k);
+            if (opt is null)
+                throw new UsageException($"--grid: '{CliArgs.Clip(k)}' is not an option of 'nabla train'; the axes are {string.Join(", ", RunOptions.All.Where(o => o.Axis).Select(o => o.AxisName))}.");
+            if (!opt.Axis)
+                throw new UsageException($"--grid: '{k}' names a file or a resource, not a setting to search; give it as --{k} instead.");
+            try
             {
-                "lr" => c with { Lr = one.Double(option, c.Lr, 0, 10, exclusiveMin: true) },
-                "optimizer" => RunConfig.Optimizers.Contains(v) ? c with { Optimizer = v } : throw new UsageException($"--grid optimizer: '{v}' is not one of {string.Join(", ", RunConfig.Optimizers)}."),
-                "model" => c with { Model = v },
-                "activation" => c with { Activation = v },
-                "batch-size" => c with { BatchSize = one.Int(option, c.BatchSize, 1, 1 << 20) },
-                "epochs" => c with { Epochs = one.Int(option, c.Epochs, 1, 100000) },
-                "momentum" => c with { Momentum = one.Double(option, c.Momentum, 0, 0.9999) },
-                "weight-decay" => c with { WeightDecay = one.Double(option, c.WeightDecay, 0, 10) },
-                "schedule" => Schedule(c, v),
-                _ => throw new UsageException($"--grid: '{k}' is not a searchable setting ({string.Join(", ", GridNames)})."),
-            };
+                c = opt.Set!(c, v);
+            }
+            catch (UsageException e)
+            {
+                throw new UsageException($"--grid {k}={CliArgs.Clip(v)}: {e.Message}");
+            }
         }
-        return c;
+        try
+        {
+            return RunOptions.Check(c, given: null).Resolved();
+        }
+        catch (UsageException e)
+        {
+            throw new UsageException($"--grid {ModelSelection.Describe(p)}: {e.Message}");
+        }
     }
 
-    private static RunConfig Schedule(RunConfig c, string v)
+    public static int Search(string[] args, TextWriter stdout, TextWriter stderr, bool interactive) => WithHelp(() =>
     {
-        TrainCommand.ValidateSchedule(v);
-        return c with { Schedule = v };
-    }
-
-    public static int Search(string[] args, TextWriter stdout, TextWriter stderr, bool interactive)
-    {
-        var (a, p) = Prepare(args);
-        var splitter = Schemes.Parse(a.String("--scheme") ?? throw new UsageException("--scheme is required, e.g. --scheme kfold:5."), p.Config.Seed);
+        var (a, p) = Prepare(args, SearchOptions, SearchHelp, stdout);
+        var splitter = SchemeOf(a, p.Config, "kfold:5");
         CheckSplits(splitter, p);
         IReadOnlyDictionary<string, IReadOnlyList<string>> grid;
         try
@@ -261,20 +337,31 @@ internal static class ValidateCommand
         {
             throw new UsageException($"--grid: {e.Message}");
         }
-        var candidates = a.Has("--random") ? ModelSelection.Sample(grid, a.Int("--random", 10, 1, 100000), p.Config.Seed) : ModelSelection.Grid(grid);
+        foreach (var k in grid.Keys)
+            if (a.Given.Any(o => o.AxisName == k))
+                throw new UsageException($"--grid: '{k}' is also given as --{k}; name it in one place.");
+        int count = a.Has("--random") ? a.Int("--random", 10, 1, 100000) : 0;
+        long gridSize = grid.Values.Aggregate(1L, (n, v) => n * v.Count > 1_000_000 ? 1_000_001 : n * v.Count);
+        if (count == 0 && gridSize > 10_000)
+            throw new UsageException($"--grid: {(gridSize > 1_000_000 ? "over a million" : gridSize.ToString("N0", CultureInfo.InvariantCulture))} configurations; narrow it or draw some with --random N.");
+        var candidates = count > 0 ? ModelSelection.Sample(grid, count, p.Config.Seed) : ModelSelection.Grid(grid);
+        int parallel = a.Int("--parallel", 1, 1, 64);
         var configs = candidates.Select(c => Apply(p.Config, c)).ToArray(); // every value checked before any training
-        foreach (var c in configs) TrainCommand.BuildModel(c, p.Train);
+        foreach (var c in configs) CheckRun(c, p.Train, parallel);
         string scoring = a.String("--scoring", p.Train.Task == TaskKind.Classification ? "accuracy" : "r2");
         if (scoring is not ("accuracy" or "f1" or "precision" or "recall" or "loss" or "r2" or "mse" or "mae"))
-            throw new UsageException($"--scoring: '{scoring}' is not accuracy, f1, precision, recall, loss, r2, mse or mae.");
+            throw new UsageException($"--scoring: '{CliArgs.Clip(scoring)}' is not accuracy, f1, precision, recall, loss, r2, mse or mae.");
+        if (p.Train.Task == TaskKind.Classification != scoring is "accuracy" or "f1" or "precision" or "recall" or "loss")
+            throw new UsageException($"--scoring: {scoring} does not score {(p.Train.Task == TaskKind.Classification ? "classification" : "regression")}.");
         bool json = a.Flag("--json");
         var log = json ? stderr : stdout;
         string outDir = a.String("--out") ?? Path.Combine("runs", "search-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        var validator = Validator(a, configs[0], splitter);
+        Output.PrepareRunFolder(outDir, a.Flag("--overwrite"));
         log.WriteLine($"nabla {Program.Version}: {candidates.Count} configurations × {splitter.Name} on {p.Description}, scored by {scoring}");
-        var validator = Validator(a, p.Config, splitter);
         int index = 0;
         var result = ModelSelection.Search(candidates, p.Train, validator,
-            (c, i, t) => Setup(configs[candidates.ToList().IndexOf(c)], p.Train, i, t.Count), scoring, p.Groups,
+            (c, i, t) => Setup(configs[IndexOf(candidates, c)], p.Train, i, t.Count), scoring, p.Groups,
             (c, r) => log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[{++index}/{candidates.Count}] {ModelSelection.Describe(candidates[c])}: {scoring} {r.Summaries[scoring].Mean:F4} ± {r.Summaries[scoring].PopulationStd:F4}")));
         log.WriteLine();
@@ -282,9 +369,8 @@ internal static class ValidateCommand
         foreach (var c in result.Candidates.OrderBy(c => c.Rank))
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{c.Rank,-5}{c.Mean,10:F4}{c.Std,10:F4}  {ModelSelection.Describe(c.Parameters)}"));
         log.WriteLine($"best: {ModelSelection.Describe(result.Best!.Parameters)}");
-        Directory.CreateDirectory(outDir);
         var path = Path.Combine(outDir, "search.json");
-        Reports.WriteJson(path, w =>
+        void Write(Utf8JsonWriter w)
         {
             w.WriteStartObject();
             w.WriteString("nabla", Program.Version);
@@ -310,26 +396,43 @@ internal static class ValidateCommand
             foreach (var (k, v) in result.Best.Parameters.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteString(k, v);
             w.WriteEndObject();
             w.WriteEndObject();
-        });
+        }
+        Reports.WriteJson(path, Write);
         log.WriteLine($"Saved {path}.");
-        if (json) stdout.WriteLine(Compact(path));
+        if (json) stdout.WriteLine(Reports.Compact(Write));
         return 0;
     }
 
-    public static int Split(string[] args, TextWriter stdout, TextWriter stderr)
+);
+
+    private static int IndexOf(IReadOnlyList<IReadOnlyDictionary<string, string>> list, IReadOnlyDictionary<string, string> item)
     {
-        var (a, p) = Prepare(args);
-        var splitter = Schemes.Parse(a.String("--scheme") ?? throw new UsageException("--scheme is required."), p.Config.Seed);
+        for (int i = 0; i < list.Count; i++)
+            if (ReferenceEquals(list[i], item)) return i;
+        throw new InvalidOperationException("search: a candidate the grid did not make.");
+    }
+
+    public static int Split(string[] args, TextWriter stdout, TextWriter stderr) => WithHelp(() =>
+    {
+        var (a, p) = Prepare(args, SplitOptions, SplitHelp, stdout);
+        var splitter = SchemeOf(a, p.Config, "kfold:10");
         CheckSplits(splitter, p);
+        long count = splitter.SplitCount(p.Train.Count, p.Train.Labels?.Data, p.Groups);
+        if (count > 100_000) throw new UsageException($"--scheme {splitter.Name}: {count:N0} splits of {p.Train.Count} samples are too many to list.");
         var splits = splitter.Split(p.Train, p.Groups).ToArray();
         if (a.Flag("--json"))
         {
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer))
+            stdout.WriteLine(Reports.Compact(w =>
             {
                 w.WriteStartObject();
                 w.WriteString("scheme", splitter.Name);
                 w.WriteNumber("samples", p.Train.Count);
+                if (p.Rows is { } rows)
+                {
+                    w.WriteStartArray("rows");
+                    foreach (int r in rows) w.WriteNumberValue(r);
+                    w.WriteEndArray();
+                }
                 w.WriteStartArray("splits");
                 foreach (var s in splits)
                 {
@@ -344,8 +447,7 @@ internal static class ValidateCommand
                 }
                 w.WriteEndArray();
                 w.WriteEndObject();
-            }
-            stdout.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+            }));
             return 0;
         }
         stdout.WriteLine($"{splitter.Name} on {p.Description}: {p.Train.Count} samples, {splits.Length} splits");
@@ -358,8 +460,5 @@ internal static class ValidateCommand
             stdout.WriteLine($"split {i + 1}: train {s.Train.Length} ({s.Train.Distinct().Count()} distinct), validation {s.Validation.Length}{classes}");
         }
         return 0;
-    }
+    });
 }
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(JsonElement))]
-internal sealed partial class CliJson : System.Text.Json.Serialization.JsonSerializerContext;

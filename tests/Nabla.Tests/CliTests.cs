@@ -152,6 +152,11 @@ public class CliTests
             Assert.Equal(0, Run([.. common, "--epochs", "1", "--out", part]).code);
             var config = Path.Combine(part, "config.json");
             File.WriteAllText(config, File.ReadAllText(config).Replace("\"epochs\": 1,", "\"epochs\": 2,", StringComparison.Ordinal));
+            // The checkpoint records its config's digest; an interrupted two-epoch run's checkpoint carries the two-epoch one.
+            var checkpoint = Path.Combine(part, "checkpoint.safetensors");
+            var state = Serialization.SafeTensors.Read(checkpoint);
+            state.Metadata[Nabla.Cli.TrainCommand.DigestKey] = Nabla.Cli.RunConfig.Digest(File.ReadAllBytes(config));
+            Serialization.SafeTensors.Write(checkpoint, state);
             var (code, _, err) = Run("train", "--resume", part);
             Assert.True(code == 0, err);
             var a = Serialization.SafeTensors.Read(Path.Combine(full, "model.safetensors"));
@@ -399,7 +404,7 @@ public class CliAugmentTests
     public void Residual_nets_train_with_their_recipe_augmentation_unless_told_otherwise()
     {
         static Nabla.Cli.RunConfig Config(params string[] args) =>
-            Nabla.Cli.TrainCommand.Resolve(new Nabla.Cli.CliArgs(args, Nabla.Cli.TrainCommand.ValueOptions, Nabla.Cli.TrainCommand.FlagOptions));
+            Nabla.Cli.RunOptions.Apply(new Nabla.Cli.RunConfig(), new Nabla.Cli.CliArgs(args, Nabla.Cli.TrainCommand.Options)).Resolved();
         static string? Augment(params string[] args) => Config(args).EffectiveAugment;
         Assert.Equal("hflip,crop:2", Augment("--model", "resnet:20"));
         Assert.Equal("hflip,crop:2", Augment("--model", "plain:56", "--data", "fashion-mnist"));
@@ -415,7 +420,7 @@ public class CliAugmentTests
         Assert.Equal("hflip,crop:2", (plain with { Model = "resnet:8" }).EffectiveAugment);
         var off = Config("--model", "resnet:20", "--augment", "none");
         var json = new MemoryStream();
-        using (var w = new System.Text.Json.Utf8JsonWriter(json)) off.Write(w);
+        using (var w = new System.Text.Json.Utf8JsonWriter(json)) off.Resolved().Write(w);
         string path = Path.GetTempFileName();
         try
         {

@@ -40,8 +40,8 @@ public class ImagingTests
         return data.ToArray();
     }
 
-    static byte[] Png(int width, int height, bool alpha = false) { using var b = Picture(width, height, alpha); return Encoded(b, SKEncodedImageFormat.Png); }
-    static byte[] Jpeg(int width, int height) { using var b = Picture(width, height); return Encoded(b, SKEncodedImageFormat.Jpeg, 90); }
+    internal static byte[] Png(int width, int height, bool alpha = false) { using var b = Picture(width, height, alpha); return Encoded(b, SKEncodedImageFormat.Png); }
+    internal static byte[] Jpeg(int width, int height) { using var b = Picture(width, height); return Encoded(b, SKEncodedImageFormat.Jpeg, 90); }
 
     static byte[] GrayPng(int width, int height)
     {
@@ -77,7 +77,7 @@ public class ImagingTests
 
     /// <summary>A PNG that only claims a size: signature, IHDR (8-bit RGB), one tiny IDAT and IEND, all CRCs right.
     /// Skia reports the size once it sees an IDAT chunk; the pixel data itself is a few bytes.</summary>
-    static byte[] PngHeader(int width, int height)
+    internal static byte[] PngHeader(int width, int height)
     {
         var ihdr = new byte[13];
         BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
