@@ -7,8 +7,10 @@ namespace Nabla.Optim;
 /// centered: ḡ ← αḡ + (1 − α)g, d ← √(v − ḡ²) + ε   else d ← √v + ε
 /// momentum: b ← μb + g/d, θ ← θ − η·b   else θ ← θ − η·g/d
 /// </code>
-/// Defaults: lr η = 1e-3 and decay α = 0.9 (the lecture's; PyTorch 1e-2 and 0.99), ε = 1e-8, λ = 0, μ = 0,
-/// centered false. α weighs the old average, so the lecture's β (weight of the new term) is 1 − α.
+/// Defaults: lr η = 1e-3 and α = 0.9 (the lecture's numbers; PyTorch's are 1e-2 and 0.99), ε = 1e-8, λ = 0, μ = 0,
+/// centered false. α is PyTorch's smoothing constant: the weight of the OLD average, as in the standard form (Hinton's
+/// lecture 6e). The lecture writes EG = β·g² + (1 − β)·EG with β ≈ 0.9, which read literally weighs the new term by
+/// 0.9 (α = 0.1); we follow the standard form with its 0.9 on the old average (DESIGN.md, rulings on the lecture).
 /// </summary>
 public sealed class RMSProp : Optimizer
 {
