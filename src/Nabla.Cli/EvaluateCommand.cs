@@ -56,6 +56,8 @@ internal static class EvaluateCommand
             if (a.Given.FirstOrDefault(o => o == RunOptions.Arch || RunOptions.ModelShapeOptions.Contains(o)) is { } shape)
                 throw new UsageException($"{shape.Name}: {cfg} gives the model's layout; --arch and the model options apply to a bare .safetensors file.");
             config = RunConfig.Parse(TrainCommand.ReadInput(cfg, "--model"), cfg);
+            if (a.String("--task") is { } task && task.Trim().ToLowerInvariant() != config.Task)
+                throw new UsageException($"--task: the model in {model} was trained for {config.Task}; its outputs cannot be scored as {CliArgs.Clip(task)}.");
         }
         else if (File.Exists(model))
         {

@@ -162,7 +162,8 @@ internal sealed record RunConfig
         }
         catch (JsonException e)
         {
-            throw new UsageException($"{path}: not a run configuration: {CliArgs.Clip(e.Message, 120)}");
+            // The parser's own message quotes the offending text, which may be a whole line of someone's data.
+            throw new UsageException($"{path}: not a run configuration: not valid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}.");
         }
         using (doc)
         {

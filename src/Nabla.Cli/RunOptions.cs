@@ -367,6 +367,9 @@ internal static class RunOptions
         return t;
     }
 
+    /// <summary>The deepest residual or plain net the CLI builds.</summary>
+    public const int MaxDepth = 12_002;
+
     private static string ParseModel(string name, string v)
     {
         try
@@ -376,6 +379,9 @@ internal static class RunOptions
                 throw new UsageException($"{name}: Unknown model '{CliArgs.Clip(kind)}' in spec '{CliArgs.Clip(v)}'; expected e.g. 'mlp:256,128', 'cnn:32,64', 'resnet:20' or 'plain:20'.");
             if (kind is "resnet" or "plain" && (args.Length != 1 || args[0] < 8 || (args[0] - 2) % 6 != 0))
                 throw new UsageException($"{name}: {kind} takes a depth 6n + 2, e.g. '{kind}:20' or '{kind}:56'.");
+            // Ten times He et al.'s deepest (1202): beyond it even listing the layers would exhaust the memory.
+            if (kind is "resnet" or "plain" && args[0] > MaxDepth)
+                throw new UsageException($"{name}: {kind}:{args[0]} is deeper than the {MaxDepth} layers nabla builds.");
             if (kind == "cnn" && args.Length is not (0 or 2)) throw new UsageException($"{name}: cnn takes two channel counts, e.g. 'cnn:32,64'.");
             return v.Trim();
         }
