@@ -391,7 +391,8 @@ public class ReliabilityTests
         "evaluate task foo", "nan weights to evaluate", "nan weights to init", "betas for sgd", "alpha for adam", "momentum for adam",
         "warmup with step", "noise on a resnet", "dropconnect on a resnet", "shuffle false with bootstrap", "grid axis data",
         "grid axis unknown", "test file for embedded", "class weights count", "label smoothing for regression", "instance norm on an mlp",
-        "an empty option value", "help after a value option", "a 1M-tensor hostile init file",
+        "an empty option value", "help after a value option", "a hostile init file with 200,000 tensors", "a residual net too deep",
+        "a config that is not json", "evaluate a run as another task",
     ];
 
     [Theory]
@@ -432,6 +433,9 @@ public class ReliabilityTests
             "instance norm on an mlp" => ([.. train, "--norm", "instance"], "--norm"),
             "an empty option value" => ([.. train, "--data", ""], "--data"),
             "help after a value option" => ([.. train, "--model", "-h"], "--model needs a value"),
+            "a residual net too deep" => ([.. train, "--model", "resnet:99999998"], "deeper than"),
+            "a config that is not json" => ([.. train, "--config", csv], "not valid JSON at line 1"),
+            "evaluate a run as another task" => (["evaluate", "--model", FinishedRun(s), "--task", "regression"], "trained for classification"),
             _ => ([.. train, "--init", HostileSafetensors(s)], "--init"),
         };
         AssertOneLine(2, Run(args), fragment);
