@@ -78,7 +78,12 @@ internal static class DataSources
     /// Loads the data a run's settings name, checked against the options given. For evaluation of a trained model,
     /// <paramref name="classes"/> and <paramref name="features"/> (the model's) make classes and CSV columns match by name.
     /// </summary>
-    public static LoadedData Load(RunConfig c, IReadOnlySet<string>? given, string[]? classes = null, string[]? features = null)
+    /// <param name="c">The settings naming the data.</param>
+    /// <param name="given">The options named on the command line, for the checks of what the source would ignore.</param>
+    /// <param name="classes">A trained model's classes: the data's are matched to them by name.</param>
+    /// <param name="features">A trained model's CSV feature columns: matched by name.</param>
+    /// <param name="everyRow">Score every row: the training part and the source's own test set together, nothing carved (evaluate --test none).</param>
+    public static LoadedData Load(RunConfig c, IReadOnlySet<string>? given, string[]? classes = null, string[]? features = null, bool everyRow = false)
     {
         var kind = KindOf(c.Data);
         CheckOptions(c, kind, given);
@@ -114,7 +119,7 @@ internal static class DataSources
                     if (Directory.Exists(trainDir) && Directory.Exists(testDir))
                     {
                         all = Imaging.ImageFolder.Load(trainDir, c.ImageSize, c.ImageSize, c.Grayscale, classes);
-                        if (c.Test == "default") ownTest = Imaging.ImageFolder.Load(testDir, c.ImageSize, c.ImageSize, c.Grayscale, all.ClassNames);
+                        if (c.Test == "default" || everyRow) ownTest = Imaging.ImageFolder.Load(testDir, c.ImageSize, c.ImageSize, c.Grayscale, all.ClassNames);
                     }
                     else all = Imaging.ImageFolder.Load(c.Data, c.ImageSize, c.ImageSize, c.Grayscale, classes);
                     description = $"images in {c.Data} ({c.ImageSize}×{c.ImageSize})";
@@ -123,6 +128,11 @@ internal static class DataSources
             if (classes is not null && kind is not (SourceKind.Csv or SourceKind.Images) && all.Task == TaskKind.Classification)
                 CheckClasses(all.ClassNames, classes, c.Data);
 
+            if (everyRow)
+            {
+                var every = ownTest is null ? all : TensorDataset.Concat(all, ownTest);
+                return new LoadedData(every, every, description + ", every row", kind, featureNames, null);
+            }
             TensorDataset train = all;
             TensorDataset? test;
             int[]? rows = null;

@@ -70,12 +70,12 @@ internal static class EvaluateCommand
         config = RunOptions.Apply(config, a).Resolved();
         Threads.Count = config.Threads;
 
-        bool everyRow = config.Test == "none";
-        var data = DataSources.Load(everyRow ? config with { Test = "default" } : config, given,
-            runFolder ? config.Classes : null, runFolder ? config.Features : null);
-        var test = everyRow ? (data.Test is null ? data.Train : TensorDataset.Concat(data.Train, data.Test)) : data.Test!;
-        string description = everyRow ? $"{data.Description.Split(',')[0]}, every row" : data.Description;
+        // Scored as it is, so a one-class test set is fine here; --test none scores every row, carving nothing.
+        var data = DataSources.Load(config, given, runFolder ? config.Classes : null, runFolder ? config.Features : null, everyRow: config.Test == "none");
+        var test = data.Test!;
+        string description = data.Description;
         if (config.NormMean is not null) test = TrainCommand.Normalize(test, config);
+        TrainCommand.CheckMemory(config with { BatchSize = 256 }, test, Math.Max(1, config.Ensemble));
         var net = TrainCommand.BuildModel(config, test);
         TrainCommand.LoadWeights(net, weights, "--model");
         Loss loss = test.Task == TaskKind.Classification ? new CrossEntropyLoss() : new MSELoss();

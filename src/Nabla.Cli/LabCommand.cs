@@ -53,8 +53,8 @@ internal static class LabCommand
         if (a.Positionals.Count == 0 || a.Positionals[0] != "degradation")
             throw new UsageException("the lab has one experiment: 'nabla lab degradation' (see --help).");
         var depths = a.String("--depths", "20,56").Split(',').Select(d =>
-            int.TryParse(d.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 8 && (v - 2) % 6 == 0
-                ? v : throw new UsageException($"--depths: '{d}' is not a depth 6n + 2 (8, 14, 20, 32, 44, 56 …).")).Distinct().Order().ToArray();
+            int.TryParse(d.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 8 && (v - 2) % 6 == 0 && v <= RunOptions.MaxDepth
+                ? v : throw new UsageException($"--depths: '{CliArgs.Clip(d)}' is not a depth 6n + 2 from 8 to {RunOptions.MaxDepth} (8, 14, 20, 32, 44, 56 …).")).Distinct().Order().ToArray();
         int epochs = a.Int("--epochs", 12, 1, 10000), subset = a.Int("--subset", 2000, 10, 1_000_000), testSubset = a.Int("--test-subset", 1000, 10, 1_000_000);
         int seed = a.Int("--seed", 0), batch = a.Int("--batch-size", 64, 1, 1 << 16);
         double lr = a.Double("--lr", 0.05, 0, 10, exclusiveMin: true);
@@ -65,9 +65,12 @@ internal static class LabCommand
         var loaded = DataSources.Load(new RunConfig { Data = a.String("--data", "embedded"), Seed = seed }, null);
         var (trainAll, testAll, description) = (loaded.Train, loaded.Test!, loaded.Description);
         if (trainAll.SampleShape.Length != 3) throw new UsageException("--data: the degradation lab needs image data (C, H, W).");
-        var train = subset < trainAll.Count ? DataSources.Holdout(trainAll, (double)subset / trainAll.Count, seed).Held : trainAll;
-        var test = testSubset < testAll.Count ? DataSources.Holdout(testAll, (double)testSubset / testAll.Count, seed).Held : testAll;
-        string outDir = a.String("--out") ?? Path.Combine("runs", "degradation-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        var train = subset < trainAll.Count ? DataSources.Holdout(trainAll, (double)subset / trainAll.Count, seed, "--subset").Held : trainAll;
+        var test = testSubset < testAll.Count ? DataSources.Holdout(testAll, (double)testSubset / testAll.Count, seed, "--test-subset").Held : testAll;
+        // The deepest nets of each kind are checked against the machine's memory before anything is written.
+        foreach (var kind in new[] { "plain", "resnet" })
+            TrainCommand.CheckMemory(new RunConfig { Model = $"{kind}:{depths[^1]}", Optimizer = "momentum", Momentum = 0.9, BatchSize = batch }, train);
+        string outDir = a.String("--out") ?? Output.NewRunFolder("degradation-");
         log.WriteLine($"nabla {Program.Version}: degradation lab on {description}: {train.Count} training and {test.Count} test images, depths {string.Join(", ", depths)}, {epochs} epochs, SGD lr {lr}, batch {batch}");
 
         Output.PrepareRunFolder(outDir, a.Flag("--overwrite"));
@@ -83,6 +86,12 @@ internal static class LabCommand
                 var progress = new ProgressReporter(log, null, classification: true);
                 log.WriteLine($"{name}: {model.ParameterCount:N0} parameters");
                 var h = new Trainer(options).Fit(model, new CrossEntropyLoss(), opt, train, test, epochs, [progress]);
+                if (h.Diverged)
+                {
+                    // One line, on stderr, and the lab stops: a comparison with a diverged net would decide nothing.
+                    stderr.WriteLine($"{name}: {h.StopReason}");
+                    return Program.EnvironmentFailure;
+                }
                 runs.Add((name, h.Series("accuracy").Select(v => 1 - v).ToArray(), h.Series("val_accuracy").Select(v => 1 - v).ToArray()));
             }
 

@@ -17,6 +17,18 @@ internal static class Output
         "curves.png", "confusion.png", "cv.json", "cv.png", "search.json", "degradation.json", "degradation.png",
     ];
 
+    /// <summary>
+    /// The default --out of a new run: runs/PREFIX&lt;timestamp&gt;, with -2, -3 … appended when a run started in the same
+    /// second holds that name, so two runs never share a folder.
+    /// </summary>
+    public static string NewRunFolder(string prefix = "")
+    {
+        string stem = Path.Combine("runs", prefix + DateTime.Now.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture));
+        string dir = stem;
+        for (int i = 2; Directory.Exists(dir) || File.Exists(dir); i++) dir = $"{stem}-{i}";
+        return dir;
+    }
+
     /// <summary>Readies --out DIR for a new run; call it after every other check.</summary>
     public static void PrepareRunFolder(string dir, bool overwrite)
     {

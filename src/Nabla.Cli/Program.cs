@@ -56,27 +56,22 @@ public static class Program
                 _ => Fail(stderr, UsageError, $"nabla: unknown command or option '{CliArgs.Clip(command)}'. Run 'nabla --help' for usage."),
             };
         }
-        catch (UsageException e)
+        catch (Exception thrown)
         {
-            return Fail(stderr, UsageError, $"nabla {command}: {e.Message}");
-        }
-        catch (EnvironmentException e)
-        {
-            return Fail(stderr, EnvironmentFailure, $"nabla {command}: {e.Message}");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return Fail(stderr, EnvironmentFailure, $"nabla {command}: {e.Message}");
-        }
-        catch (OutOfMemoryException e)
-        {
-            return Fail(stderr, EnvironmentFailure, $"nabla {command}: out of memory ({e.Message}); try a smaller model or batch.");
-        }
-        catch (Exception e)
-        {
-            return Fail(stderr, InternalError, $"nabla {command}: internal error (a bug): {e.GetType().Name}: {e.Message}");
+            // Parallel splits wrap what went wrong in an AggregateException: judge the first thing that did.
+            var e = Unwrap(thrown);
+            return e switch
+            {
+                UsageException => Fail(stderr, UsageError, $"nabla {command}: {e.Message}"),
+                EnvironmentException or IOException or UnauthorizedAccessException => Fail(stderr, EnvironmentFailure, $"nabla {command}: {e.Message}"),
+                OutOfMemoryException => Fail(stderr, EnvironmentFailure, $"nabla {command}: out of memory ({e.Message}); try a smaller model or batch."),
+                _ => Fail(stderr, InternalError, $"nabla {command}: internal error (a bug): {e.GetType().Name}: {e.Message}"),
+            };
         }
     }
+
+    private static Exception Unwrap(Exception e) =>
+        e is AggregateException { InnerExceptions.Count: > 0 } a ? Unwrap(a.InnerExceptions[0]) : e;
 
     /// <summary>Prints one line (newlines folded, length capped) and returns the code.</summary>
     internal static int Fail(TextWriter stderr, int code, string message)

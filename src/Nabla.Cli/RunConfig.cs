@@ -199,10 +199,28 @@ internal sealed record RunConfig
                 throw new UsageException($"{path}: \"norm_mean\" and \"norm_std\" must come together, with one value per feature each.");
             if (c.NormStd is not null && c.NormStd.Any(s => !(s > 0)))
                 throw new UsageException($"{path}: \"norm_std\" holds a standard deviation that is not positive.");
-            // Version 1 wrote "none" for resnet:/plain: nets, which always had BatchNorm then.
-            if (version == 1 && c.IsResidual && c.Norm == "none") c = c with { Norm = "batch" };
+            if (version == 1) c = FromVersion1(c);
             return RunOptions.Check(c, given: null);
         }
+    }
+
+    /// <summary>
+    /// What a version-1 config.json meant, in today's terms: the nabla that wrote it ignored some settings, and the
+    /// model and optimizer it built are the ones to rebuild (so its runs still evaluate and repeat to the same bits).
+    /// </summary>
+    private static RunConfig FromVersion1(RunConfig c)
+    {
+        // resnet:/plain: were always ReLU and BatchNorm, without dropout, noise or weight normalisation.
+        if (c.IsResidual)
+            c = c with
+            {
+                Activation = "relu", Norm = "batch", NormAfter = false, WeightNorm = "none", Dropout = 0, InputDropout = 0, Noise = 0, DropConnect = 0,
+            };
+        // Adam, AdamW and Adagrad ignored a recorded momentum; nesterov used 0.9 when it was 0; AdamW's 0 meant 1e-2.
+        if (c.Optimizer is "adam" or "adamw" or "adagrad") c = c with { Momentum = null };
+        if (c.Optimizer == "nesterov" && c.Momentum is 0) c = c with { Momentum = 0.9 };
+        if (c.Optimizer == "adamw" && c.WeightDecay is 0) c = c with { WeightDecay = 1e-2 };
+        return c;
     }
 
     private static float[] Floats(JsonElement e)

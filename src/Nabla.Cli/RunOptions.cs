@@ -190,7 +190,7 @@ internal static class RunOptions
     public static readonly Opt Shuffle = new()
     {
         Name = "--shuffle", Value = "true|false", Group = OptGroup.Training, Json = "shuffle", Default = "true",
-        Help = "reshuffle every epoch; false also makes kfold and stratified-kfold unshuffled (scikit-learn's defaults)",
+        Help = "reshuffle every epoch; false also makes kfold, stratified-kfold and holdout schemes unshuffled",
         Set = (c, v) => c with { Shuffle = CliArgs.ParseBool("--shuffle", v) },
         Write = (w, c) => w.WriteBoolean("shuffle", c.Shuffle),
     };

@@ -10,8 +10,8 @@ internal static class Schemes
         "repeated-stratified-kfold:5x3, shuffle:20x0.3, stratified-shuffle:20x0.3, bootstrap:50, lpo:2, loo, group-kfold:5";
 
     /// <summary>
-    /// The splitter a --scheme names. With <paramref name="shuffle"/> false, kfold, stratified-kfold and holdout are
-    /// unshuffled (scikit-learn's defaults exactly); schemes random by nature refuse it.
+    /// The splitter a --scheme names. With <paramref name="shuffle"/> false, kfold and stratified-kfold are unshuffled
+    /// (scikit-learn's defaults exactly) and holdout is train_test_split(shuffle=False); schemes random by nature refuse it.
     /// </summary>
     public static Splitter Parse(string scheme, int seed, bool shuffle = true)
     {

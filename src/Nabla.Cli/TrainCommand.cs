@@ -58,7 +58,7 @@ internal static class TrainCommand
 
         var start = a.String("--config") is { } path ? LoadConfig(path) : new RunConfig();
         var config = RunOptions.Apply(start, a).Resolved();
-        string outDir = a.String("--out") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        string outDir = a.String("--out") ?? Output.NewRunFolder();
         var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         Threads.Count = config.Threads;
         var run = new RunPlan(config, outDir, given, a.Flag("--overwrite"), null);
@@ -81,6 +81,8 @@ internal static class TrainCommand
                 : !hasConfig
                     ? $"--resume: {dir} has checkpoint.safetensors but no config.json, so its settings are unknown."
                     : $"--resume: {dir} has config.json but no checkpoint.safetensors: the run stopped before its first epoch ended; start it again with --out {dir} --overwrite.");
+        if (File.Exists(Path.Combine(dir, "metrics.json")))
+            throw new UsageException($"--resume: the run in {dir} finished (metrics.json is there); train again with --out {dir} --overwrite, or into another folder.");
         byte[] configBytes = ReadInput(cfg, "--resume");
         var config = RunConfig.Parse(configBytes, cfg).Resolved() with { Threads = a.Int("--threads", Environment.ProcessorCount, 1, 1024) };
         if (config.Ensemble > 1) throw new UsageException("--resume continues a single model; rerun the ensemble instead.");
@@ -164,6 +166,16 @@ internal static class TrainCommand
             bool needsImages = aug.PerSample is not null || aug.PerBatch is Data.Transforms.CutMix;
             if (needsImages && train.SampleShape.Length != 3)
                 throw new UsageException($"--augment {spec}: image transforms need images (C, H, W); {c.Data} gives samples of shape {Shapes.Format(train.SampleShape)}.");
+            // A dry run on two samples: a transform that cannot work on these images fails here, not on the loader's worker.
+            try
+            {
+                var two = train.Subset([0, Math.Min(1, train.Count - 1)]);
+                aug.AsLoaderTransform(train.NumClasses)(new Batch(two.Features, two.Labels, two.Targets, [0, 1]), new Generator(0));
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException($"--augment {spec}: on {c.Data}'s samples of shape {Shapes.Format(train.SampleShape)}: {e.Message.Split(Environment.NewLine)[0]}");
+            }
         }
         if (c.ClassWeights is not ("none" or "balanced") && c.ClassWeights.Split(',').Length != train.NumClasses)
             throw new UsageException($"--class-weights: {c.ClassWeights.Split(',').Length} weights for {train.NumClasses} classes ({string.Join(", ", train.ClassNames.Take(12))}).");
@@ -222,9 +234,11 @@ internal static class TrainCommand
             log.WriteLine($"ensemble member {i + 1}/{config.Ensemble} (seed {config.Seed + i})");
             var member = new RunPlan(config with { Seed = config.Seed + i, Ensemble = 1 }, Path.Combine(run.OutDir, $"member-{i}"), run.Given, false, null);
             last = Execute(member, TextWriter.Null, log, interactive, json: true);
+            if (last.Code == Program.Interrupted)
+                log.WriteLine($"The ensemble stopped at member {i + 1}; members are not resumed one by one: run it again with --out {run.OutDir} --overwrite.");
             if (last.Code != 0) return last.Code;
             members.Add(last.Model!);
-            memberEvals.Add(last.TestEval!);
+            if (last.TestEval is not null) memberEvals.Add(last.TestEval);
         }
         var task = config.Task == "regression" ? TaskKind.Regression : TaskKind.Classification;
         var ensemble = new Ensemble(members, task == TaskKind.Classification ? EnsembleMode.Probabilities : EnsembleMode.Mean);
@@ -243,9 +257,12 @@ internal static class TrainCommand
             w.WritePropertyName("config");
             written.Write(w);
             w.WriteNumber("members", members.Count);
-            w.WriteStartArray("member_test");
-            foreach (var m in memberEvals) Reports.WriteNumberValue(w, m.Metrics.GetValueOrDefault(metric, double.NaN));
-            w.WriteEndArray();
+            if (memberEvals.Count > 0)
+            {
+                w.WriteStartArray("member_test");
+                foreach (var m in memberEvals) Reports.WriteNumberValue(w, m.Metrics.GetValueOrDefault(metric, double.NaN));
+                w.WriteEndArray();
+            }
             if (eval is not null)
             {
                 w.WriteStartObject("test");
@@ -257,7 +274,7 @@ internal static class TrainCommand
         }
         Reports.WriteJson(metricsPath, Metrics);
         if (eval?.Confusion is not null) Plots.SaveConfusion(eval.Confusion, test!.ClassNames, Path.Combine(run.OutDir, "confusion.png"));
-        if (eval is not null)
+        if (eval is not null && memberEvals.Count > 0)
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"ensemble of {members.Count}: test {metric} {eval.Metrics[metric]:F4}; members {string.Join(", ", memberEvals.Select(m => m.Metrics[metric].ToString("F4", CultureInfo.InvariantCulture)))} (mean {memberEvals.Average(m => m.Metrics[metric]):F4})"));
         log.WriteLine($"Saved {Path.Combine(run.OutDir, "model.safetensors")} (keys 0.*, 1.*, … one per member) and metrics.json.");
@@ -478,7 +495,10 @@ internal static class TrainCommand
     internal static (LRScheduler?, ReduceLROnPlateau?) BuildSchedule(RunConfig c, Optimizer optimizer, int batchesPerEpoch)
     {
         var parts = c.Schedule.Split(':');
-        int total = Math.Max(1, c.Epochs * batchesPerEpoch), warmup = c.Warmup * batchesPerEpoch;
+        long steps = (long)c.Epochs * batchesPerEpoch, warmupSteps = (long)c.Warmup * batchesPerEpoch;
+        if (steps > int.MaxValue)
+            throw new UsageException($"--epochs {c.Epochs}: {steps:N0} optimizer steps ({batchesPerEpoch:N0} a epoch) are more than a schedule counts; use fewer epochs or a larger batch.");
+        int total = Math.Max(1, (int)steps), warmup = (int)Math.Min(warmupSteps, total - 1L);
         return parts[0] switch
         {
             "cosine" => (new CosineAnnealingWarmupLR(optimizer, warmupSteps: warmup, totalSteps: Math.Max(total, warmup + 1),
@@ -519,7 +539,8 @@ internal static class TrainCommand
     {
         string file = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
         if (!File.Exists(file)) throw new UsageException($"--config: '{file}' does not exist.");
-        return RunConfig.Parse(ReadInput(file, "--config"), file);
+        // What the earlier run measured on its data (normalisation, classes, columns) is measured again on this run's.
+        return RunConfig.Parse(ReadInput(file, "--config"), file) with { NormMean = null, NormStd = null, Classes = null, Features = null };
     }
 
     /// <summary>Reads a small input file a user named (a config.json), as a usage error when it cannot be read.</summary>
@@ -528,7 +549,8 @@ internal static class TrainCommand
         try
         {
             var info = new FileInfo(path);
-            if (info.Exists && info.Length > 1 << 20) throw new UsageException($"{option}: {path} is {info.Length:N0} bytes, too large for a run configuration.");
+            // A run on large colour images records a mean and std per pixel: tens of MB are legitimate, gigabytes are not.
+            if (info.Exists && info.Length > 256L << 20) throw new UsageException($"{option}: {path} is {info.Length:N0} bytes, too large for a run configuration.");
             return File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

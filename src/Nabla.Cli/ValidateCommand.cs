@@ -31,8 +31,9 @@ internal static class ValidateCommand
 
         SCHEME: holdout:0.3 | holdout-stratified:0.3 | kfold:10 | stratified-kfold:10 | repeated-kfold:5x3 |
                 repeated-stratified-kfold:5x3 | shuffle:20x0.3 | stratified-shuffle:20x0.3 | bootstrap:50 | lpo:2 | loo |
-                group-kfold:5 (needs --groups COL in a CSV). --shuffle false makes kfold, stratified-kfold and holdout
-                unshuffled (scikit-learn's defaults); the random schemes refuse it.
+                group-kfold:5 (needs --groups COL in a CSV). --shuffle false makes kfold and stratified-kfold unshuffled
+                (scikit-learn's defaults) and holdout take the last part in order (train_test_split(shuffle=False));
+                the random schemes refuse it.
 
         """;
 
@@ -136,11 +137,16 @@ internal static class ValidateCommand
         }
     }
 
-    /// <summary>A fresh model, optimizer, schedule and callbacks for one split (the split's seed is the run's + its index).</summary>
-    private static TrainingSetup Setup(RunConfig c, TensorDataset data, int split, int trainCount)
+    /// <summary>
+    /// A fresh model, optimizer, schedule and callbacks for one split (the split's seed is the run's + its index), sized
+    /// and weighted (balanced class weights) from the samples the split trains on, as scikit-learn fits per fold.
+    /// </summary>
+    private static TrainingSetup Setup(RunConfig c, TensorDataset data, int split, TensorDataset splitTrain)
     {
+        int trainCount = splitTrain.Count;
         var cfg = c with { Seed = c.Seed + split };
         var model = TrainCommand.BuildModel(cfg, data);
+        if (c.Init is not null) TrainCommand.LoadWeights(model, c.Init, "--init");
         var optimizer = OptimizerInfo.Build(cfg, model);
         var (scheduler, plateau) = TrainCommand.BuildSchedule(cfg, optimizer, (trainCount + c.BatchSize - 1) / c.BatchSize);
         var callbacks = new List<Callback>();
@@ -159,11 +165,28 @@ internal static class ValidateCommand
             Transform = TrainCommand.AugmentTransform(c, data.NumClasses), AdversarialEpsilon = c.Adversarial,
             L1 = c.L1, L2 = c.L2, WeightNoise = c.WeightNoise, ClipGradNorm = c.ClipGrad,
         };
-        return new TrainingSetup(model, TrainCommand.BuildLoss(c, data), optimizer, c.Epochs, options, callbacks);
+        return new TrainingSetup(model, TrainCommand.BuildLoss(c, splitTrain), optimizer, c.Epochs, options, callbacks);
     }
 
-    private static CrossValidator Validator(CliArgs a, RunConfig c, Splitter splitter) =>
-        new(splitter, a.Int("--parallel", 1, 1, 64), c.EarlyStopping > 0 && c.Validation > 0 ? c.Validation : 0);
+    /// <summary>
+    /// The validator, with its inner holdout when any configuration stops early (then every configuration trains on the
+    /// same samples, so they are compared alike), checked against the data: every split and inner holdout is made
+    /// before anything trains or is written.
+    /// </summary>
+    private static CrossValidator Validator(CliArgs a, IReadOnlyList<RunConfig> configs, Splitter splitter, Prepared p)
+    {
+        double inner = configs.Any(c => c.EarlyStopping > 0 && c.Validation > 0) ? configs[0].Validation : 0;
+        var validator = new CrossValidator(splitter, a.Int("--parallel", 1, 1, 64), inner);
+        try
+        {
+            validator.Check(p.Train, p.Groups);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--scheme {splitter.Name} on {p.Train.Count} samples{(inner > 0 ? $" with --validation holdout:{inner.ToString(CultureInfo.InvariantCulture)}" : "")}: {e.Message}");
+        }
+        return validator;
+    }
 
     private static string[] Headline(TaskKind task) => task == TaskKind.Classification ? ["accuracy", "f1", "loss"] : ["r2", "mae", "loss"];
 
@@ -173,6 +196,7 @@ internal static class ValidateCommand
     /// <summary>Checks a resolved configuration against the data and the machine, and that its model can be built.</summary>
     private static void CheckRun(RunConfig c, TensorDataset train, int parallel)
     {
+        if (c.Ensemble > 1) throw new UsageException("--ensemble: validate and search judge one model per split; train an ensemble with 'nabla train --ensemble N'.");
         TrainCommand.CheckWithData(c, train);
         TrainCommand.CheckMemory(c, train, parallel);
         TrainCommand.BuildModel(c, train);
@@ -187,13 +211,13 @@ internal static class ValidateCommand
         CheckRun(config, p.Train, a.Int("--parallel", 1, 1, 64));
         bool json = a.Flag("--json");
         var log = json ? stderr : stdout;
-        string outDir = a.String("--out") ?? Path.Combine("runs", "cv-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        var validator = Validator(a, config, splitter);
+        string outDir = a.String("--out") ?? Output.NewRunFolder("cv-");
+        var validator = Validator(a, [config], splitter, p);
         Output.PrepareRunFolder(outDir, a.Flag("--overwrite"));
         log.WriteLine($"nabla {Program.Version}: {splitter.Name} on {p.Description}: {p.Train.Count} samples, {splits} splits; {config.Describe()}");
         var keys = Headline(p.Train.Task);
         var lines = new object();
-        var result = validator.Run(p.Train, (i, t) => Setup(config, p.Train, i, t.Count), p.Groups, onFold: f =>
+        var result = validator.Run(p.Train, (i, t) => Setup(config, p.Train, i, t), p.Groups, onFold: f =>
         {
             lock (lines)
             {
@@ -304,6 +328,8 @@ internal static class ValidateCommand
                 throw new UsageException($"--grid: '{CliArgs.Clip(k)}' is not an option of 'nabla train'; the axes are {string.Join(", ", RunOptions.All.Where(o => o.Axis).Select(o => o.AxisName))}.");
             if (!opt.Axis)
                 throw new UsageException($"--grid: '{k}' names a file or a resource, not a setting to search; give it as --{k} instead.");
+            if (opt == RunOptions.Validation || opt == RunOptions.Normalize)
+                throw new UsageException($"--grid: '{k}' changes the data every configuration is judged on, so it cannot vary; give it once as --{k}.");
             try
             {
                 c = opt.Set!(c, v);
@@ -355,13 +381,13 @@ internal static class ValidateCommand
             throw new UsageException($"--scoring: {scoring} does not score {(p.Train.Task == TaskKind.Classification ? "classification" : "regression")}.");
         bool json = a.Flag("--json");
         var log = json ? stderr : stdout;
-        string outDir = a.String("--out") ?? Path.Combine("runs", "search-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        var validator = Validator(a, configs[0], splitter);
+        string outDir = a.String("--out") ?? Output.NewRunFolder("search-");
+        var validator = Validator(a, configs, splitter, p);
         Output.PrepareRunFolder(outDir, a.Flag("--overwrite"));
         log.WriteLine($"nabla {Program.Version}: {candidates.Count} configurations × {splitter.Name} on {p.Description}, scored by {scoring}");
         int index = 0;
         var result = ModelSelection.Search(candidates, p.Train, validator,
-            (c, i, t) => Setup(configs[IndexOf(candidates, c)], p.Train, i, t.Count), scoring, p.Groups,
+            (c, i, t) => Setup(configs[IndexOf(candidates, c)], p.Train, i, t), scoring, p.Groups,
             (c, r) => log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[{++index}/{candidates.Count}] {ModelSelection.Describe(candidates[c])}: {scoring} {r.Summaries[scoring].Mean:F4} ± {r.Summaries[scoring].PopulationStd:F4}")));
         log.WriteLine();

@@ -118,6 +118,33 @@ public class CliSeamTests
     }
 
     [Fact]
+    public void A_config_json_of_the_first_version_means_what_that_nabla_built()
+    {
+        // 0.1 ignored these on residual nets and in these optimizers; its runs must rebuild as they trained.
+        var old = Nabla.Cli.RunConfig.Parse("""
+            {"model": "resnet:20", "norm": "none", "activation": "tanh", "weight_norm": "ws", "dropout": 0.5, "optimizer": "adamw",
+             "momentum": 0.9, "weight_decay": 0}
+            """u8, "old.json").Resolved();
+        Assert.Equal(("relu", "batch", "none", 0.0), (old.Activation, old.EffectiveNorm, old.WeightNorm, old.Dropout));
+        Assert.Equal(0.01, old.WeightDecay);
+        Assert.Null(old.Momentum);
+        var nesterov = Nabla.Cli.RunConfig.Parse("""{"optimizer": "nesterov", "momentum": 0}"""u8, "old.json").Resolved();
+        Assert.Equal(0.9, nesterov.Momentum);
+    }
+
+    [Fact]
+    public void An_ensemble_trains_without_a_test_set_and_a_finished_run_is_not_resumed()
+    {
+        using var s = new Scratch();
+        string csv = Csv(s);
+        var r = Run([.. Quick(csv, s.P("ens")), "--ensemble", "2", "--test", "none", "--json"]);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(2, JsonDocument.Parse(r.Out).RootElement.GetProperty("members").GetInt32());
+        Assert.False(JsonDocument.Parse(r.Out).RootElement.TryGetProperty("test", out _));
+        AssertOneLine(2, Run("train", "--resume", Path.Combine(s.P("ens"), "member-0")), "finished");
+    }
+
+    [Fact]
     public void Config_repeats_a_run_and_options_given_beside_it_override_it()
     {
         using var s = new Scratch();

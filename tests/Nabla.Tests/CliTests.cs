@@ -152,7 +152,9 @@ public class CliTests
             Assert.Equal(0, Run([.. common, "--epochs", "1", "--out", part]).code);
             var config = Path.Combine(part, "config.json");
             File.WriteAllText(config, File.ReadAllText(config).Replace("\"epochs\": 1,", "\"epochs\": 2,", StringComparison.Ordinal));
-            // The checkpoint records its config's digest; an interrupted two-epoch run's checkpoint carries the two-epoch one.
+            // Interrupted: the final files were never written. The checkpoint records its config's digest; an
+            // interrupted two-epoch run's checkpoint carries the two-epoch one.
+            foreach (var f in new[] { "metrics.json", "model.safetensors", "curves.png", "confusion.png" }) File.Delete(Path.Combine(part, f));
             var checkpoint = Path.Combine(part, "checkpoint.safetensors");
             var state = Serialization.SafeTensors.Read(checkpoint);
             state.Metadata[Nabla.Cli.TrainCommand.DigestKey] = Nabla.Cli.RunConfig.Digest(File.ReadAllBytes(config));

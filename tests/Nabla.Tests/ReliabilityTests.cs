@@ -68,6 +68,18 @@ public class ReliabilityTests
         return dir;
     }
 
+    /// <summary>
+    /// A run killed after its last checkpoint but before its final files: what --resume is for. (A finished run is not
+    /// resumed: it has metrics.json.)
+    /// </summary>
+    static string InterruptedRun(Scratch s, string name = "run", string seed = "0")
+    {
+        string dir = FinishedRun(s, name, seed);
+        foreach (var f in new[] { "metrics.json", "model.safetensors", "curves.png", "confusion.png" })
+            System.IO.File.Delete(Path.Combine(dir, f));
+        return dir;
+    }
+
     /// <summary>A class folder of tiny PNGs, two classes, with one more file <paramref name="bad"/> in class "b".</summary>
     static string ImageFolder(Scratch s, string name, string? badName = null, byte[]? bad = null)
     {
@@ -264,7 +276,7 @@ public class ReliabilityTests
     [
         "truncated-checkpoint", "empty-checkpoint", "another-runs-checkpoint", "model-as-checkpoint", "no-checkpoint", "no-config",
         "batch_size 0", "negative lr", "negative epochs", "dropout 5", "unknown optimizer", "malformed augment", "unknown key",
-        "threads 0", "not json", "a json array", "a string for a number", "a valid edit of the config",
+        "threads 0", "not json", "a json array", "a string for a number", "a valid edit of the config", "a finished run",
     ];
 
     [Theory]
@@ -272,7 +284,7 @@ public class ReliabilityTests
     public void Resume_refuses_what_is_not_its_own_run_and_leaves_the_folder_as_it_was(string tamper)
     {
         using var s = new Scratch();
-        string run = FinishedRun(s);
+        string run = tamper == "a finished run" ? FinishedRun(s) : InterruptedRun(s);
         string cfg = Path.Combine(run, "config.json"), ckpt = Path.Combine(run, "checkpoint.safetensors");
         string Edit(string from, string to)
         {
@@ -286,7 +298,8 @@ public class ReliabilityTests
             "truncated-checkpoint" => Truncate(ckpt),
             "empty-checkpoint" => Empty(ckpt),
             "another-runs-checkpoint" => Copy(Path.Combine(FinishedRun(s, "other", seed: "5"), "checkpoint.safetensors"), ckpt, "other settings"),
-            "model-as-checkpoint" => Copy(Path.Combine(run, "model.safetensors"), ckpt, "no training state"),
+            "model-as-checkpoint" => Copy(Path.Combine(run, "last.safetensors"), ckpt, "no training state"),
+            "a finished run" => "finished",
             "no-checkpoint" => Delete(ckpt, "no checkpoint.safetensors"),
             "no-config" => Delete(cfg, "no config.json"),
             "batch_size 0" => Edit("\"batch_size\": 128", "\"batch_size\": 0") + "\"batch_size\": --batch-size: 0 is out of range",
@@ -374,12 +387,17 @@ public class ReliabilityTests
     public void Resume_removes_temporary_files_a_kill_left_and_continues()
     {
         using var s = new Scratch();
-        string run = FinishedRun(s);
-        string stale = Path.Combine(run, "last.safetensors.tmp-00112233aabbccdd");
-        System.IO.File.WriteAllBytes(stale, [1, 2, 3]);
+        string run = InterruptedRun(s);
+        string[] stale =
+        [
+            Path.Combine(run, "last.safetensors.tmp-00112233aabbccdd"), Path.Combine(run, "metrics.json.tmp-4242"),   // today's and 0.1's names
+            Path.Combine(run, ".curves.png.0123456789abcdef0123456789abcdef.tmp"),
+        ];
+        foreach (var f in stale) System.IO.File.WriteAllBytes(f, [1, 2, 3]);
         var r = Run("train", "--resume", run);
         Assert.True(r.Code == 0, r.Err);
-        Assert.False(System.IO.File.Exists(stale));
+        Assert.All(stale, f => Assert.False(System.IO.File.Exists(f)));
+        Assert.True(System.IO.File.Exists(Path.Combine(run, "metrics.json")));
     }
 
     // ---- 6 and 7. combinations and nonsense, refused before anything is written --------------------------
@@ -392,7 +410,8 @@ public class ReliabilityTests
         "warmup with step", "noise on a resnet", "dropconnect on a resnet", "shuffle false with bootstrap", "grid axis data",
         "grid axis unknown", "test file for embedded", "class weights count", "label smoothing for regression", "instance norm on an mlp",
         "an empty option value", "help after a value option", "a hostile init file with 200,000 tensors", "a residual net too deep",
-        "a config that is not json", "evaluate a run as another task",
+        "a config that is not json", "evaluate a run as another task", "folds whose inner holdout cannot be stratified",
+        "a lab too deep", "crop padding beyond any image", "an ensemble in validate", "a normalize grid axis",
     ];
 
     [Theory]
@@ -436,10 +455,34 @@ public class ReliabilityTests
             "a residual net too deep" => ([.. train, "--model", "resnet:99999998"], "deeper than"),
             "a config that is not json" => ([.. train, "--config", csv], "not valid JSON at line 1"),
             "evaluate a run as another task" => (["evaluate", "--model", FinishedRun(s), "--task", "regression"], "trained for classification"),
+            "folds whose inner holdout cannot be stratified" =>
+                (["validate", "--data", TenClasses(s), "--label", "y", "--scheme", "kfold:10", "--epochs", "1", "--out", outDir], "inner holdout"),
+            "a lab too deep" => (["lab", "degradation", "--depths", "1999999994", "--out", outDir], "--depths"),
+            "crop padding beyond any image" => ([.. train, "--augment", "crop:100000"], "1024"),
+            "an ensemble in validate" => (["validate", "--scheme", "kfold:2", "--ensemble", "2", "--out", outDir], "--ensemble"),
+            "a normalize grid axis" => (["search", "--scheme", "kfold:2", "--grid", "normalize=true,false", "--out", outDir], "changes the data"),
             _ => ([.. train, "--init", HostileSafetensors(s)], "--init"),
         };
         AssertOneLine(2, Run(args), fragment);
         Assert.False(Directory.Exists(outDir));
+    }
+
+    // 100 rows, 10 classes: 10-fold leaves 90, whose 10% inner holdout has 9 rows for 10 classes.
+    static string TenClasses(Scratch s)
+    {
+        var lines = new List<string> { "a,b,y" };
+        for (int i = 0; i < 100; i++) lines.Add($"{i % 7},{i % 3},{i % 10}");
+        return s.Text("ten.csv", string.Join("\n", lines));
+    }
+
+    [Fact]
+    public void A_schedule_longer_than_a_step_counter_is_refused()
+    {
+        // Full Fashion-MNIST, batch 1, 100,000 epochs: 5.4 billion steps, past int.
+        var config = new Nabla.Cli.RunConfig { Epochs = 100_000, Warmup = 40_000, Lr = 0.1 };
+        var optimizer = new Optim.SGD(Models.FromSpec("mlp:2", 4, 2, new Generator(0)).Parameters(), 0.1);
+        var e = Assert.Throws<Nabla.Cli.UsageException>(() => Nabla.Cli.TrainCommand.BuildSchedule(config, optimizer, 54_000));
+        Assert.Contains("more than a schedule counts", e.Message);
     }
 
     static string NanWeights(Scratch s)

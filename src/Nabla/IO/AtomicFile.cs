@@ -79,7 +79,9 @@ public static partial class AtomicFile
         if (!info.Exists) return null;
         return FileType(path) switch
         {
-            Kind.Regular or Kind.Unknown => null,
+            Kind.Regular => null,
+            // Elsewhere .NET's own check is all there is; on Linux not knowing is reason enough to refuse.
+            Kind.Unknown => OperatingSystem.IsLinux() ? "a file whose type cannot be read" : null,
             Kind.CharDevice or Kind.BlockDevice => "a device",
             Kind.Fifo => "a pipe",
             Kind.Socket => "a socket",
@@ -89,8 +91,8 @@ public static partial class AtomicFile
 
     /// <summary>
     /// Deletes the temporary files that an interrupted write left in <paramref name="directory"/> (names ending in
-    /// <see cref="TempMarker"/> and 16 hex digits) and returns how many. Call it only on a folder no other process is
-    /// writing into.
+    /// <see cref="TempMarker"/> and 16 hex digits, and the names earlier versions used) and returns how many. Call it
+    /// only on a folder no other process is writing into.
     /// </summary>
     public static int RemoveStaleTemporaries(string directory)
     {
@@ -111,7 +113,8 @@ public static partial class AtomicFile
         return removed;
     }
 
-    [GeneratedRegex(@"\.tmp-[0-9a-f]{16}$")]
+    // This writer's names, and those of nabla 0.1's earlier writers (NAME.tmp-PID for JSON, .NAME.GUID.tmp for PNG).
+    [GeneratedRegex(@"(\.tmp-[0-9a-f]{16}|\.json\.tmp-[0-9]+|^\..+\.[0-9a-f]{32}\.tmp)$")]
     private static partial Regex StaleName();
 
     private enum Kind { Unknown, Regular, Directory, CharDevice, BlockDevice, Fifo, Socket, Link }
@@ -132,7 +135,19 @@ public static partial class AtomicFile
         {
             if (LStat(path, buffer) != 0) return Kind.Unknown;
         }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        catch (EntryPointNotFoundException)
+        {
+            // glibc before 2.33 exports lstat only as __lxstat(version, …): 1 on x86-64, 0 on arm64.
+            try
+            {
+                if (LxStat(RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 1 : 0, path, buffer) != 0) return Kind.Unknown;
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                return Kind.Unknown;
+            }
+        }
+        catch (DllNotFoundException)
         {
             return Kind.Unknown;
         }
@@ -152,4 +167,7 @@ public static partial class AtomicFile
 
     [LibraryImport("libc", EntryPoint = "lstat", StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial int LStat(string path, byte* buffer);
+
+    [LibraryImport("libc", EntryPoint = "__lxstat", StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int LxStat(int version, string path, byte* buffer);
 }

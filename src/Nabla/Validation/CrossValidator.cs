@@ -144,6 +144,45 @@ public sealed class CrossValidator
         return new CrossValidationResult(Splitter.Name, results);
     }
 
+    /// <summary>
+    /// Makes every split and its inner holdout without training anything, so that a scheme the data cannot support
+    /// fails before any run starts (and before anything is written).
+    /// </summary>
+    /// <returns>Per split: the samples it trains on, holds out for early stopping, and scores.</returns>
+    /// <exception cref="ArgumentException">a split, or its inner holdout, cannot be made; the message names the split.</exception>
+    public IReadOnlyList<(int Train, int Inner, int Validation)> Check(TensorDataset data, IReadOnlyList<int>? groups = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var sizes = new List<(int, int, int)>();
+        int index = 0;
+        foreach (var split in Splitter.Split(data, groups))
+        {
+            if (split.Train.Length == 0 || split.Validation.Length == 0)
+                throw new ArgumentException($"CrossValidator: split {index + 1} has {split.Train.Length} training and {split.Validation.Length} validation samples; both need at least one.");
+            var train = data.Subset(split.Train);
+            try
+            {
+                var (kept, inner) = InnerSplit(train, index);
+                sizes.Add((kept.Length, inner.Length, split.Validation.Length));
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"CrossValidator: split {index + 1}'s inner holdout for early stopping ({InnerValidation:0.##} of {train.Count} samples): {e.Message}", e);
+            }
+            index++;
+        }
+        return sizes;
+    }
+
+    // The part of a split's training samples kept for training and the part held out for early stopping (indices into it).
+    private (int[] Train, int[] Inner) InnerSplit(TensorDataset train, int index)
+    {
+        if (InnerValidation == 0) return (Enumerable.Range(0, train.Count).ToArray(), []);
+        var holdout = new Holdout(InnerValidation, stratify: train.Task == TaskKind.Classification && CanStratify(train), seed: index);
+        var s = holdout.Split(train).Single();
+        return (s.Train, s.Validation);
+    }
+
     private FoldResult RunSplit(TensorDataset data, Split split, int index, Func<int, TensorDataset, TrainingSetup> factory, bool keepModels)
     {
         var clock = Stopwatch.StartNew();
@@ -152,10 +191,9 @@ public sealed class CrossValidator
         TensorDataset? inner = null;
         if (InnerValidation > 0)
         {
-            var holdout = new Holdout(InnerValidation, stratify: train.Task == TaskKind.Classification && CanStratify(train), seed: index);
-            var s = holdout.Split(train).Single();
-            inner = train.Subset(s.Validation);
-            train = train.Subset(s.Train);
+            var (kept, held) = InnerSplit(train, index);
+            inner = train.Subset(held);
+            train = train.Subset(kept);
         }
         var setup = factory(index, train);
         var trainer = new Trainer(setup.Options);

@@ -38,6 +38,9 @@ public sealed partial class Augmentation
         ("mixup", 0, 1), ("cutmix", 0, 1),
     ];
 
+    /// <summary>The largest padding <c>crop:PAD</c> takes in a spec (pixels on each side).</summary>
+    public const int MaxCropPadding = 1024;
+
     /// <summary>The names <see cref="Parse"/> accepts.</summary>
     public static IReadOnlyList<string> KnownNames { get; } = Array.AsReadOnly(Known.Select(k => k.Name).ToArray());
 
@@ -135,7 +138,10 @@ public sealed partial class Augmentation
             "affine" => a.Length == 3
                 ? throw new ArgumentException("affine takes SCALE_MIN and SCALE_MAX together.")
                 : new RandomAffine(a[0], (Arg(1, 0), Arg(1, 0)), (Arg(2, 1), Arg(3, 1)), Arg(4, 0)),
-            "crop" => new RandomCrop(null, Int(0, 0)),
+            // A spec is text a user typed: a padding beyond any image's size would only exhaust the memory.
+            "crop" => Int(0, 0) is var pad && pad <= MaxCropPadding
+                ? new RandomCrop(null, pad)
+                : throw new ArgumentException($"a padding of {pad} pixels is more than the {MaxCropPadding} a spec takes."),
             "resized-crop" => new RandomResizedCrop(null, (Arg(0, 0.08), 1.0)),
             "jitter" => new ColorJitter(a[0], Arg(1, 0), Arg(2, 0), Arg(3, 0)),
             "brightness" => new ColorJitter(brightness: a[0]),
