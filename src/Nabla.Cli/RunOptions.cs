@@ -22,6 +22,15 @@ internal static class RunOptions
             Write = (w, c) => w.WriteNumber(json, get(c)),
         };
 
+    // An optimizer setting: absent until given, then the optimizer's default fills it (RunConfig.Resolved).
+    private static Opt OptionalNumber(string name, string json, string help, string shown, double min, double max, bool exclusiveMin,
+        Func<RunConfig, double?> get, Func<RunConfig, double, RunConfig> set) => new()
+        {
+            Name = name, Value = "X", Group = OptGroup.Training, Help = help, Json = json, Default = shown,
+            Set = (c, v) => set(c, CliArgs.ParseDouble(name, v, min, max, exclusiveMin)),
+            Write = (w, c) => { if (get(c) is { } x) w.WriteNumber(json, x); },
+        };
+
     private static Opt Integer(string name, string json, string value, OptGroup group, string help, int min, int max,
         Func<RunConfig, int> get, Func<RunConfig, int, RunConfig> set, string? shown = null) => new()
         {
@@ -126,28 +135,14 @@ internal static class RunOptions
     public static readonly Opt Optimizer = Text("--optimizer", "optimizer", "NAME", OptGroup.Training, string.Join(", ", OptimizerInfo.Names),
         c => c.Optimizer, (c, v) => c with { Optimizer = OptimizerInfo.Of(v.Trim().ToLowerInvariant()).Name });
 
-    public static readonly Opt Lr = new()
-    {
-        Name = "--lr", Value = "X", Group = OptGroup.Training, Json = "lr", Help = "learning rate", Default = "per optimizer, below",
-        Set = (c, v) => c with { Lr = CliArgs.ParseDouble("--lr", v, 0, 10, exclusiveMin: true) },
-        Write = (w, c) => { if (c.Lr is { } x) w.WriteNumber("lr", x); },
-    };
+    public static readonly Opt Lr = OptionalNumber("--lr", "lr", "learning rate", "per optimizer, below", 0, 10, true,
+        c => c.Lr, (c, v) => c with { Lr = v });
 
-    public static readonly Opt Momentum = new()
-    {
-        Name = "--momentum", Value = "X", Group = OptGroup.Training, Json = "momentum", Help = "momentum of sgd, momentum, nesterov and rmsprop",
-        Default = "per optimizer, below",
-        Set = (c, v) => c with { Momentum = CliArgs.ParseDouble("--momentum", v, 0, 0.9999) },
-        Write = (w, c) => { if (c.Momentum is { } x) w.WriteNumber("momentum", x); },
-    };
+    public static readonly Opt Momentum = OptionalNumber("--momentum", "momentum", "momentum of sgd, momentum, nesterov and rmsprop",
+        "per optimizer, below", 0, 0.9999, false, c => c.Momentum, (c, v) => c with { Momentum = v });
 
-    public static readonly Opt WeightDecay = new()
-    {
-        Name = "--weight-decay", Value = "X", Group = OptGroup.Training, Json = "weight_decay", Help = "L2 weight decay in the optimizer (decoupled in adamw)",
-        Default = "0; 0.01 for adamw",
-        Set = (c, v) => c with { WeightDecay = CliArgs.ParseDouble("--weight-decay", v, 0, 10) },
-        Write = (w, c) => { if (c.WeightDecay is { } x) w.WriteNumber("weight_decay", x); },
-    };
+    public static readonly Opt WeightDecay = OptionalNumber("--weight-decay", "weight_decay", "L2 weight decay in the optimizer (decoupled in adamw)",
+        "0; 0.01 for adamw", 0, 10, false, c => c.WeightDecay, (c, v) => c with { WeightDecay = v });
 
     public static readonly Opt Betas = new()
     {
@@ -166,20 +161,11 @@ internal static class RunOptions
             : throw new UsageException("expected [B1, B2]."),
     };
 
-    public static readonly Opt Eps = new()
-    {
-        Name = "--eps", Value = "X", Group = OptGroup.Training, Json = "eps", Help = "ε of rmsprop, adagrad, adam and adamw", Default = "per optimizer, below",
-        Set = (c, v) => c with { Eps = CliArgs.ParseDouble("--eps", v, 0, 1, exclusiveMin: true) },
-        Write = (w, c) => { if (c.Eps is { } x) w.WriteNumber("eps", x); },
-    };
+    public static readonly Opt Eps = OptionalNumber("--eps", "eps", "ε of rmsprop, adagrad, adam and adamw", "per optimizer, below", 0, 1, true,
+        c => c.Eps, (c, v) => c with { Eps = v });
 
-    public static readonly Opt Alpha = new()
-    {
-        Name = "--alpha", Value = "X", Group = OptGroup.Training, Json = "alpha", Help = "RMSProp's smoothing constant (weight of the old average, PyTorch's name)",
-        Default = "0.9",
-        Set = (c, v) => c with { Alpha = CliArgs.ParseDouble("--alpha", v, 0, 1) is var a && a < 1 ? a : throw new UsageException($"--alpha: {v} must be below 1.") },
-        Write = (w, c) => { if (c.Alpha is { } x) w.WriteNumber("alpha", x); },
-    };
+    public static readonly Opt Alpha = OptionalNumber("--alpha", "alpha", "RMSProp's smoothing constant (weight of the old average, PyTorch's name)",
+        "0.9", 0, 0.9999, false, c => c.Alpha, (c, v) => c with { Alpha = v });
 
     public static readonly Opt BatchSize = Integer("--batch-size", "batch_size", "N", OptGroup.Training, "samples per step (1 = stochastic, all = full batch)",
         1, 1 << 20, c => c.BatchSize, (c, v) => c with { BatchSize = v });
