@@ -168,6 +168,14 @@ internal sealed record RunConfig
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new UsageException($"{path}: not a run configuration (expected a JSON object).");
+            try
+            {
+                ReadEveryString(root);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new UsageException($"{path}: not a run configuration: {CliArgs.Clip(e.Message, 120)}");
+            }
             var c = new RunConfig();
             int version = 1;
             var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -201,6 +209,30 @@ internal sealed record RunConfig
             // Version 1 wrote "none" for resnet:/plain: nets, which always had BatchNorm then.
             if (version == 1 && c.IsResidual && c.Norm == "none") c = c with { Norm = "batch" };
             return RunOptions.Check(c, given: null);
+        }
+    }
+
+    /// <summary>
+    /// Reads every name and string once: JsonDocument accepts bytes that are not UTF-8 and escapes that decode to no text
+    /// (a lone surrogate, "\ud800"), and only reading them throws, an InvalidOperationException no setting expects.
+    /// </summary>
+    private static void ReadEveryString(JsonElement e)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var p in e.EnumerateObject())
+                {
+                    _ = p.Name;
+                    ReadEveryString(p.Value);
+                }
+                break;
+            case JsonValueKind.Array:
+                foreach (var v in e.EnumerateArray()) ReadEveryString(v);
+                break;
+            case JsonValueKind.String:
+                _ = e.GetString();
+                break;
         }
     }
 
