@@ -322,6 +322,19 @@ public class AugmentationTests
     }
 
     [Fact]
+    public void A_blur_wider_than_255_is_refused_by_the_spec_and_changes_nothing_up_to_it()
+    {
+        // Found by the fuzz harness: blur:2147483647 parsed, then asked for a 16 GB kernel; blur:1000001 took seconds an image.
+        foreach (string spec in new[] { "blur:257", "blur:1000001", "blur:2147483647" })
+            Assert.Contains("is over 255", Assert.Throws<FormatException>(() => Augmentation.Parse(spec)).Message);
+        var image = Image(3, 8, 8, 5);
+        var widest = Assert.IsType<GaussianBlur>(Augmentation.Parse("blur:255").PerSample);
+        Assert.Equal(255, widest.KernelSize);
+        // σ < 2: weights further than 77 pixels out are 0, so every kernel from 157 on gives the same image.
+        Assert.Equal(new GaussianBlur(157).Apply(image, new Generator(4)).ToArray(), widest.Apply(image, new Generator(4)).ToArray());
+    }
+
+    [Fact]
     public void A_crop_padding_near_int_max_pads_instead_of_wrapping_around()
     {
         // Found by the fuzz harness: crop:1073741823 parsed, then 8 + 2·pad wrapped to a negative size and Apply threw.
