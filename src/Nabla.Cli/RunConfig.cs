@@ -169,6 +169,14 @@ internal sealed record RunConfig
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new UsageException($"{path}: not a run configuration (expected a JSON object).");
+            try
+            {
+                ReadEveryString(root);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new UsageException($"{path}: not a run configuration: {CliArgs.Clip(e.Message, 120)}");
+            }
             var c = new RunConfig();
             int version = 1;
             var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -221,6 +229,30 @@ internal sealed record RunConfig
         if (c.Optimizer == "nesterov" && c.Momentum is 0) c = c with { Momentum = 0.9 };
         if (c.Optimizer == "adamw" && c.WeightDecay is 0) c = c with { WeightDecay = 1e-2 };
         return c;
+    }
+
+    /// <summary>
+    /// Reads every name and string once: JsonDocument accepts bytes that are not UTF-8 and escapes that decode to no text
+    /// (a lone surrogate, "\ud800"), and only reading them throws, an InvalidOperationException no setting expects.
+    /// </summary>
+    private static void ReadEveryString(JsonElement e)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var p in e.EnumerateObject())
+                {
+                    _ = p.Name;
+                    ReadEveryString(p.Value);
+                }
+                break;
+            case JsonValueKind.Array:
+                foreach (var v in e.EnumerateArray()) ReadEveryString(v);
+                break;
+            case JsonValueKind.String:
+                _ = e.GetString();
+                break;
+        }
     }
 
     private static float[] Floats(JsonElement e)

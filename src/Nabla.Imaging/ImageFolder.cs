@@ -112,8 +112,17 @@ public static class ImageFolder
         var entry = new FileInfo(path);
         if (entry.LinkTarget is not null && entry.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target) entry = target;
         if (entry.Length == 0) throw new InvalidDataException($"ImageFolder: '{path}' is empty (0 bytes).");
-        using var file = File.OpenRead(path);
-        using var codec = SKCodec.Create(file, out var opened);
+        // Skia reads the file itself (SKFileStream): through a managed stream, a forged offset (a BMP's pixels 4 GB on)
+        // asks SKManagedStream for more than 2 GB, and its exception inside the native callback ends the process.
+        // Opening it here first keeps the documented exceptions (FileNotFoundException, UnauthorizedAccessException …).
+        using (File.OpenRead(path)) { }
+        var file = new SKFileStream(path);
+        if (!file.IsValid)
+        {
+            file.Dispose();
+            throw new IOException($"ImageFolder: '{path}' cannot be opened.");
+        }
+        using var codec = SKCodec.Create(file, out var opened);   // owns the stream, or has deleted it when null
         if (codec is null)
             throw new InvalidDataException(opened == SKCodecResult.Unimplemented
                 ? $"ImageFolder: '{path}' is not an image SkiaSharp can decode (PNG, JPEG, BMP, GIF, WebP)."

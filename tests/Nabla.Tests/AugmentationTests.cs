@@ -322,6 +322,48 @@ public class AugmentationTests
     }
 
     [Fact]
+    public void A_blur_wider_than_255_is_refused_by_the_spec_and_changes_nothing_up_to_it()
+    {
+        // Found by the fuzz harness: blur:2147483647 parsed, then asked for a 16 GB kernel; blur:1000001 took seconds an image.
+        foreach (string spec in new[] { "blur:257", "blur:1000001", "blur:2147483647" })
+            Assert.Contains("is over 255", Assert.Throws<FormatException>(() => Augmentation.Parse(spec)).Message);
+        var image = Image(3, 8, 8, 5);
+        var widest = Assert.IsType<GaussianBlur>(Augmentation.Parse("blur:255").PerSample);
+        Assert.Equal(255, widest.KernelSize);
+        // σ < 2: weights further than 77 pixels out are 0, so every kernel from 157 on gives the same image.
+        Assert.Equal(new GaussianBlur(157).Apply(image, new Generator(4)).ToArray(), widest.Apply(image, new Generator(4)).ToArray());
+    }
+
+    [Fact]
+    public void A_crop_padding_near_int_max_pads_instead_of_wrapping_around()
+    {
+        // Found by the fuzz harness: crop:1073741823 parsed, then 8 + 2·pad wrapped to a negative size and Apply threw.
+        var image = Image(2, 8, 8, 6);
+        foreach (int pad in new[] { 1 << 30, int.MaxValue / 2, int.MaxValue })
+        {
+            var o = new RandomCrop(null, pad).Apply(image, new Generator(pad));
+            Assert.Equal([2, 8, 8], o.Shape);
+            Assert.All(o.ToArray(), v => Assert.True(v == 0 || image.ToArray().Contains(v)));
+        }
+        // A spec, text a user typed, takes paddings up to MaxCropPadding; the transform itself takes any.
+        var batch = new Batch(Tensor.Rand([2, 3, 8, 8], 1), IntTensor.FromArray([0, 1]), null, [0, 1]);
+        Assert.Equal([2, 3, 8, 8], Augmentation.Parse($"crop:{Augmentation.MaxCropPadding}").Apply(batch, new Generator(1), 2).Features.Shape);
+        Assert.Throws<FormatException>(() => Augmentation.Parse("crop:2147483647"));
+        // Ordinary paddings draw their positions as before: NextInt over the 9 offsets of an 8-wide window in 16.
+        var g = new Generator(3);
+        Assert.Equal(new[] { g.NextInt(9), g.NextInt(9) }, Positions(new RandomCrop(null, 4), 3));
+    }
+
+    // The window's top-left corner (i, j) in the padded 8×8 image of values 1 … 64, found from the first pixel it kept.
+    static int[] Positions(RandomCrop crop, int seed)
+    {
+        var values = Enumerable.Range(1, 8 * 8).Select(i => (float)i).ToArray();
+        var o = crop.Apply(Tensor.FromArray(values, 1, 8, 8), new Generator(seed)).ToArray();
+        int k = Array.FindIndex(o, v => v != 0), src = (int)o[k] - 1;
+        return [src / 8 - k / 8 + crop.Padding, src % 8 - k % 8 + crop.Padding];
+    }
+
+    [Fact]
     public void An_augmented_loader_gives_the_same_batches_for_the_same_seed()
     {
         var features = Tensor.Rand([40, 3, 8, 8], 2);

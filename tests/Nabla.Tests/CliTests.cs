@@ -174,6 +174,33 @@ public class CliTests
             dir.Delete(recursive: true);
         }
     }
+
+    public static TheoryData<string, byte[]> UndecodableConfigs() => new()
+    {
+        // Found by the fuzz harness: JsonDocument takes these, and reading the string threw InvalidOperationException.
+        { "a lone surrogate in a value", "{\"optimizer\": \"\\ud800\"}"u8.ToArray() },
+        { "a lone surrogate in a name", "{\"\\udc00x\": 1}"u8.ToArray() },
+        { "half a pair in a list", "{\"classes\": [\"a\", \"\\ud83d\"]}"u8.ToArray() },
+        { "a byte that is not UTF-8 in a value", [.. "{\"model\": \"mlp:"u8, 0xF0, 0x28, .. "\"}"u8] },
+        { "a byte that is not UTF-8 in a name", [.. "{\"mo"u8, 0xFF, .. "del\": \"mlp:4\"}"u8] },
+    };
+
+    [Theory]
+    [MemberData(nameof(UndecodableConfigs))]
+    public void A_config_json_whose_text_does_not_decode_is_a_usage_error(string what, byte[] json)
+    {
+        var e = Assert.Throws<Nabla.Cli.UsageException>(() => Nabla.Cli.RunConfig.Parse(json, "c.json"));
+        Assert.StartsWith("c.json: not a run configuration", e.Message);
+        string path = Path.Combine(Directory.CreateTempSubdirectory("nabla-cfg-").FullName, "config.json");
+        try
+        {
+            File.WriteAllBytes(path, json);
+            var (code, _, stderr) = CliRunner.Run("train", "--config", path);
+            Assert.True(code == 2, $"{what}: exit {code}: {stderr}");
+            Assert.Contains("not a run configuration", stderr);
+        }
+        finally { Directory.Delete(Path.GetDirectoryName(path)!, recursive: true); }
+    }
 }
 
 public class CliValidationTests

@@ -470,6 +470,23 @@ public class DataLoadingTests
         Assert.True(allocated < 4 << 20, $"allocated {allocated} bytes");
     }
 
+    [Fact]
+    public void IdxForgedSizeOverAnIncompressibleGzipAllocatesAFewTimesItsSize()
+    {
+        // Found by the fuzz harness: the first buffer was 1032× the gzip's size (deflate's limit), so 256 KB of data
+        // claiming 2 GB reserved 264 MB before the data ran out; now at most 64× (real files inflate 2-5×).
+        var noise = new byte[256 << 10];
+        new Random(1).NextBytes(noise);
+        byte[] data = Gzip(Idx_(0x08, [2000, 1000, 1000], noise));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Contains("truncated", Assert.Throws<IdxFormatException>(() => Idx.ReadImages(new MemoryStream(data), "forged")).Message);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 64L * data.Length + (4 << 20), $"allocated {allocated} bytes for a {data.Length}-byte file");
+        // A real file still reads whole, in one buffer of its exact size.
+        var images = Images(40, 28, 28);
+        Assert.Equal(Idx.ReadImages(images).ToArray(), Idx.ReadImages(new MemoryStream(Gzip(images)), "real").ToArray());
+    }
+
     // ---- Fashion-MNIST --------------------------------------------------------------------------------------
 
     [Fact]

@@ -152,6 +152,44 @@ public class ImagingTests
         Assert.Equal(fromDecode.Message, fromLoad.Message);
     }
 
+    [Fact]
+    public async Task A_bmp_whose_pixels_start_past_4_GB_is_refused_not_a_crash()
+    {
+        // Found by the fuzz harness: Skia asked the managed stream for a 4 GB skip, and SKManagedStream's exception inside
+        // the native callback ended the process. Run through the real nabla in a child, so a regression fails this test
+        // instead of ending the test host.
+        using var dir = new TempDir();
+        var bmp = new byte[54 + 15 * 3];
+        "BM"u8.CopyTo(bmp);
+        BitConverter.GetBytes(bmp.Length).CopyTo(bmp, 2);
+        BitConverter.GetBytes(0xFC0C5286u).CopyTo(bmp, 10);   // bfOffBits: the pixels 4.2 GB into a 99-byte file
+        BitConverter.GetBytes(40).CopyTo(bmp, 14);
+        BitConverter.GetBytes(5).CopyTo(bmp, 18);
+        BitConverter.GetBytes(3).CopyTo(bmp, 22);
+        BitConverter.GetBytes((short)1).CopyTo(bmp, 26);
+        BitConverter.GetBytes((short)24).CopyTo(bmp, 28);
+        string bad = Path.Combine(dir.Sub("root", "cat"), "forged.bmp");
+        File.WriteAllBytes(bad, bmp);
+        File.WriteAllBytes(Path.Combine(dir.Sub("root", "dog"), "good.png"), Png(8, 8));
+
+        string dotnet = System.Diagnostics.Process.GetCurrentProcess().MainModule?.FileName ?? "dotnet";
+        if (!Path.GetFileName(dotnet).StartsWith("dotnet", StringComparison.Ordinal)) dotnet = "dotnet";
+        var psi = new System.Diagnostics.ProcessStartInfo(dotnet, [Path.Combine(AppContext.BaseDirectory, "Nabla.Cli.dll"), "augment",
+            "--augment", "hflip", "--data", Path.Combine(dir.Path, "root"), "--image-size", "8", "--out", Path.Combine(dir.Path, "grid.png")])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.StandardOutput.ReadToEndAsync();
+        Assert.True(p.WaitForExit(120_000));
+        string err = (await stderr).Trim();
+        Assert.True(p.ExitCode == 2, $"exit {p.ExitCode}: {err}");
+        Assert.DoesNotContain('\n', err);
+        Assert.Contains(bad, err);
+        Assert.False(File.Exists(Path.Combine(dir.Path, "grid.png")));
+    }
+
     [DllImport("libc", SetLastError = true)]
     static extern int mkfifo(string path, uint mode);
 

@@ -11,13 +11,13 @@ public sealed partial class Augmentation
         "  vflip[:P]                 vertical flip, P = 0.5\n" +
         "  rotate:DEG                rotation by U(-DEG, DEG) degrees, bilinear, fill 0\n" +
         "  affine:DEG[:TRANSLATE[:SCALE_MIN:SCALE_MAX[:SHEAR]]]  torchvision RandomAffine; TRANSLATE a fraction of W and H\n" +
-        "  crop:PAD                  pad PAD pixels of 0, crop back to the image's size at a random position\n" +
+        "  crop:PAD                  pad PAD (at most 1024) pixels of 0, crop back to the image's size at a random position\n" +
         "  resized-crop[:MINSCALE]   RandomResizedCrop to the image's size, area fraction in (MINSCALE, 1), MINSCALE = 0.08\n" +
         "  jitter:B[:C[:S[:H]]]      ColorJitter brightness, contrast, saturation, hue\n" +
         "  brightness:B  contrast:C  saturation:S  hue:H   one ColorJitter component\n" +
         "  gray[:P]                  RandomGrayscale, P = 0.1\n" +
         "  shuffle[:P]               ChannelShuffle, P = 0.5\n" +
-        "  blur[:K]                  GaussianBlur, odd kernel K = 3, sigma in (0.1, 2)\n" +
+        "  blur[:K]                  GaussianBlur, odd kernel K = 3 (at most 255), sigma in (0.1, 2)\n" +
         "  noise:STD[:P]             additive Gaussian noise, clamped to [0, 1], P = 0.5\n" +
         "  saltpepper:AMOUNT[:P]     salt-and-pepper noise on a fraction AMOUNT of the pixels, P = 0.5\n" +
         "  glare[:P[:INTENSITY]]     elliptical highlight, P = 0.5, INTENSITY = 0.6\n" +
@@ -41,6 +41,12 @@ public sealed partial class Augmentation
     /// <summary>The largest padding <c>crop:PAD</c> takes in a spec (pixels on each side).</summary>
     public const int MaxCropPadding = 1024;
 
+    /// <summary>
+    /// The widest blur:K a spec may ask for: its cost grows with K (blur:2147483647 asked for a 16 GB kernel), and at
+    /// the spec's σ &lt; 2 a wider kernel gives the same image.
+    /// </summary>
+    public const int MaxBlurKernel = 255;
+
     /// <summary>The names <see cref="Parse"/> accepts.</summary>
     public static IReadOnlyList<string> KnownNames { get; } = Array.AsReadOnly(Known.Select(k => k.Name).ToArray());
 
@@ -57,7 +63,7 @@ public sealed partial class Augmentation
     /// <item><term>jitter:B[:C[:S[:H]]]; brightness:B, contrast:C, saturation:S, hue:H</term><description><see cref="ColorJitter"/>.</description></item>
     /// <item><term>gray[:P]</term><description><see cref="Grayscale"/>; P = 0.1.</description></item>
     /// <item><term>shuffle[:P]</term><description><see cref="ChannelShuffle"/>; P = 0.5.</description></item>
-    /// <item><term>blur[:K]</term><description><see cref="GaussianBlur"/> with odd kernel K = 3, σ in (0.1, 2).</description></item>
+    /// <item><term>blur[:K]</term><description><see cref="GaussianBlur"/> with odd kernel K = 3 (at most <see cref="MaxBlurKernel"/>), σ in (0.1, 2).</description></item>
     /// <item><term>noise:STD[:P]</term><description><see cref="GaussianNoise"/>; P = 0.5.</description></item>
     /// <item><term>saltpepper:AMOUNT[:P]</term><description><see cref="SaltAndPepper"/>; P = 0.5.</description></item>
     /// <item><term>glare[:P[:INTENSITY]]</term><description><see cref="Glare"/>; P = 0.5, INTENSITY = 0.6.</description></item>
@@ -150,7 +156,9 @@ public sealed partial class Augmentation
             "hue" => new ColorJitter(hue: a[0]),
             "gray" => new Grayscale(Arg(0, 0.1)),
             "shuffle" => new ChannelShuffle(Arg(0, 0.5)),
-            "blur" => new GaussianBlur(Int(0, 3)),
+            "blur" => new GaussianBlur(Int(0, 3) is var k && k > MaxBlurKernel
+                ? throw new ArgumentException($"the kernel size {k} is over {MaxBlurKernel}; at σ < 2 every weight further than 77 pixels from the centre is 0, so a wider kernel blurs no differently and only costs time.")
+                : k),
             "noise" => new GaussianNoise(a[0], Arg(1, 0.5)),
             "saltpepper" => new SaltAndPepper(a[0], Arg(1, 0.5)),
             "glare" => new Glare(Arg(0, 0.5), Arg(1, 0.6)),

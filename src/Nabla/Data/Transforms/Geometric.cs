@@ -80,23 +80,33 @@ public sealed class RandomCrop : Transform
     {
         ArgumentNullException.ThrowIfNull(g);
         var x = Pixels.Read(image, nameof(RandomCrop), out int c, out int h, out int w);
-        int ph = h + 2 * Padding, pw = w + 2 * Padding, th = Size ?? h, tw = Size ?? w;
+        // 64-bit: a padding near int.MaxValue must not wrap the padded size around to a negative one.
+        long ph = h + 2L * Padding, pw = w + 2L * Padding;
+        int th = Size ?? h, tw = Size ?? w;
         if (th > ph || tw > pw)
             throw new ArgumentException($"RandomCrop: a {th}×{tw} crop does not fit the padded {ph}×{pw} image.", nameof(image));
-        int i = g.NextInt(ph - th + 1), j = g.NextInt(pw - tw + 1);
+        long i = Position(g, ph - th + 1), j = Position(g, pw - tw + 1);
         var o = new float[c * th * tw];
         for (int ch = 0; ch < c; ch++)
             for (int r = 0; r < th; r++)
             {
-                int sy = i + r - Padding, dst = (ch * th + r) * tw;
+                long sy = i + r - Padding;
+                int dst = (ch * th + r) * tw;
                 for (int q = 0; q < tw; q++)
                 {
-                    int sx = j + q - Padding;
-                    o[dst + q] = (uint)sy < (uint)h && (uint)sx < (uint)w ? x[(ch * h + sy) * w + sx] : Fill;
+                    long sx = j + q - Padding;
+                    o[dst + q] = (ulong)sy < (ulong)h && (ulong)sx < (ulong)w ? x[(ch * h + (int)sy) * w + (int)sx] : Fill;
                 }
             }
         return Pixels.Make(o, c, th, tw);
     }
+
+    /// <summary>
+    /// Uniform in 0 … n−1: <see cref="Generator.NextInt"/> where n fits an int (every padding below 2^30 on ordinary
+    /// images, so their draws are as before), else the high word of a 64-bit draw times n (bias below n / 2^64).
+    /// </summary>
+    private static long Position(Generator g, long n) =>
+        n <= int.MaxValue ? g.NextInt((int)n) : (long)((UInt128)g.NextUInt64() * (ulong)n >> 64);
 }
 
 /// <summary>
