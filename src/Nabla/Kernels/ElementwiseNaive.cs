@@ -93,7 +93,7 @@ public static class ElementwiseNaive
         ReadOnlySpan<float> b, int[] stridesB, int offsetB,
         Span<float> y, int[] stridesY, int offsetY, float p0 = 0, float p1 = 0)
     {
-        int n = Shapes.Numel(shape);
+        int n = Numel(shape);
         var idx = new int[shape.Length];
         for (int flat = 0; flat < n; flat++)
         {
@@ -114,7 +114,7 @@ public static class ElementwiseNaive
     public static void Unary(UnaryOp op, int[] shape, ReadOnlySpan<float> x, int[] stridesX, int offsetX,
         Span<float> y, int[] stridesY, int offsetY, float p0 = 0, float p1 = 0)
     {
-        int n = Shapes.Numel(shape);
+        int n = Numel(shape);
         for (int flat = 0; flat < n; flat++)
         {
             int rem = flat, ox = offsetX, oy = offsetY;
@@ -127,5 +127,12 @@ public static class ElementwiseNaive
             }
             y[oy] = Unary(op, x[ox], p0, p1);
         }
+    }
+
+    private static int Numel(int[] shape)
+    {
+        int n = 1;
+        foreach (int d in shape) n *= d;
+        return n;
     }
 }
