@@ -88,8 +88,7 @@ internal static class EvaluateCommand
                 w.WriteString("model", weights);
                 w.WriteString("data", description);
                 w.WriteNumber("count", ev.Count);
-                Reports.WriteNumber(w, "loss", ev.Loss);
-                foreach (var (k, v) in ev.Metrics) Reports.WriteNumber(w, k, v);
+                Reports.WriteScores(w, ev);
                 w.WriteEndObject();
             }));
             return Program.Ok;

@@ -51,8 +51,7 @@ internal sealed record RunReport(RunConfig Config, string Data, int TrainCount, 
         if (TestEval is not null)
         {
             w.WriteStartObject("test");
-            Reports.WriteNumber(w, "loss", TestEval.Loss);
-            foreach (var (k, v) in TestEval.Metrics) Reports.WriteNumber(w, k, v);
+            Reports.WriteScores(w, TestEval);
             w.WriteEndObject();
         }
         if (TestEval?.Confusion is { } cm)
@@ -82,6 +81,13 @@ internal static class Reports
     {
         if (double.IsFinite(v)) w.WriteNumber(key, v);
         else w.WriteNull(key);
+    }
+
+    /// <summary>An evaluation's loss and metrics as properties of the object being written.</summary>
+    public static void WriteScores(Utf8JsonWriter w, Evaluation e)
+    {
+        WriteNumber(w, "loss", e.Loss);
+        foreach (var (k, v) in e.Metrics) WriteNumber(w, k, v);
     }
 
     public static void WriteNumberValue(Utf8JsonWriter w, double v)

@@ -266,8 +266,7 @@ internal static class TrainCommand
             if (eval is not null)
             {
                 w.WriteStartObject("test");
-                Reports.WriteNumber(w, "loss", eval.Loss);
-                foreach (var (k, v) in eval.Metrics) Reports.WriteNumber(w, k, v);
+                Reports.WriteScores(w, eval);
                 w.WriteEndObject();
             }
             w.WriteEndObject();

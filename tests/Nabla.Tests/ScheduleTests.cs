@@ -29,6 +29,7 @@ public class ScheduleTests
             "StepLR" => new StepLR(opt, a.GetProperty("step_size").GetInt32(), A(a, "gamma")),
             "MultiStepLR" => new MultiStepLR(opt, a.GetProperty("milestones").EnumerateArray().Select(v => v.GetInt32()), A(a, "gamma")),
             "ExponentialLR" => new ExponentialLR(opt, A(a, "gamma")),
+            "LinearLR" => new LinearLR(opt, A(a, "start_factor"), A(a, "end_factor"), a.GetProperty("total_iters").GetInt32()),
             "CosineAnnealingLR" => new CosineAnnealingLR(opt, a.GetProperty("T_max").GetInt32(), A(a, "eta_min")),
             "SequentialLR" => new CosineAnnealingWarmupLR(opt, warmupSteps: 5, totalSteps: 40, etaMin: 0.001, warmupStartFactor: 0.01),
             "OneCycleLR" => new OneCycleLR(opt, A(a, "max_lr"), a.GetProperty("total_steps").GetInt32(),
