@@ -114,19 +114,29 @@ internal static class BenchCommand
         var opt = new Adam(model.Parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999);
         var loader = new DataLoader(data, 128, seed: 0) { ReuseBuffers = true };   // as Trainer reads it
         var loss = new CrossEntropyLoss();
-        // The step nabla train runs (Trainer takes the static step for these models).
-        var step = Nabla.Training.StaticStep.TryCreate(model, loss, out var why)
-            ?? throw new InvalidOperationException($"bench: the static step does not take {workload}: {why}");
+        // The step nabla train runs: eager once, then captured and replayed with each batch copied into its static inputs.
+        var xs = Tensor.Zeros([128, .. data.SampleShape]);
+        var ys = new IntTensor(new int[128], 128);
+        var graph = new StepGraph();
+        void Step()
+        {
+            opt.ZeroGrad();
+            loss.Forward(model.Forward(xs), ys).Backward();
+            opt.Step();
+        }
         int samples = 0, warm = 0, steps = 0;
         long allocated0 = 0, stepBytes = 0;
         Stopwatch? clock = null;
         for (int epoch = 0; clock is null || clock.Elapsed.TotalSeconds < seconds; epoch++)
             foreach (var batch in loader.Epoch(epoch))
             {
+                if (batch.Count != 128) continue;   // the epoch's short last batch: not timed
                 long before = GC.GetAllocatedBytesForCurrentThread();
-                opt.ZeroGrad();
-                step.Run(batch.Features, batch.Labels!);
-                opt.Step();
+                xs.CopyFrom(batch.Features);
+                batch.Labels!.Data.AsSpan().CopyTo(ys.Data);
+                if (graph.IsCaptured) graph.Replay();
+                else if (warm == 0) Step();
+                else if (!graph.Capture(Step)) throw new InvalidOperationException($"bench: the {workload} step cannot be captured: {graph.Failure}");
                 if (clock is not null) stepBytes += GC.GetAllocatedBytesForCurrentThread() - before;
                 if (warm == 0) firstStep = (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds;
                 if (++warm == 5)

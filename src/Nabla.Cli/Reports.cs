@@ -69,7 +69,9 @@ internal sealed record RunReport(RunConfig Config, string Data, int TrainCount, 
         double samples = History.Epochs.Sum(e => e["samples_per_second"] * e["seconds"]);
         double trainSeconds = History.Epochs.Sum(e => e["seconds"]);
         if (trainSeconds > 0) w.WriteNumber("samples_per_second", Math.Round(samples / trainSeconds, 1));
-        w.WriteBoolean("static_step", History.StaticStep);
+        w.WriteBoolean("captured_step", History.CapturedStep);
+        if (History.CaptureNote is { } note) w.WriteString("capture_note", note);
+        else w.WriteNull("capture_note");
         w.WriteEndObject();
     }
 }

@@ -383,7 +383,7 @@ public class CliBenchTests
         Assert.True(r.GetProperty("samples_per_s").GetDouble() > 0);
         Assert.True(r.GetProperty("first_step_s").GetDouble() > 0);
         Assert.True(r.GetProperty("peak_rss_mb").GetDouble() > 0);
-        // Reported, not asserted zero: a 0.1 s run is not steady state (StaticStepAllocationTests asserts the zero).
+        // Reported, not asserted zero: a 0.1 s run is not steady state (CaptureTests asserts the zero).
         Assert.True(r.GetProperty("alloc_kib_per_step").GetDouble() >= 0);
         Assert.True(r.GetProperty("step_alloc_bytes").GetDouble() >= 0);
     }

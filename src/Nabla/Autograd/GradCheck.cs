@@ -50,7 +50,7 @@ public static class GradCheck
         ArgumentNullException.ThrowIfNull(parameters);
         var ps = parameters.ToArray();
         foreach (var p in ps)
-            if (!p.IsLeaf || !p.RequiresGrad || !p.IsContiguous || p.Storage is not CpuStorage)
+            if (!p.IsLeaf || !p.RequiresGrad || !p.TryHostMemory(out _))
                 throw new ArgumentException($"CheckParameters: every tensor must be a contiguous CPU leaf that requires grad; got shape {Shapes.Format(p.shape)}.", nameof(parameters));
         var saved = ps.Select(p => p.Grad).ToArray();
         try
@@ -80,11 +80,11 @@ public static class GradCheck
         for (int i = 0; i < checkedTensors.Length; i++)
         {
             var t = checkedTensors[i];
-            var data = ((CpuStorage)t.Storage).Data;
+            var data = t.TryHostMemory(out var values) ? values.Span : throw new ArgumentException("GradCheck: the checked tensors must be contiguous host tensors.");
             var analytic = t.Grad?.ToArray() ?? new float[t.Numel];
             for (int j = 0; j < analytic.Length; j++)
             {
-                int at = t.offset + j;
+                int at = j;   // the span starts at the tensor's offset
                 float orig = data[at];
                 float plus = orig + eps, minus = orig - eps;
                 data[at] = plus;

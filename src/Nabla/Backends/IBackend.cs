@@ -17,11 +17,23 @@ public interface IBackend
     /// <summary>A new storage of <paramref name="length"/> floats with arbitrary contents, for outputs a kernel overwrites entirely.</summary>
     Storage AllocateUninitialized(int length);
 
+    /// <summary>
+    /// An int buffer of <paramref name="length"/> (pooling argmax indices) with arbitrary contents, given back once
+    /// <paramref name="owner"/> is unreachable (or kept by a capture while it records).
+    /// </summary>
+    int[] AllocateIndices(int length, object owner);
+
     /// <summary>A new storage holding a copy of host values.</summary>
     Storage FromHost(ReadOnlySpan<float> values);
 
     /// <summary>Copies a (strided) tensor's values to a row-major host span.</summary>
     void ToHost(Tensor src, Span<float> dst);
+
+    /// <summary>
+    /// Whether a one-element tensor's value is finite — the one host read a step may make before it ends: a replayed
+    /// step stops at this point when it is not (so an optimizer update after it is not taken).
+    /// </summary>
+    bool Finite(Tensor scalar);
 
     /// <summary>dst ← src elementwise; both any strides, same shape.</summary>
     void Copy(Tensor src, Tensor dst);
@@ -91,4 +103,37 @@ public interface IBackend
 
     /// <summary>gx ← the adaptive-average-pooling backward of gy.</summary>
     void AdaptiveAvgPool2dBackward(Tensor gy, Tensor gx);
+
+    /// <summary>
+    /// Batch normalisation of x (N, C, …): with <paramref name="batchStatistics"/> the per-channel mean and biased
+    /// variance of x go to <paramref name="mean"/> and <paramref name="variance"/>, else those are read;
+    /// invstd ← 1/√(σ² + ε); y ← γ(x − μ)·invstd + β (γ, β null = 1, 0); x̂ ← (x − μ)·invstd when given.
+    /// </summary>
+    void BatchNorm(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, Tensor invstd, float eps, bool batchStatistics, Tensor y, Tensor? xhat);
+
+    /// <summary>The batch-normalisation backward into whichever of gx, gweight, gbias are given (overwritten).</summary>
+    void BatchNormBackward(Tensor gy, Tensor xhat, Tensor invstd, Tensor? weight, bool batchStatistics, Tensor? gx, Tensor? gweight, Tensor? gbias);
+
+    /// <summary>
+    /// One training batch's running-estimate update: batches ← batches + 1; f = momentum or 1/batches;
+    /// r ← (1 − f)·r + f·μ_B; v ← (1 − f)·v + f·σ²_B·m/(m − 1), in double.
+    /// </summary>
+    void BatchNormRunningStatistics(Tensor runningMean, Tensor runningVar, IntTensor batchesTracked, double? momentum, Tensor mean, Tensor variance, long m);
+
+    /// <summary>
+    /// dst ← samples drawn from <paramref name="generator"/> when the launch runs, one per element, row-major:
+    /// uniform a + (b − a)·u; normal a + b·z (z in double); Bernoulli b where u &lt; 1 − a, else 0 (a = p).
+    /// </summary>
+    void Random(Tensor dst, RandomKind kind, float a, float b, Generator generator);
+
+    /// <summary>
+    /// The class-index target of a cross-entropy or NLL loss, read when it runs: q (M, C) ← class weight ⊙ smoothed
+    /// one-hot rows; or the per-row weight w[yᵢ] and a safe index; and denominator ← Σ w[yᵢ] over targets not equal
+    /// to <paramref name="ignoreIndex"/>. A target out of [0, classes) throws, naming <paramref name="loss"/>.
+    /// </summary>
+    void ClassTargets(IntTensor target, int classes, Tensor? weight, int ignoreIndex, float labelSmoothing, Tensor? q, Tensor? weightPerRow,
+        IntTensor? safeTarget, Tensor denominator, string loss);
+
+    /// <summary>One Adam/AdamW update of p with gradient g and moments m, v (and the AMSGrad maximum), its scalars read from <paramref name="scalars"/> when it runs.</summary>
+    void Adam(Tensor p, Tensor g, Tensor m, Tensor v, Tensor? maxV, AdamScalars scalars);
 }

@@ -132,7 +132,7 @@ public sealed class TensorDataset
         if (!HoldsPixels) return Features.Detach().IndexSelect(0, new IntTensor(indices.ToArray(), indices.Length));
         var shape = (int[])_shape!.Clone();
         shape[0] = indices.Length;
-        var x = Tensor.Uninitialized(Backends.CpuBackend.Instance, shape);
+        var x = Tensor.Uninitialized(Tensor.DefaultBackend, shape);
         RowsInto(indices, x);
         return x;
     }
@@ -142,7 +142,7 @@ public sealed class TensorDataset
     {
         int row = _pixels.Length / Math.Max(1, Count), n = Count;
         var pixels = _pixels.Span;
-        var dst = ((CpuStorage)x.Storage).Data.AsSpan(x.Offset, indices.Length * row);
+        var dst = (x.TryHostMemory(out var values) ? values : throw new ArgumentException("TensorDataset: rows go into a contiguous host tensor.", nameof(x))).Span[..(indices.Length * row)];
         for (int k = 0; k < indices.Length; k++)
         {
             int i = indices[k];

@@ -32,7 +32,7 @@ internal static class ParallelFor
     /// <summary>
     /// <see cref="Run(int, long, Action{int, int})"/> without allocating: a <c>static</c> lambda (cached by the
     /// compiler) takes its arguments from <paramref name="state"/>, and the work object is the calling thread's own,
-    /// reused — what a training step that must allocate nothing (<see cref="Nabla.Training.StaticStep"/>) calls.
+    /// reused — what a training step that must allocate nothing (a replayed <see cref="Nabla.StepGraph"/>) calls.
     /// </summary>
     public static void Run<TState>(int count, long workPerItem, in TState state, RangeBody<TState> body)
     {

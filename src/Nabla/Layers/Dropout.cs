@@ -22,9 +22,7 @@ internal static class DropoutMasks
     /// <summary>A mask of <paramref name="shape"/> with kept entries = <paramref name="keptValue"/>, dropped = 0.</summary>
     public static Tensor Draw(int[] shape, float p, float keptValue, Generator g)
     {
-        var v = new float[Shapes.Numel(shape)];
-        Fill(v, p, keptValue, g);
-        return Tensor.FromArray(v, shape);
+        return Tensor.Bernoulli(shape, p, keptValue, g);
     }
 
     /// <summary>Draws a mask into <paramref name="mask"/>, row-major, one draw per element (what <see cref="Draw"/> returns).</summary>
@@ -69,9 +67,6 @@ public sealed class Dropout : Module
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => DropoutMasks.Apply(input, [.. input.Shape], P, Mode, Training, _generator);
-
-    /// <summary>The mask generator (for <see cref="Training.StaticStep"/>, which draws the same masks).</summary>
-    internal Generator Generator => _generator;
 
     /// <inheritdoc/>
     protected override string ExtraRepr => $"p={P}{(Mode == DropoutMode.Classic ? ", mode=classic" : "")}";

@@ -25,6 +25,9 @@ public abstract class Module
     /// <summary>Same as <see cref="Forward"/>; reads like PyTorch's <c>module(x)</c>.</summary>
     public Tensor Call(Tensor input) => Forward(input);
 
+    /// <summary>Counts registrations, so a captured step can tell that the module's structure changed since.</summary>
+    internal int Version { get; private set; }
+
     // ---- registration ------------------------------------------------------------------------------------
 
     /// <summary>Registers a trainable parameter (sets <see cref="Tensor.RequiresGrad"/>) and returns it.</summary>
@@ -35,6 +38,7 @@ public abstract class Module
         if (!value.IsLeaf) throw new ArgumentException($"RegisterParameter: '{name}' must be a leaf tensor (not computed by a recorded op).", nameof(value));
         value.RequiresGrad = true;
         _parameters.Add((name, value));
+        Version++;
         return value;
     }
 
@@ -47,6 +51,7 @@ public abstract class Module
         CheckName(name);
         ArgumentNullException.ThrowIfNull(value);
         _buffers.Add((name, value, persistent));
+        Version++;
         return value;
     }
 
@@ -56,6 +61,7 @@ public abstract class Module
         CheckName(name);
         ArgumentNullException.ThrowIfNull(value);
         _buffers.Add((name, value, persistent));
+        Version++;
         return value;
     }
 
@@ -69,6 +75,7 @@ public abstract class Module
         if (string.IsNullOrEmpty(name) || _generators.Any(g => g.Name == name))
             throw new ArgumentException($"{GetType().Name}: generator name '{name}' must be non-empty and unique.", nameof(name));
         _generators.Add((name, generator));
+        Version++;
         return generator;
     }
 
@@ -88,6 +95,7 @@ public abstract class Module
         ArgumentNullException.ThrowIfNull(module);
         if (ReferenceEquals(module, this)) throw new ArgumentException("RegisterModule: a module cannot contain itself.", nameof(module));
         _children.Add((name, module));
+        Version++;
         return module;
     }
 

@@ -63,7 +63,7 @@ public sealed class BasicBlock : Module
     /// </summary>
     public Module? LastNorm => _bn2;
 
-    // The parts, for Training.StaticStep.
+    // The parts, for inspection and tests.
     internal Module Conv1 => _conv1;
     internal Module? Norm1 => _bn1;
     internal Module Conv2 => _conv2;
@@ -261,7 +261,7 @@ public sealed class ResNet : Module
         _ => throw new InvalidOperationException($"ResNet: {norm.GetType().Name} has no γ."),
     };
 
-    // The parts, for Training.StaticStep.
+    // The parts, for inspection and tests.
     internal Module Conv1 => _conv1;
     internal Module? Norm1 => _bn1;
     internal Module Activation => _activation;

@@ -80,22 +80,17 @@ public static partial class Functional
     public static Tensor NllLoss(Tensor input, IntTensor target, Tensor? weight = null, int ignoreIndex = -100, Reduction reduction = Reduction.Mean)
     {
         var (x, t, outShape) = FlattenClasses("NLLLoss", input, target);
-        int classes = x.shape[1];
-        var w = ClassWeights("NLLLoss", weight, classes);
-        var safe = new int[t.Length];
-        var wt = new float[t.Length];
-        for (int i = 0; i < t.Length; i++)
-        {
-            if (t[i] == ignoreIndex) continue;
-            CheckClass("NLLLoss", t[i], classes);
-            safe[i] = t[i];
-            wt[i] = w[t[i]];
-        }
-        var weights = Tensor.FromArray(wt, t.Length, 1);
-        var perSample = -(x.Gather(1, new IntTensor(safe, t.Length, 1)) * weights).Reshape(outShape);
+        int m = t.Numel, classes = x.shape[1];
+        CheckClassWeights("NLLLoss", weight, classes);
+        // The per-row weights, safe indices and Σ w[yᵢ] come from a launch that reads the targets when it runs.
+        var weights = Tensor.Uninitialized(x.Backend, [m, 1]);
+        var safe = new IntTensor(new int[m], m, 1);
+        var denominator = Tensor.Uninitialized(x.Backend, []);
+        x.Backend.ClassTargets(t, classes, weight, ignoreIndex, 0f, null, weights, safe, denominator, "NLLLoss");
+        var perSample = -(x.Gather(1, safe) * weights).Reshape(outShape);
         return reduction switch
         {
-            Reduction.Mean => perSample.Sum() / Tensor.Scalar(wt.Sum()),
+            Reduction.Mean => perSample.Sum() / denominator,
             Reduction.Sum => perSample.Sum(),
             _ => perSample,
         };
@@ -111,22 +106,16 @@ public static partial class Functional
     {
         CheckSmoothing(labelSmoothing);
         var (x, t, outShape) = FlattenClasses("CrossEntropyLoss", input, target);
-        int m = t.Length, classes = x.shape[1];
-        var w = ClassWeights("CrossEntropyLoss", weight, classes);
-        var q = new float[m * classes];
-        float denominator = 0;
-        for (int i = 0; i < m; i++)
-        {
-            if (t[i] == ignoreIndex) continue;
-            CheckClass("CrossEntropyLoss", t[i], classes);
-            denominator += w[t[i]];
-            for (int c = 0; c < classes; c++) q[i * classes + c] = w[c] * labelSmoothing / classes;
-            q[i * classes + t[i]] += w[t[i]] * (1f - labelSmoothing);
-        }
-        var perSample = CrossEntropyOp.Forward(x, Tensor.FromArray(q, m, classes)).Reshape(outShape);
+        int m = t.Numel, classes = x.shape[1];
+        CheckClassWeights("CrossEntropyLoss", weight, classes);
+        // Q = class weight ⊙ smoothed one-hot rows and the denominator Σ w[yᵢ], from a launch that reads the targets when it runs.
+        var q = Tensor.Uninitialized(x.Backend, [m, classes]);
+        var denominator = Tensor.Uninitialized(x.Backend, []);
+        x.Backend.ClassTargets(t, classes, weight, ignoreIndex, labelSmoothing, q, null, null, denominator, "CrossEntropyLoss");
+        var perSample = CrossEntropyOp.Forward(x, q).Reshape(outShape);
         return reduction switch
         {
-            Reduction.Mean => perSample.Sum() / Tensor.Scalar(denominator),
+            Reduction.Mean => perSample.Sum() / denominator,
             Reduction.Sum => perSample.Sum(),
             _ => perSample,
         };
@@ -147,12 +136,12 @@ public static partial class Functional
         var x = MoveClassesLast(input);
         var y = MoveClassesLast(target).Detach();
         int classes = input.shape[1];
-        var w = ClassWeights("CrossEntropyLoss", weight, classes);
+        CheckClassWeights("CrossEntropyLoss", weight, classes);
         Tensor q;
         using (GradMode.NoGrad())
         {
             q = labelSmoothing == 0 ? y : y * (1f - labelSmoothing) + labelSmoothing / classes;
-            if (weight is not null) q = q * Tensor.FromArray(w, classes);
+            if (weight is not null) q = q * weight.Detach();
             q = q.Contiguous();
         }
         var perSample = CrossEntropyOp.Forward(x, q).Reshape(SampleShape(input));
@@ -171,12 +160,10 @@ public static partial class Functional
             throw new ArgumentOutOfRangeException("target", cls, $"{loss}: target {cls} is out of bounds for {classes} classes (expected 0..{classes - 1}).");
     }
 
-    private static float[] ClassWeights(string loss, Tensor? weight, int classes)
+    private static void CheckClassWeights(string loss, Tensor? weight, int classes)
     {
-        if (weight is null) return Enumerable.Repeat(1f, classes).ToArray();
-        if (weight.Rank != 1 || weight.shape[0] != classes)
+        if (weight is not null && (weight.Rank != 1 || weight.shape[0] != classes))
             throw new ArgumentException($"{loss}: weight {Shapes.Format(weight.shape)} must have one value per class ({classes},).", nameof(weight));
-        return weight.ToArray();
     }
 
     private static int[] SampleShape(Tensor input)
@@ -196,7 +183,7 @@ public static partial class Functional
         return t.Permute(perm.ToArray()).Reshape(-1, t.shape[1]);
     }
 
-    private static (Tensor X, int[] Targets, int[] OutShape) FlattenClasses(string loss, Tensor input, IntTensor target)
+    private static (Tensor X, IntTensor Targets, int[] OutShape) FlattenClasses(string loss, Tensor input, IntTensor target)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(target);
@@ -206,6 +193,6 @@ public static partial class Functional
         if (!Shapes.Equal(target.ShapeArray, expected))
             throw new ArgumentException(
                 $"{loss}: target {Shapes.Format(target.ShapeArray)} must be {Shapes.Format(expected)} for input {Shapes.Format(input.shape)} (one class index per sample).", nameof(target));
-        return (MoveClassesLast(input), target.Data, expected);
+        return (MoveClassesLast(input), target, expected);
     }
 }

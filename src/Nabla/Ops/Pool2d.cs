@@ -12,15 +12,10 @@ internal sealed class MaxPool2dOp(Tensor x, PoolGeometry geometry, int[] argmax)
     {
         var g = PoolOps.Geometry("MaxPool2d", x, kernel, stride, padding, dilation, ceilMode);
         var y = Tensor.Uninitialized(x.Backend, [g.N, g.C, g.OH, g.OW]);
-        var argmax = Backends.BufferPool<int>.Rent(y.Numel, zeroed: false);
+        // The indices live as long as the output (and so the node that reads them in the backward pass).
+        var argmax = x.Backend.AllocateIndices(y.Numel, y);
         x.Backend.MaxPool2d(x, g, y, argmax);
-        if (GradMode.ShouldRecord(x))
-        {
-            var node = new MaxPool2dOp(x, g, argmax);
-            Backends.BufferPool<int>.Lend(node, argmax);
-            y.gradFn = node;
-        }
-        else Backends.BufferPool<int>.Return(argmax);
+        if (GradMode.ShouldRecord(x)) y.gradFn = new MaxPool2dOp(x, g, argmax);
         return y;
     }
 

@@ -37,6 +37,7 @@ public sealed class Adagrad : Optimizer
     /// <inheritdoc/>
     protected override void Update(ParamGroup g, Tensor p, Tensor grad, ParamState s)
     {
+        Uncapturable("Adagrad runs composed tensor ops, which bake its learning rate into the step");
         var sum = Buffer(s, "sum", p, (float)g["initial_accumulator_value"]);
         if (g.Flag("maximize")) grad = -grad;
         s.Step++;

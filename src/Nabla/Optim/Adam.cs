@@ -44,13 +44,20 @@ public class Adam : Optimizer
     /// <inheritdoc/>
     protected override void Update(ParamGroup g, Tensor p, Tensor grad, ParamState s)
     {
-        double lr = g["lr"], beta1 = g["beta1"], beta2 = g["beta2"], wd = g["weight_decay"];
-        if (g.Flag("maximize")) grad = -grad;
         var expAvg = Buffer(s, "exp_avg", p);
         var expAvgSq = Buffer(s, "exp_avg_sq", p);
         var maxSq = g.Flag("amsgrad") ? Buffer(s, "max_exp_avg_sq", p) : null;
+        if (UseFusedKernel && maxSq is null && !g.Flag("maximize") && p.IsContiguous && expAvg.IsContiguous && expAvgSq.IsContiguous)
+        {
+            // The step count and the scalars derived from it are advanced by the launch, so a replayed step moves them too.
+            var slot = s.Slot as Slot ?? (Slot)(s.Slot = new Slot(g, s, _decoupled));
+            p.Backend.Adam(p, grad, expAvg, expAvgSq, null, slot);
+            return;
+        }
+        Uncapturable("Adam with AMSGrad or maximize runs composed tensor ops");
+        double lr = g["lr"], beta1 = g["beta1"], beta2 = g["beta2"], wd = g["weight_decay"];
+        if (g.Flag("maximize")) grad = -grad;
         s.Step++;
-        if (maxSq is null && Fused(p, grad, expAvg, expAvgSq, lr, beta1, beta2, wd, g["eps"], s.Step)) return;
         if (wd != 0)
         {
             if (_decoupled) p.MulInPlace((float)(1 - lr * wd));
@@ -73,21 +80,24 @@ public class Adam : Optimizer
     /// <summary>Force the composed tensor-op path (the reference the fused kernel is tested against).</summary>
     internal static bool UseFusedKernel = true;
 
-    // The same update in one pass over contiguous CPU tensors (Kernels.OptimizerKernels.Adam, bit-identical).
-    private bool Fused(Tensor p, Tensor grad, Tensor expAvg, Tensor expAvgSq, double lr, double beta1, double beta2, double wd, double eps, long step)
+    // The fused update's scalars from the group's hyperparameters and the parameter's step, as the composed path
+    // computes them (bias corrections in double), refreshed each time the update runs.
+    private sealed class Slot(ParamGroup g, ParamState s, bool decoupled) : Backends.AdamScalars
     {
-        if (!UseFusedKernel || !Span(p, out var ps) || !Span(grad, out var gs) || !Span(expAvg, out var ms) || !Span(expAvgSq, out var vs)) return false;
-        double bc1 = 1 - Math.Pow(beta1, step), bc2Sqrt = Math.Sqrt(1 - Math.Pow(beta2, step));
-        Kernels.OptimizerKernels.Adam(ps, gs, ms, vs,
-            l2: wd != 0 && !_decoupled ? (float)wd : 0f, decay: wd != 0 && _decoupled ? (float)(1 - lr * wd) : 1f,
-            (float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2), (float)bc2Sqrt, (float)eps, -(float)(lr / bc1));
-        GC.KeepAlive(grad);
-        return true;
-
-        static bool Span(Tensor t, out Span<float> span)
+        public override void Prepare()
         {
-            span = t.Storage is CpuStorage cpu && t.IsContiguous ? cpu.Data.AsSpan(t.offset, t.Numel) : default;
-            return t.Storage is CpuStorage && t.IsContiguous;
+            s.Step++;
+            double lr = g["lr"], beta1 = g["beta1"], beta2 = g["beta2"], wd = g["weight_decay"];
+            double bc1 = 1 - Math.Pow(beta1, s.Step), bc2Sqrt = Math.Sqrt(1 - Math.Pow(beta2, s.Step));
+            L2 = wd != 0 && !decoupled ? (float)wd : 0f;
+            Decay = wd != 0 && decoupled ? (float)(1 - lr * wd) : 1f;
+            Beta1 = (float)beta1;
+            OneMinusBeta1 = (float)(1 - beta1);
+            Beta2 = (float)beta2;
+            OneMinusBeta2 = (float)(1 - beta2);
+            Bc2Sqrt = (float)bc2Sqrt;
+            Eps = (float)g["eps"];
+            NegStep = -(float)(lr / bc1);
         }
     }
 }

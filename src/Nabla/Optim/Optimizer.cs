@@ -12,6 +12,9 @@ public sealed class ParamState
 
     /// <summary>Named state tensors, in creation order.</summary>
     public OrderedDictionary<string, Tensor> Buffers { get; } = new(StringComparer.Ordinal);
+
+    // The scalars a fused update reads when its launch runs (made on the first fused step).
+    internal Backends.ScalarSlot? Slot;
 }
 
 /// <summary>
@@ -175,7 +178,14 @@ public abstract class Optimizer
                 if (prop.Name != "params") _groups[gi][prop.Name] = prop.Value.GetDouble();
         _state.Clear();
         foreach (var (p, s) in restored) _state[p] = s;
+        Backends.CaptureSession.InvalidateAll();   // captured updates are bound to the replaced buffers
     }
+
+    /// <summary>
+    /// Says, when a step is being captured, that this update cannot be replayed (it bakes scalars such as the learning
+    /// rate into tensor ops); the step then stays eager and the trainer reports <paramref name="why"/>.
+    /// </summary>
+    private protected static void Uncapturable(string why) => Backends.CaptureSession.Current?.Fail(why);
 
     /// <summary>Checks a hyperparameter is a number ≥ 0, with PyTorch's message.</summary>
     protected static void NonNegative(ParamGroup g, string name, string label)

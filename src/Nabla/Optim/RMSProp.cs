@@ -42,6 +42,7 @@ public sealed class RMSProp : Optimizer
     /// <inheritdoc/>
     protected override void Update(ParamGroup g, Tensor p, Tensor grad, ParamState s)
     {
+        Uncapturable("RMSProp runs composed tensor ops, which bake its learning rate into the step");
         float alpha = (float)g["alpha"], eps = (float)g["eps"], wd = (float)g["weight_decay"], momentum = (float)g["momentum"];
         if (g.Flag("maximize")) grad = -grad;
         if (wd != 0) grad = grad.Clone().AddInPlace(p, wd);

@@ -41,6 +41,7 @@ public sealed class SGD : Optimizer
     /// <inheritdoc/>
     protected override void Update(ParamGroup g, Tensor p, Tensor grad, ParamState s)
     {
+        Uncapturable("SGD runs composed tensor ops, which bake its learning rate into the step");
         float momentum = (float)g["momentum"], dampening = (float)g["dampening"], wd = (float)g["weight_decay"];
         var d = g.Flag("maximize") ? -grad : grad;
         if (wd != 0) d = d.Clone().AddInPlace(p, wd);

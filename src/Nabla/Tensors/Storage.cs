@@ -21,6 +21,9 @@ public abstract class Storage
 
     /// <summary>The device the buffer lives on.</summary>
     public Device Device => Backend.Device;
+
+    /// <summary>The buffer, when it is host memory the process can read directly; null for a device buffer.</summary>
+    internal virtual float[]? HostArray => null;
 }
 
 /// <summary>Host storage: a managed float array.</summary>
@@ -37,4 +40,6 @@ public sealed class CpuStorage : Storage
 
     /// <inheritdoc/>
     public override Backends.IBackend Backend => Backends.CpuBackend.Instance;
+
+    internal override float[]? HostArray => Data;
 }

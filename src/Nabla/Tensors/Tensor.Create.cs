@@ -4,7 +4,7 @@ namespace Nabla;
 
 public sealed partial class Tensor
 {
-    private static IBackend DefaultBackend => CpuBackend.Instance;
+    internal static IBackend DefaultBackend => CpuBackend.Instance;
 
     /// <summary>A tensor of zeros.</summary>
     public static Tensor Zeros(params int[] shape) => Empty(DefaultBackend, CheckShape(shape, "Zeros"));
@@ -77,10 +77,9 @@ public sealed partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(generator);
         if (!(low <= high)) throw new ArgumentException($"Uniform: low {low} must not exceed high {high}.", nameof(low));
-        var v = new float[Shapes.Numel(CheckShape(shape, "Uniform"))];
-        float width = high - low;
-        for (int i = 0; i < v.Length; i++) v[i] = low + width * generator.NextFloat();
-        return FromArray(v, shape);
+        var t = Uninitialized(DefaultBackend, (int[])CheckShape(shape, "Uniform").Clone());
+        t.Backend.Random(t, RandomKind.Uniform, low, high, generator);   // drawn when the launch runs (a captured step draws anew)
+        return t;
     }
 
     /// <summary>Normal samples N(mean, std²) from a generator.</summary>
@@ -88,9 +87,17 @@ public sealed partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(generator);
         if (!(std >= 0)) throw new ArgumentException($"Normal: std must be non-negative, got {std}.", nameof(std));
-        var v = new float[Shapes.Numel(CheckShape(shape, "Normal"))];
-        for (int i = 0; i < v.Length; i++) v[i] = (float)(mean + std * generator.NextNormal());
-        return FromArray(v, shape);
+        var t = Uninitialized(DefaultBackend, (int[])CheckShape(shape, "Normal").Clone());
+        t.Backend.Random(t, RandomKind.Normal, mean, std, generator);
+        return t;
+    }
+
+    /// <summary>A dropout mask: <paramref name="keptValue"/> with probability 1 − p, else 0, one draw per element (drawn when its launch runs).</summary>
+    internal static Tensor Bernoulli(int[] shape, float p, float keptValue, Generator generator)
+    {
+        var t = Uninitialized(DefaultBackend, shape);
+        t.Backend.Random(t, RandomKind.Bernoulli, p, keptValue, generator);
+        return t;
     }
 
     /// <summary>Uniform samples in [0, 1) (torch.rand) from a generator.</summary>

@@ -354,6 +354,11 @@ public sealed partial class Tensor
     {
         CheckInPlace("CopyFrom");
         ArgumentNullException.ThrowIfNull(src);
+        if (Shapes.Equal(shape, src.shape))
+        {
+            Backend.Copy(src, this);   // no broadcast view: copying a batch into a captured step's static input allocates nothing
+            return this;
+        }
         var b = Shapes.Broadcast(shape, src.shape, "CopyFrom", "this", "src");
         if (!Shapes.Equal(b, shape))
             throw new ArgumentException($"CopyFrom: src {Shapes.Format(src.shape)} does not broadcast to this {Shapes.Format(shape)}.", nameof(src));

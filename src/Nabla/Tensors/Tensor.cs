@@ -94,7 +94,17 @@ public sealed partial class Tensor
     }
 
     /// <summary>The accumulated gradient ∂L/∂this after <see cref="Backward()"/>; null until then or after <see cref="ZeroGrad"/>.</summary>
-    public Tensor? Grad { get; set; }
+    public Tensor? Grad
+    {
+        get => _grad;
+        set
+        {
+            _grad = value;
+            CaptureSession.Current?.GradAssigned(this);   // a replay puts the captured step's gradient back here
+        }
+    }
+
+    private Tensor? _grad;
 
     /// <summary>The op that produced this tensor in the recorded graph; null for leaves.</summary>
     public Node? GradFn => gradFn;
@@ -148,7 +158,9 @@ public sealed partial class Tensor
     {
         if (Numel != 1)
             throw new InvalidOperationException($"Item: only a one-element tensor converts to a float; this one has shape {Shapes.Format(shape)}.");
-        return ToArray()[0];
+        Span<float> one = stackalloc float[1];   // no array: the trainer reads a loss every step
+        Backend.ToHost(this, one);
+        return one[0];
     }
 
     /// <summary>The element at a full multi-index (negative indices count from the end).</summary>
@@ -167,8 +179,7 @@ public sealed partial class Tensor
                     throw new IndexOutOfRangeException($"Indexer: index {index[i]} is out of range for dimension {i} of size {shape[i]} (shape {Shapes.Format(shape)}).");
                 flat += k * strides[i];
             }
-            if (Storage is CpuStorage cpu) return cpu.Data[flat];
-            return new Tensor(Storage, [], [], flat).ToArray()[0];
+            return new Tensor(Storage, [], [], flat).Item();
         }
     }
 
@@ -195,6 +206,23 @@ public sealed partial class Tensor
     {
         gradFn = node;
         return this;
+    }
+
+    /// <summary>
+    /// The one accessor host-side code (datasets, transforms, metrics) uses to read or write a contiguous tensor's
+    /// values in place: true with the values when they live in host memory, false otherwise (copy with
+    /// <see cref="ToArray"/> then). Reading in the middle of a captured step ends the capture, as any host read does.
+    /// </summary>
+    internal bool TryHostMemory(out Memory<float> values)
+    {
+        if (IsContiguous && Storage.HostArray is { } array)
+        {
+            CaptureSession.Current?.Fail($"host code reads a tensor of shape {Shapes.Format(shape)} in place before the step ends");
+            values = array.AsMemory(offset, Numel);
+            return true;
+        }
+        values = default;
+        return false;
     }
 
     internal Tensor View(int[] newShape, int[] newStrides, int newOffset) => new(Storage, newShape, newStrides, newOffset);

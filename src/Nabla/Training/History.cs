@@ -27,8 +27,11 @@ public sealed class History
     /// <summary>True when training was cancelled.</summary>
     public bool Cancelled { get; set; }
 
-    /// <summary>True when batches ran through a <see cref="Training.StaticStep"/> rather than the autograd graph (same numbers).</summary>
-    public bool StaticStep { get; set; }
+    /// <summary>True when batches were replayed from a captured step (<see cref="StepGraph"/>) rather than run eagerly (same numbers).</summary>
+    public bool CapturedStep { get; set; }
+
+    /// <summary>Why the step was not captured (the first reason met), or null.</summary>
+    public string? CaptureNote { get; set; }
 
     /// <summary>The values of one log key across epochs.</summary>
     public double[] Series(string key) => Epochs.Select(e => e[key]).ToArray();

@@ -48,12 +48,12 @@ public sealed class TrainerOptions
     /// </summary>
     public double AdversarialEpsilon { get; init; }
     /// <summary>
-    /// Run each batch through a <see cref="Training.StaticStep"/> when the model, the loss and these options allow it
-    /// (a supported <see cref="Sequential"/>, class-index cross-entropy, no L1/L2, weight noise or adversarial
-    /// examples, hard labels): the same bits as the autograd path, faster, and no managed allocation per step.
-    /// Default true; false always builds the autograd graph.
+    /// Capture each batch shape's training step once (a <see cref="StepGraph"/>: forward, loss, backward, clipping,
+    /// optimizer update) after it has run eagerly, and replay it for the later batches of that shape: the same bits as
+    /// the eager step, no graph built and no managed allocation per step. A step that cannot be captured (see
+    /// <see cref="History.CaptureNote"/>) runs eagerly. Default true; false always runs the eager step.
     /// </summary>
-    public bool StaticStep { get; init; } = true;
+    public bool CaptureStep { get; init; } = true;
     /// <summary>
     /// Rescales the gradients each step so their global L2 norm is at most this (torch's clip_grad_norm_ between
     /// backward and step); 0 = off.
@@ -68,7 +68,7 @@ public sealed class TrainerOptions
 /// schedules, validation after each epoch, callbacks, a NaN/Inf guard, cancellation, and a resumable checkpoint.
 /// Classification datasets are scored with accuracy (and more at evaluation), regression with MAE.
 /// </summary>
-public sealed class Trainer(TrainerOptions? options = null)
+public sealed partial class Trainer(TrainerOptions? options = null)
 {
     /// <summary>The options.</summary>
     public TrainerOptions Options { get; } = options ?? new TrainerOptions();
@@ -129,9 +129,7 @@ public sealed class Trainer(TrainerOptions? options = null)
         if (resume is not null) start = Restore(resume, model, optimizer, callbacks, history, noiseGenerator);
         var weights = model.Parameters().Where(p => p.Rank >= 2).ToArray();
         var clipped = model.Parameters().ToArray();
-        var staticStep = Options.StaticStep && Options.L1 == 0 && Options.L2 == 0 && Options.WeightNoise == 0 && Options.AdversarialEpsilon == 0
-            ? Training.StaticStep.TryCreate(model, loss, out _)
-            : null;
+        var steps = new StepRunner(this, model, loss, optimizer, weights, clipped, noiseGenerator, history);
 
         foreach (var c in callbacks) c.OnTrainBegin(context);
         for (int epoch = start; epoch < epochs && !context.StopTraining; epoch++)
@@ -147,40 +145,15 @@ public sealed class Trainer(TrainerOptions? options = null)
                 var features = Options.AdversarialEpsilon > 0
                     ? Adversarial.Fgsm(model, loss, batch.Features, batch.Labels, batch.Targets, (float)Options.AdversarialEpsilon)
                     : batch.Features;
-                optimizer.ZeroGrad();
-                Tensor output;
-                float value;
-                List<(Tensor Parameter, Tensor Noise)>? noise = null;
-                // A callback may put a layer in evaluation mode (or change the model) between batches: then autograd.
-                if (staticStep is not null && batch.Labels is not null && staticStep.CanRun)
-                {
-                    // Forward, loss and backward in one call (the gradients are computed before the check below, but
-                    // the optimizer step is still not taken when the loss is not finite).
-                    value = staticStep.Run(features, batch.Labels);
-                    output = staticStep.Output!;
-                    history.StaticStep = true;
-                }
-                else
-                {
-                    noise = Options.WeightNoise > 0 ? AddWeightNoise(model, noiseGenerator) : null;
-                    output = model.Forward(features);
-                    var l = Apply(loss, output, batch.Labels, batch.Targets);
-                    if (Options.L1 > 0) l = l + weights.Select(w => w.Abs().Sum()).Aggregate((a, b) => a + b) * (float)Options.L1;
-                    if (Options.L2 > 0) l = l + weights.Select(w => w.Square().Sum()).Aggregate((a, b) => a + b) * (float)Options.L2;
-                    value = l.Item();
-                    if (float.IsFinite(value)) l.Backward();
-                }
+                var (output, value) = steps.Run(features, batch.Labels, batch.Targets);
                 if (!float.IsFinite(value))
                 {
-                    optimizer.ZeroGrad();   // the static step already wrote gradients; leave none, as the autograd path does
+                    optimizer.ZeroGrad();   // the step computed gradients before its finite check; leave none
                     history.Diverged = true;
                     context.Stop($"The loss became {value.ToString(CultureInfo.InvariantCulture)} at epoch {epoch + 1}, batch {batchIndex + 1}; training stopped before that step. " +
                         "The model keeps the weights that produced it, and saved checkpoints hold the last completed epoch. Try a lower learning rate.");
                     break;
                 }
-                if (noise is not null) RemoveWeightNoise(noise);
-                if (Options.ClipGradNorm > 0) GradClip.ClipGradNorm(clipped, Options.ClipGradNorm);
-                optimizer.Step();
                 if (Options.Scheduler?.Interval == StepInterval.Batch) Options.Scheduler.Step();
                 lossSum += (double)value * batch.Count;
                 metricSum += BatchMetric(output, batch, train.Task);
@@ -221,6 +194,7 @@ public sealed class Trainer(TrainerOptions? options = null)
             foreach (var c in callbacks) c.OnEpochEnd(context, log);
             if (Options.CheckpointPath is not null) WriteCheckpoint(Options.CheckpointPath, epoch, model, optimizer, callbacks, history, noiseGenerator);
         }
+        steps.Dispose();
         history.StopReason = context.StopReason;
         foreach (var c in callbacks) c.OnTrainEnd(context);
         return history;

@@ -62,7 +62,7 @@ public sealed partial class Augmentation
         // Read the batch in place and write into a pooled tensor: two fresh large arrays per batch made the
         // large-object heap grow by hundreds of MB an epoch on the loader's thread.
         var xt = features.Contiguous();
-        var x = xt.Storage is CpuStorage cpu ? cpu.Data.AsMemory(xt.offset, xt.Numel) : features.ToArray();
+        ReadOnlyMemory<float> x = xt.TryHostMemory(out var values) ? values : features.ToArray();
         Tensor? result = null;
         float[]? o = null;
         int oc = 0, oh = 0, ow = 0;
@@ -73,8 +73,8 @@ public sealed partial class Augmentation
             if (o is null)
             {
                 (oc, oh, ow) = (image.Shape[0], image.Shape[1], image.Shape[2]);
-                result = Tensor.Uninitialized(Backends.CpuBackend.Instance, shape.Count == 3 && oc == 1 ? [n, oh, ow] : [n, oc, oh, ow]);
-                o = ((CpuStorage)result.Storage).Data;
+                result = Tensor.Uninitialized(Tensor.DefaultBackend, shape.Count == 3 && oc == 1 ? [n, oh, ow] : [n, oc, oh, ow]);
+                o = BatchTransform.HostArray(result);
             }
             else if (image.Shape[0] != oc || image.Shape[1] != oh || image.Shape[2] != ow)
                 throw new ArgumentException($"Augmentation: image {i} became {Shapes.Format([.. image.Shape])} but image 0 became ({oc}, {oh}, {ow}); every image must end with one shape.");

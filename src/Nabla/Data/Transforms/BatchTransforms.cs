@@ -51,10 +51,16 @@ public abstract class BatchTransform
     internal static (Tensor Source, ReadOnlyMemory<float> X, Tensor Output, float[] O) InPlaceAndPooled(Tensor features)
     {
         var source = features.Contiguous();
-        var x = source.Storage is CpuStorage cpu ? cpu.Data.AsMemory(source.offset, source.Numel) : features.ToArray();
-        var output = Tensor.Uninitialized(Backends.CpuBackend.Instance, [.. features.Shape]);
-        return (source, x, output, ((CpuStorage)output.Storage).Data);
+        ReadOnlyMemory<float> x = source.TryHostMemory(out var values) ? values : features.ToArray();
+        var output = Tensor.Uninitialized(Tensor.DefaultBackend, [.. features.Shape]);
+        return (source, x, output, HostArray(output));
     }
+
+    // The host array behind a tensor this code just allocated (host memory by construction).
+    internal static float[] HostArray(Tensor t) =>
+        t.TryHostMemory(out var m) && System.Runtime.InteropServices.MemoryMarshal.TryGetArray<float>(m, out var segment) && segment.Offset == 0
+            ? segment.Array!
+            : throw new InvalidOperationException("Augmentation: the output tensor is not in host memory.");
 
     /// <summary>t_i ← λ·t_i + (1−λ)·t_perm(i), as a (B, K) tensor.</summary>
     internal static Tensor MixTargets(float[] t, int n, int k, double lambda, int[] perm)

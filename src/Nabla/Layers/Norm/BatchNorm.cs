@@ -72,31 +72,14 @@ public abstract class BatchNormBase : Module
         CheckInput(input);
         bool useBatch = Training || !TrackRunningStats;
         if (!useBatch)
-            return BatchNormOp.Forward(input, Weight, Bias, RunningMean!.ToArray(), RunningVar!.ToArray(), Eps).Output;
+            return BatchNormOp.Forward(input, Weight, Bias, RunningMean!, RunningVar!, Eps).Output;
         var (y, mean, variance) = BatchNormOp.Forward(input, Weight, Bias, null, null, Eps);
-        if (Training && TrackRunningStats) UpdateRunningStatistics(mean, variance, input.Numel / NumFeatures);
+        // r ← (1 − f)·r + f·μ_B and v ← (1 − f)·v + f·σ²_B·m/(m − 1) (the unbiased variance), f the momentum or
+        // 1/batches seen, m values per channel: a launch, so a captured step advances them too.
+        if (Training && TrackRunningStats)
+            input.Backend.BatchNormRunningStatistics(RunningMean!, RunningVar!, NumBatchesTracked!, Momentum, mean, variance, input.Numel / NumFeatures);
         return y;
     }
-
-    /// <summary>
-    /// One training batch's update of the running estimates: r ← (1 − f)·r + f·μ_B and v ← (1 − f)·v + f·σ²_B·m/(m − 1)
-    /// (the unbiased variance), f the momentum or 1/batches seen; <paramref name="m"/> values per channel.
-    /// </summary>
-    internal void UpdateRunningStatistics(ReadOnlySpan<float> mean, ReadOnlySpan<float> variance, long m)
-    {
-        NumBatchesTracked!.Data[0]++;
-        double factor = Momentum ?? 1.0 / NumBatchesTracked.Data[0];
-        var rm = Values(RunningMean!);
-        var rv = Values(RunningVar!);
-        for (int c = 0; c < NumFeatures; c++)
-        {
-            rm[c] = (float)((1 - factor) * rm[c] + factor * mean[c]);
-            rv[c] = (float)((1 - factor) * rv[c] + factor * variance[c] * m / Math.Max(1, m - 1));
-        }
-    }
-
-    // A buffer's storage (the running estimates are contiguous CPU tensors the layer created).
-    private static Span<float> Values(Tensor t) => ((CpuStorage)t.Storage).Data.AsSpan(t.Offset, t.Numel);
 
     /// <inheritdoc/>
     protected override string ExtraRepr =>

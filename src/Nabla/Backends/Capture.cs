@@ -1,0 +1,106 @@
+namespace Nabla.Backends;
+
+/// <summary>
+/// One kernel with its plan made (row plans, offsets, the thread split) and its buffers bound: <see cref="Run"/> only
+/// computes. An eager call plans and runs it at once; a capture keeps it and runs it again at every replay, so a
+/// launch's <see cref="Run"/> must create nothing and read everything that changes between steps (input values,
+/// scalar slots, a generator) when it runs. This is the unit a CUDA backend would put into a CUDA graph.
+/// </summary>
+internal abstract class Launch
+{
+    /// <summary>Computes over the bound buffers.</summary>
+    public abstract void Run();
+}
+
+/// <summary>
+/// Scalars a launch reads when it runs rather than when it is planned (a learning rate a schedule changes, a step
+/// count, bias corrections): <see cref="Prepare"/> refreshes them from their owner, and the launch calls it first.
+/// </summary>
+public abstract class ScalarSlot
+{
+    /// <summary>Brings the values up to date for this run (may advance a counter, as a step count).</summary>
+    public abstract void Prepare();
+}
+
+/// <summary>
+/// What a capture records on the thread that runs the step: the launches in order, the buffers it owns (every
+/// allocation made while capturing, kept out of the caching allocator for the capture's life), the storages its
+/// launches read and write (kept alive so their pooled buffers are never handed to anyone else), and why it cannot
+/// be replayed, when it cannot.
+/// </summary>
+internal sealed class CaptureSession
+{
+    [ThreadStatic] private static CaptureSession? t_current;
+
+    /// <summary>The capture recording on this thread, or null (eager execution).</summary>
+    public static CaptureSession? Current => t_current;
+
+    public readonly List<Launch> Launches = [];
+    public readonly List<(CpuStorage Storage, float[] Buffer)> Owned = [];
+    public readonly HashSet<object> Pinned = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The first reason the recorded launches do not stand for the step, or null.</summary>
+    public string? Failure { get; private set; }
+
+    /// <summary>Bumped by whatever rebinds state a capture may have bound (an optimizer's loaded state); a capture made before is stale.</summary>
+    public static int Generation => s_generation;
+
+    private static int s_generation;
+
+    public static void InvalidateAll() => Interlocked.Increment(ref s_generation);
+
+    public static CaptureSession Begin()
+    {
+        if (t_current is not null) throw new InvalidOperationException("A capture is already recording on this thread; captures do not nest.");
+        return t_current = new CaptureSession();
+    }
+
+    public void End()
+    {
+        if (ReferenceEquals(t_current, this)) t_current = null;
+    }
+
+    public void Record(Launch launch)
+    {
+        if (Failure is null) Launches.Add(launch);
+    }
+
+    public void Pin(object storage) => Pinned.Add(storage);
+
+    /// <summary>Tensors whose gradient the step assigned, in first-assignment order.</summary>
+    public readonly List<Tensor> GradTensors = [];
+    private readonly HashSet<Tensor> _gradSeen = new(ReferenceEqualityComparer.Instance);
+
+    public void GradAssigned(Tensor t)
+    {
+        if (_gradSeen.Add(t)) GradTensors.Add(t);
+    }
+
+    /// <summary>Marks the capture unusable; the step itself goes on eagerly.</summary>
+    public void Fail(string reason) => Failure ??= reason;
+
+    /// <summary>Gives the owned buffers back to the caching allocator once their storages are unreachable.</summary>
+    public void Release()
+    {
+        foreach (var (storage, buffer) in Owned) BufferPool<float>.Lend(storage, buffer);
+        Owned.Clear();
+        Launches.Clear();
+        Pinned.Clear();
+    }
+}
+
+/// <summary>
+/// The scalars of one Adam/AdamW update, refreshed by <see cref="ScalarSlot.Prepare"/> when the launch runs:
+/// g′ = fma(θ, l2, g); θ ← θ·decay; m ← fma(g′, 1−β₁, m·β₁); v ← fma(g′², 1−β₂, v·β₂); θ ← fma(m/(√v/bc₂ + ε), negStep, θ).
+/// </summary>
+public abstract class AdamScalars : ScalarSlot
+{
+    /// <summary>The L2 coefficient (Adam's weight decay; 0 for AdamW).</summary>
+    public float L2;
+    /// <summary>θ's decay factor 1 − ηλ (AdamW; 1 for Adam).</summary>
+    public float Decay = 1;
+    /// <summary>β₁, 1 − β₁, β₂, 1 − β₂.</summary>
+    public float Beta1, OneMinusBeta1, Beta2, OneMinusBeta2;
+    /// <summary>√(1 − β₂ᵗ), ε, and −η/(1 − β₁ᵗ).</summary>
+    public float Bc2Sqrt, Eps, NegStep;
+}
