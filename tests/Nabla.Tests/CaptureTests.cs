@@ -1,0 +1,256 @@
+using Nabla.Optim;
+using Nabla.Training;
+
+namespace Nabla.Tests;
+
+/// <summary>
+/// One generic check over every layer, activation, loss, norm, regulariser and optimizer: two twins of a small model
+/// step alike, one eagerly and one captured after a warm-up step and then replayed, and must agree bit for bit in
+/// losses, outputs, gradients, weights, optimizer state, running statistics and generator states — with replays
+/// counted (a silent fall-back to eager fails) and 0 bytes allocated per replayed step on every thread.
+/// </summary>
+public class CaptureTests
+{
+    // What one case trains: a model, its loss, an optimizer factory, the input shape and how targets look.
+    public sealed record Case(Func<Module> Model, Func<Loss> Loss, Func<IEnumerable<Tensor>, Optimizer> Optimizer, int[] Input, int Classes, TargetKind Targets);
+
+    public enum TargetKind { Labels, Probabilities, Values }
+
+    private static Func<IEnumerable<Tensor>, Optimizer> Adam => ps => new Adam(ps, lr: 1e-2);
+
+    private static Case Mlp(Func<Module> activation, string? _ = null) =>
+        new(() => new Sequential(new Linear(6, 8, 1), activation(), new Linear(8, 3, 2)), () => new CrossEntropyLoss(), Adam, [5, 6], 3, TargetKind.Labels);
+
+    private static Case Image(Func<Module[]> layers, Func<Loss>? loss = null) =>
+        new(() => new Sequential([.. layers(), new Flatten(), new Linear(4 * 4 * 4, 3, 7)]), loss ?? (() => new CrossEntropyLoss()), Adam, [4, 2, 8, 8], 3, TargetKind.Labels);
+
+    private static Module Conv(int seed = 3) => new Conv2d(2, 4, 3, new Generator(seed), padding: 1);
+
+    /// <summary>The table: every family's members (the registries of issue 20 will enumerate it; until then, this list).</summary>
+    public static readonly Dictionary<string, Case> Cases = new()
+    {
+        // activations
+        ["relu"] = Mlp(() => new ReLU()),
+        ["sigmoid"] = Mlp(() => new Sigmoid()),
+        ["tanh"] = Mlp(() => new Tanh()),
+        ["leaky_relu"] = Mlp(() => new LeakyReLU(0.1f)),
+        ["elu"] = Mlp(() => new ELU()),
+        ["gelu"] = Mlp(() => new GELU()),
+        ["gelu_tanh"] = Mlp(() => new GELU("tanh")),
+        ["silu"] = Mlp(() => new SiLU()),
+        ["softplus"] = Mlp(() => new Softplus(2f, 10f)),
+        // layers and pooling
+        ["conv_maxpool"] = Image(() => [Conv(), new ReLU(), new MaxPool2d(2)]),
+        ["conv_avgpool"] = Image(() => [Conv(), new Tanh(), new AvgPool2d(2)]),
+        ["adaptive_avgpool"] = Image(() => [Conv(), new ReLU(), new AdaptiveAvgPool2d(4, 4)]),
+        ["identity_flatten"] = Mlp(() => new Identity()),
+        // norms
+        ["batchnorm1d"] = Mlp(() => new BatchNorm1d(8)),
+        ["batchnorm1d_cumulative"] = Mlp(() => new BatchNorm1d(8, momentum: null)),
+        ["batchnorm2d"] = Image(() => [Conv(), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2)]),
+        ["layernorm"] = Mlp(() => new LayerNorm(8)),
+        ["groupnorm"] = Image(() => [Conv(), new GroupNorm(2, 4), new ReLU(), new MaxPool2d(2)]),
+        ["instancenorm"] = Image(() => [Conv(), new InstanceNorm2d(4, affine: true, trackRunningStats: true), new ReLU(), new MaxPool2d(2)]),
+        ["switchnorm"] = Image(() => [Conv(), new SwitchNorm(4), new ReLU(), new MaxPool2d(2)]),
+        ["weight_standardization"] = Image(() => [new WeightStandardization(Conv()), new ReLU(), new MaxPool2d(2)]),
+        ["spectral_norm"] = Image(() => [new SpectralNorm(Conv(), new Generator(9)), new ReLU(), new MaxPool2d(2)]),
+        // regularisers
+        ["dropout"] = Mlp(() => new Dropout(0.3f, new Generator(11))),
+        ["dropout_classic"] = Mlp(() => new Dropout(0.3f, new Generator(11), DropoutMode.Classic)),
+        ["dropout2d"] = Image(() => [Conv(), new Dropout2d(0.5f, new Generator(12)), new ReLU(), new MaxPool2d(2)]),
+        ["dropconnect"] = new(() => new Sequential(new DropConnect(new Linear(6, 8, 1), 0.4f, new Generator(13)), new ReLU(), new Linear(8, 3, 2)),
+            () => new CrossEntropyLoss(), Adam, [5, 6], 3, TargetKind.Labels),
+        ["gaussian_noise"] = Mlp(() => new GaussianNoise(0.2f, generator: new Generator(14))),
+        ["gaussian_noise_multiplicative"] = Mlp(() => new GaussianNoise(0.2f, multiplicative: true, generator: new Generator(14))),
+        // residual blocks
+        ["basic_block"] = new(() => new Sequential(new BasicBlock(2, 4, 2, new Generator(15)), new Flatten(), new Linear(4 * 4 * 4, 3, 7)),
+            () => new CrossEntropyLoss(), Adam, [4, 2, 8, 8], 3, TargetKind.Labels),
+        ["bottleneck"] = new(() => new Sequential(new Bottleneck(2, 1, 2, new Generator(16)), new Flatten(), new Linear(4 * 4 * 4, 3, 7)),
+            () => new CrossEntropyLoss(), Adam, [4, 2, 8, 8], 3, TargetKind.Labels),
+        ["resnet8"] = new(() => Models.FromSpec("resnet:8", [1, 8, 8], 3, new Generator(17), options: new ModelOptions(Dropout: 0.2f)),
+            () => new CrossEntropyLoss(), Adam, [4, 1, 8, 8], 3, TargetKind.Labels),
+        // losses
+        ["cross_entropy_weighted_smoothed"] = Mlp(() => new ReLU()) with
+        {
+            Loss = () => new CrossEntropyLoss(Tensor.FromArray([0.5f, 2f, 1f], 3), labelSmoothing: 0.1f),
+        },
+        ["cross_entropy_sum"] = Mlp(() => new ReLU()) with { Loss = () => new CrossEntropyLoss(reduction: Reduction.Sum) },
+        ["cross_entropy_soft_labels"] = Mlp(() => new ReLU()) with { Loss = () => new CrossEntropyLoss(labelSmoothing: 0.05f), Targets = TargetKind.Probabilities },
+        ["nll"] = new(() => new Sequential(new Linear(6, 8, 1), new ReLU(), new Linear(8, 3, 2), new LogSoftmax(1)),
+            () => new NLLLoss(Tensor.FromArray([1f, 0.5f, 2f], 3)), Adam, [5, 6], 3, TargetKind.Labels),
+        ["mse"] = Mlp(() => new ReLU()) with { Loss = () => new MSELoss(), Targets = TargetKind.Values },
+        ["l1"] = Mlp(() => new ReLU()) with { Loss = () => new L1Loss(), Targets = TargetKind.Values },
+        ["huber"] = Mlp(() => new ReLU()) with { Loss = () => new HuberLoss(0.5f), Targets = TargetKind.Values },
+        ["bce"] = new(() => new Sequential(new Linear(6, 8, 1), new ReLU(), new Linear(8, 3, 2), new Sigmoid()),
+            () => new BCELoss(), Adam, [5, 6], 3, TargetKind.Probabilities),
+        ["bce_logits"] = Mlp(() => new ReLU()) with { Loss = () => new BCEWithLogitsLoss(posWeight: Tensor.FromArray([1f, 2f, 0.5f], 3)), Targets = TargetKind.Probabilities },
+        // optimizers
+        ["adam_weight_decay"] = Mlp(() => new ReLU()) with { Optimizer = ps => new Adam(ps, lr: 1e-2, weightDecay: 0.1) },
+        ["adamw"] = Mlp(() => new ReLU()) with { Optimizer = ps => new AdamW(ps, lr: 1e-2) },
+    };
+
+    public static TheoryData<string> Names => [.. Cases.Keys];
+
+    private const int Steps = 6;
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void A_captured_step_replays_the_eager_step_bit_for_bit_and_allocates_nothing(string name)
+    {
+        var c = Cases[name];
+        var eager = new Twin(c);
+        var captured = new Twin(c);
+        var graph = new StepGraph();
+        var data = new Generator(99);
+        for (int step = 0; step < Steps; step++)
+        {
+            var (x, labels, targets) = Batch(c, data);
+            eager.Eager(x, labels, targets, step);
+            captured.CopyIn(x, labels, targets, step);
+            if (step == 0) captured.Step();                 // warm-up: the optimizer makes its state
+            else if (step == 1) Assert.True(graph.Capture(captured.Step), $"{name}: {graph.Failure}");
+            else graph.Replay();
+            Same(name, step, eager, captured);
+        }
+        Assert.Equal(Steps - 2, graph.Replays);
+    }
+
+    internal static (Tensor X, IntTensor? Labels, Tensor? Targets) NewBatch(Case c, Generator g) => Batch(c, g);
+
+    private static (Tensor X, IntTensor? Labels, Tensor? Targets) Batch(Case c, Generator g)
+    {
+        var x = Tensor.Randn(c.Input, g);
+        int n = c.Input[0];
+        return c.Targets switch
+        {
+            TargetKind.Labels => (x, IntTensor.FromArray(Enumerable.Range(0, n).Select(_ => g.NextInt(c.Classes)).ToArray()), null),
+            TargetKind.Probabilities => (x, null, Tensor.Rand([n, c.Classes], g).Softmax(1).Detach()),
+            _ => (x, null, Tensor.Randn([n, c.Classes], g)),
+        };
+    }
+
+    // A model, loss and optimizer built from the case's seeds; the captured twin reads static inputs.
+    internal sealed class Twin
+    {
+        public readonly Module Model;
+        public readonly Loss LossFn;
+        public readonly Optimizer Optimizer;
+        public Tensor? Loss, Output;
+        private readonly Tensor _x;
+        private readonly IntTensor? _labels;
+        private readonly Tensor? _targets;
+
+        public Twin(Case c)
+        {
+            Model = c.Model();
+            LossFn = c.Loss();
+            Optimizer = c.Optimizer(Model.Parameters());
+            _x = Tensor.Zeros(c.Input);
+            _labels = c.Targets == TargetKind.Labels ? new IntTensor(new int[c.Input[0]], c.Input[0]) : null;
+            _targets = c.Targets == TargetKind.Labels ? null : Tensor.Zeros(c.Input[0], c.Classes);
+        }
+
+        // The scheduled learning rate changes every step: a replay must read it when it runs.
+        private void Schedule(int step) => Optimizer.ParamGroups[0].LearningRate = 1e-2 * Math.Pow(0.8, step);
+
+        public void Eager(Tensor x, IntTensor? labels, Tensor? targets, int step)
+        {
+            Schedule(step);
+            Run(x, labels, targets);
+        }
+
+        public void CopyIn(Tensor x, IntTensor? labels, Tensor? targets, int step)
+        {
+            Schedule(step);
+            _x.CopyFrom(x);
+            if (labels is not null) labels.Data.CopyTo(_labels!.Data, 0);
+            if (targets is not null) _targets!.CopyFrom(targets);
+        }
+
+        public void Step() => Run(_x, _labels, _targets);
+
+        private void Run(Tensor x, IntTensor? labels, Tensor? targets)
+        {
+            Optimizer.ZeroGrad();
+            Output = Model.Forward(x);
+            Loss = labels is not null ? LossFn.Forward(Output, labels) : LossFn.Forward(Output, targets!);
+            Loss.Backward();
+            Optimizer.Step();
+        }
+    }
+
+    private static void Same(string name, int step, Twin a, Twin b)
+    {
+        string at = $"{name}, step {step}";
+        Assert.True(Bits(a.Loss!).SequenceEqual(Bits(b.Loss!)), $"{at}: loss {a.Loss!.Item()} vs {b.Loss!.Item()}");
+        Assert.True(Bits(a.Output!).SequenceEqual(Bits(b.Output!)), $"{at}: outputs differ");
+        var pa = a.Model.NamedParameters().ToArray();
+        var pb = b.Model.NamedParameters().ToArray();
+        for (int i = 0; i < pa.Length; i++)
+        {
+            Assert.True(Bits(pa[i].Parameter).SequenceEqual(Bits(pb[i].Parameter)), $"{at}: weight {pa[i].Name} differs");
+            Assert.Equal(pa[i].Parameter.Grad is null, pb[i].Parameter.Grad is null);
+            if (pa[i].Parameter.Grad is { } ga)
+                Assert.True(Bits(ga).SequenceEqual(Bits(pb[i].Parameter.Grad!)), $"{at}: gradient of {pa[i].Name} differs");
+            var sa = a.Optimizer.StateOf(pa[i].Parameter);
+            var sb = b.Optimizer.StateOf(pb[i].Parameter);
+            Assert.Equal(sa?.Step, sb?.Step);
+            if (sa is not null)
+                foreach (var (key, t) in sa.Buffers)
+                    Assert.True(Bits(t).SequenceEqual(Bits(sb!.Buffers[key])), $"{at}: optimizer state {key} of {pa[i].Name} differs");
+        }
+        var ba = a.Model.NamedBuffers().ToArray();
+        var bb = b.Model.NamedBuffers().ToArray();
+        for (int i = 0; i < ba.Length; i++)
+        {
+            if (ba[i].Buffer.Float is { } fa) Assert.True(Bits(fa).SequenceEqual(Bits(bb[i].Buffer.Float!)), $"{at}: buffer {ba[i].Name} differs");
+            else Assert.Equal(ba[i].Buffer.Int!.Data, bb[i].Buffer.Int!.Data);
+        }
+        var ga2 = a.Model.NamedGenerators().ToArray();
+        var gb2 = b.Model.NamedGenerators().ToArray();
+        for (int i = 0; i < ga2.Length; i++) Assert.Equal(ga2[i].Generator.GetState(), gb2[i].Generator.GetState());
+    }
+
+    private static int[] Bits(Tensor t) => t.ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
+}
+
+/// <summary>
+/// Replays allocate nothing, on any thread, once warm: every case of <see cref="CaptureTests"/>, alone in the process
+/// (other tests' threads would count), past the JIT's call-counting threshold (30) and its delay (100 ms), whose
+/// tier-up can allocate once.
+/// </summary>
+[Collection(nameof(AloneInTheProcess))]
+public class CaptureAllocationTests
+{
+    [Theory]
+    [MemberData(nameof(CaptureTests.Names), MemberType = typeof(CaptureTests))]
+    public void A_warm_replay_allocates_nothing_on_any_thread(string name)
+    {
+        var c = CaptureTests.Cases[name];
+        var twin = new CaptureTests.Twin(c);
+        var (x, labels, targets) = CaptureTests.NewBatch(c, new Generator(5));
+        twin.CopyIn(x, labels, targets, 0);
+        twin.Step();
+        using var graph = new StepGraph();
+        Assert.True(graph.Capture(twin.Step), graph.Failure);
+        for (int i = 0; i < 40; i++) graph.Replay();
+        Thread.Sleep(300);
+        for (int i = 0; i < 10; i++) graph.Replay();
+        // Three windows of 20 replays: a replay that allocates does so in every window, while the runtime's one-off
+        // background work (a JIT tier-up, a worker's first thread-static) lands in one at most.
+        var windows = new List<(long All, long Stepping)>();
+        for (int w = 0; w < 3; w++)
+        {
+            long all = GC.GetTotalAllocatedBytes(precise: true), mine = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++) graph.Replay();
+            windows.Add((GC.GetTotalAllocatedBytes(precise: true) - all, GC.GetAllocatedBytesForCurrentThread() - mine));
+        }
+        Assert.True(windows.Min(w => w.All) == 0 && windows.All(w => w.Stepping == 0),
+            $"{name}: bytes per 20 replays (all threads, stepping thread): {string.Join("; ", windows)}");
+        Assert.Equal(110, graph.Replays);
+    }
+}
+
+/// <summary>Tests that must not share the process's worker threads with tests running in parallel.</summary>
+[CollectionDefinition(nameof(AloneInTheProcess), DisableParallelization = true)]
+public class AloneInTheProcess;
