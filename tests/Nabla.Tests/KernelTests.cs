@@ -229,7 +229,7 @@ public class FastKernelTests
         {
             float[] p = (float[])p0.Clone(), m = (float[])m0.Clone(), v = (float[])v0.Clone();
             for (int step = 0; step < 3; step++)
-                Nabla.Kernels.OptimizerKernels.Adam(p, g, m, v, l2, decay, 0.9f, 0.1f, 0.999f, 0.001f, 0.03f, 1e-8f, -0.01f, bits);
+                Nabla.Kernels.OptimizerKernels.Adam(p, g, m, v, [], l2, decay, 0.9f, 0.1f, 0.999f, 0.001f, 0.03f, 1e-8f, -0.01f, false, bits);
             return [p, m, v];
         }
         var scalar = Run(0);

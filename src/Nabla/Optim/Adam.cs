@@ -45,12 +45,13 @@ public class Adam : Optimizer
     protected override void Update(ParamGroup g, Tensor p, Tensor grad, ParamState s)
     {
         double lr = g["lr"], beta1 = g["beta1"], beta2 = g["beta2"], wd = g["weight_decay"];
-        if (g.Flag("maximize")) grad = -grad;
+        bool maximize = g.Flag("maximize");
         var expAvg = Buffer(s, "exp_avg", p);
         var expAvgSq = Buffer(s, "exp_avg_sq", p);
         var maxSq = g.Flag("amsgrad") ? Buffer(s, "max_exp_avg_sq", p) : null;
         s.Step++;
-        if (maxSq is null && Fused(p, grad, expAvg, expAvgSq, lr, beta1, beta2, wd, g["eps"], s.Step)) return;
+        if (Fused(p, grad, expAvg, expAvgSq, maxSq, lr, beta1, beta2, wd, g["eps"], maximize, s.Step)) return;
+        if (maximize) grad = -grad;
         if (wd != 0)
         {
             if (_decoupled) p.MulInPlace((float)(1 - lr * wd));
@@ -73,22 +74,23 @@ public class Adam : Optimizer
     /// <summary>Force the composed tensor-op path (the reference the fused kernel is tested against).</summary>
     internal static bool UseFusedKernel = true;
 
-    // The same update in one pass over contiguous CPU tensors (Kernels.OptimizerKernels.Adam, bit-identical).
-    private bool Fused(Tensor p, Tensor grad, Tensor expAvg, Tensor expAvgSq, double lr, double beta1, double beta2, double wd, double eps, long step)
+    // The same update in one pass over contiguous CPU tensors (Kernels.OptimizerKernels.Adam, bit-identical), every
+    // variant: L2 or decoupled decay, AMSGrad, maximize. Allocates nothing.
+    private bool Fused(Tensor p, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxSq, double lr, double beta1, double beta2,
+        double wd, double eps, bool maximize, long step)
     {
-        if (!UseFusedKernel || !Span(p, out var ps) || !Span(grad, out var gs) || !Span(expAvg, out var ms) || !Span(expAvgSq, out var vs)) return false;
+        if (!UseFusedKernel || !CpuSpan(p, p, out var ps) || !CpuSpan(grad, p, out var gs) || !CpuSpan(expAvg, p, out var ms)
+            || !CpuSpan(expAvgSq, p, out var vs)) return false;
+        Span<float> xs = default;
+        if (maxSq is not null && !CpuSpan(maxSq, p, out xs)) return false;
+        // The kernel reads l2 = 0 as "no L2 term"; a decay that only rounds to 0f keeps the composed fma(p, 0, g).
+        if (wd != 0 && !_decoupled && (float)wd == 0) return false;
         double bc1 = 1 - Math.Pow(beta1, step), bc2Sqrt = Math.Sqrt(1 - Math.Pow(beta2, step));
-        Kernels.OptimizerKernels.Adam(ps, gs, ms, vs,
+        Kernels.OptimizerKernels.Adam(ps, gs, ms, vs, xs,
             l2: wd != 0 && !_decoupled ? (float)wd : 0f, decay: wd != 0 && _decoupled ? (float)(1 - lr * wd) : 1f,
-            (float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2), (float)bc2Sqrt, (float)eps, -(float)(lr / bc1));
+            (float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2), (float)bc2Sqrt, (float)eps, -(float)(lr / bc1), maximize);
         GC.KeepAlive(grad);
         return true;
-
-        static bool Span(Tensor t, out Span<float> span)
-        {
-            span = t.Storage is CpuStorage cpu && t.IsContiguous ? cpu.Data.AsSpan(t.offset, t.Numel) : default;
-            return t.Storage is CpuStorage && t.IsContiguous;
-        }
     }
 }
 

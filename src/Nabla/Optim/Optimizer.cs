@@ -95,6 +95,21 @@ public abstract class Optimizer
         return b;
     }
 
+    /// <summary>
+    /// The values of <paramref name="t"/> as one span when it is a contiguous CPU tensor of <paramref name="like"/>'s
+    /// shape (what the fused kernels in Kernels.OptimizerKernels take), else false and the composed path runs.
+    /// </summary>
+    private protected static bool CpuSpan(Tensor t, Tensor like, out Span<float> span)
+    {
+        if (t.Storage is CpuStorage cpu && t.IsContiguous && t.shape.AsSpan().SequenceEqual(like.shape))
+        {
+            span = cpu.Data.AsSpan(t.offset, t.Numel);
+            return true;
+        }
+        span = default;
+        return false;
+    }
+
     // ---- checkpoint --------------------------------------------------------------------------------------
 
     /// <summary>
