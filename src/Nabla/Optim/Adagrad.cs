@@ -38,13 +38,26 @@ public sealed class Adagrad : Optimizer
     protected override void Update(ParamGroup g, Tensor p, Tensor grad, ParamState s)
     {
         var sum = Buffer(s, "sum", p, (float)g["initial_accumulator_value"]);
-        if (g.Flag("maximize")) grad = -grad;
         s.Step++;
         float wd = (float)g["weight_decay"];
-        if (wd != 0) grad = grad.Clone().AddInPlace(p, wd);
         double clr = g["lr"] / (1 + (s.Step - 1) * g["lr_decay"]);
+        if (Fused(p, grad, sum, wd, (float)g["eps"], g.Flag("maximize"), -(float)clr)) return;
+        if (g.Flag("maximize")) grad = -grad;
+        if (wd != 0) grad = grad.Clone().AddInPlace(p, wd);
         sum.AddcmulInPlace(grad, grad, 1f);
         var std = sum.Sqrt() + (float)g["eps"];
         p.AddcdivInPlace(grad, std, -(float)clr);
+    }
+
+    /// <summary>Force the composed tensor-op path (the reference the fused kernel is tested against).</summary>
+    internal static bool UseFusedKernel = true;
+
+    // The same update in one pass over contiguous CPU tensors (Kernels.OptimizerKernels.Adagrad, bit-identical).
+    private static bool Fused(Tensor p, Tensor grad, Tensor sum, float wd, float eps, bool maximize, float negClr)
+    {
+        if (!UseFusedKernel || !CpuSpan(p, p, out var ps) || !CpuSpan(grad, p, out var gs) || !CpuSpan(sum, p, out var ss)) return false;
+        Kernels.OptimizerKernels.Adagrad(ps, gs, ss, wd, eps, maximize, negClr);
+        GC.KeepAlive(grad);
+        return true;
     }
 }

@@ -43,12 +43,13 @@ public sealed class RMSProp : Optimizer
     protected override void Update(ParamGroup g, Tensor p, Tensor grad, ParamState s)
     {
         float alpha = (float)g["alpha"], eps = (float)g["eps"], wd = (float)g["weight_decay"], momentum = (float)g["momentum"];
-        if (g.Flag("maximize")) grad = -grad;
-        if (wd != 0) grad = grad.Clone().AddInPlace(p, wd);
         s.Step++;
         var squareAvg = Buffer(s, "square_avg", p);
-        if (momentum > 0) Buffer(s, "momentum_buffer", p);
-        if (g.Flag("centered")) Buffer(s, "grad_avg", p);
+        var momentumBuffer = momentum > 0 ? Buffer(s, "momentum_buffer", p) : null;
+        var gradAvgBuffer = g.Flag("centered") ? Buffer(s, "grad_avg", p) : null;
+        if (Fused(p, grad, squareAvg, gradAvgBuffer, momentumBuffer, alpha, eps, wd, momentum, g.Flag("maximize"), -(float)g["lr"])) return;
+        if (g.Flag("maximize")) grad = -grad;
+        if (wd != 0) grad = grad.Clone().AddInPlace(p, wd);
         squareAvg.MulInPlace(alpha).AddcmulInPlace(grad, grad, 1 - alpha);
         Tensor avg;
         if (g.Flag("centered"))
@@ -66,5 +67,21 @@ public sealed class RMSProp : Optimizer
             p.AddInPlace(buf, -(float)g["lr"]);
         }
         else p.AddcdivInPlace(grad, avg, -(float)g["lr"]);
+    }
+
+    /// <summary>Force the composed tensor-op path (the reference the fused kernel is tested against).</summary>
+    internal static bool UseFusedKernel = true;
+
+    // The same update in one pass over contiguous CPU tensors (Kernels.OptimizerKernels.RmsProp, bit-identical).
+    private static bool Fused(Tensor p, Tensor grad, Tensor squareAvg, Tensor? gradAvg, Tensor? momentumBuffer,
+        float alpha, float eps, float wd, float momentum, bool maximize, float negLr)
+    {
+        if (!UseFusedKernel || !CpuSpan(p, p, out var ps) || !CpuSpan(grad, p, out var gs) || !CpuSpan(squareAvg, p, out var ss)) return false;
+        Span<float> avg = default, bs = default;
+        if (gradAvg is not null && !CpuSpan(gradAvg, p, out avg)) return false;
+        if (momentumBuffer is not null && !CpuSpan(momentumBuffer, p, out bs)) return false;
+        Kernels.OptimizerKernels.RmsProp(ps, gs, ss, avg, bs, alpha, eps, wd, momentum, maximize, negLr);
+        GC.KeepAlive(grad);
+        return true;
     }
 }

@@ -42,6 +42,7 @@ public sealed class SGD : Optimizer
     protected override void Update(ParamGroup g, Tensor p, Tensor grad, ParamState s)
     {
         float momentum = (float)g["momentum"], dampening = (float)g["dampening"], wd = (float)g["weight_decay"];
+        if (Fused(g, p, grad, s, momentum, dampening, wd)) return;
         var d = g.Flag("maximize") ? -grad : grad;
         if (wd != 0) d = d.Clone().AddInPlace(p, wd);
         if (momentum != 0)
@@ -55,5 +56,34 @@ public sealed class SGD : Optimizer
         }
         s.Step++;
         p.AddInPlace(d, -(float)g["lr"]);
+    }
+
+    /// <summary>Force the composed tensor-op path (the reference the fused kernel is tested against).</summary>
+    internal static bool UseFusedKernel = true;
+
+    // The same update in one pass over contiguous CPU tensors (Kernels.OptimizerKernels.Sgd, bit-identical). The
+    // momentum buffer is created on the first step, as in the composed path, and the kernel copies d into it.
+    private static bool Fused(ParamGroup g, Tensor p, Tensor grad, ParamState s, float momentum, float dampening, float wd)
+    {
+        if (!UseFusedKernel || !CpuSpan(p, p, out var ps) || !CpuSpan(grad, p, out var gs)) return false;
+        Span<float> bs = default;
+        bool first = false;
+        if (momentum != 0)
+        {
+            if (s.Buffers.TryGetValue("momentum_buffer", out var buf))
+            {
+                if (!CpuSpan(buf, p, out bs)) return false;
+            }
+            else
+            {
+                s.Buffers["momentum_buffer"] = buf = Tensor.ZerosLike(p);
+                if (!CpuSpan(buf, p, out bs)) throw new InvalidOperationException("SGD: a new momentum buffer is not a contiguous CPU tensor.");
+                first = true;
+            }
+        }
+        s.Step++;
+        Kernels.OptimizerKernels.Sgd(ps, gs, bs, wd, momentum, dampening, g.Flag("nesterov"), g.Flag("maximize"), first, -(float)g["lr"]);
+        GC.KeepAlive(grad);
+        return true;
     }
 }
