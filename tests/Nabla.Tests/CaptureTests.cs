@@ -87,6 +87,13 @@ public class CaptureTests
         // optimizers
         ["adam_weight_decay"] = Mlp(() => new ReLU()) with { Optimizer = ps => new Adam(ps, lr: 1e-2, weightDecay: 0.1) },
         ["adamw"] = Mlp(() => new ReLU()) with { Optimizer = ps => new AdamW(ps, lr: 1e-2) },
+        ["adam_amsgrad_maximize"] = Mlp(() => new ReLU()) with { Optimizer = ps => new Adam(ps, lr: 1e-2, amsgrad: true, maximize: true) },
+        ["sgd"] = Mlp(() => new ReLU()) with { Optimizer = ps => new SGD(ps, lr: 1e-2, momentum: 0) },
+        ["sgd_momentum_dampening_decay"] = Mlp(() => new ReLU()) with { Optimizer = ps => new SGD(ps, lr: 1e-2, momentum: 0.9, dampening: 0.1, weightDecay: 1e-2) },
+        ["sgd_nesterov"] = Mlp(() => new ReLU()) with { Optimizer = ps => new SGD(ps, lr: 1e-2, momentum: 0.9, nesterov: true) },
+        ["rmsprop"] = Mlp(() => new ReLU()) with { Optimizer = ps => new RMSProp(ps, lr: 1e-2) },
+        ["rmsprop_centered_momentum"] = Mlp(() => new ReLU()) with { Optimizer = ps => new RMSProp(ps, lr: 1e-2, momentum: 0.5, centered: true, weightDecay: 1e-3) },
+        ["adagrad"] = Mlp(() => new ReLU()) with { Optimizer = ps => new Adagrad(ps, lr: 1e-2, lrDecay: 0.01, weightDecay: 1e-3, initialAccumulatorValue: 0.1) },
     };
 
     public static TheoryData<string> Names => [.. Cases.Keys];

@@ -28,7 +28,6 @@ public sealed class StepGraph : IDisposable
     private Launch[] _launches = [];
     private Tensor[] _gradTensors = [];
     private Tensor?[] _grads = [];
-    private int _generation;
 
     /// <summary>Whether a capture succeeded and can be replayed.</summary>
     public bool IsCaptured { get; private set; }
@@ -46,7 +45,7 @@ public sealed class StepGraph : IDisposable
     public bool Stopped { get; private set; }
 
     /// <summary>Whether the capture is still bound to the state it recorded (no optimizer state has been loaded since).</summary>
-    public bool IsValid => IsCaptured && _generation == CaptureSession.Generation;
+    public bool IsValid => IsCaptured && _session!.Unchanged();
 
     /// <summary>
     /// Runs <paramref name="step"/> once, eagerly, while recording its launches; true when the recording can be
@@ -59,7 +58,6 @@ public sealed class StepGraph : IDisposable
         if (_session is not null) throw new InvalidOperationException("StepGraph: this graph already holds a capture; dispose it and make a new one.");
         var session = CaptureSession.Begin();
         _session = session;
-        _generation = CaptureSession.Generation;
         try
         {
             step();
@@ -99,7 +97,7 @@ public sealed class StepGraph : IDisposable
     public void Replay()
     {
         if (!IsCaptured) throw new InvalidOperationException($"StepGraph: nothing to replay{(Failure is null ? "" : ": " + Failure)}.");
-        if (_generation != CaptureSession.Generation)
+        if (!_session!.Unchanged())
             throw new InvalidOperationException("StepGraph: an optimizer's state was loaded since the capture, which rebinds its buffers; capture again.");
         Stopped = false;
         var launches = _launches;

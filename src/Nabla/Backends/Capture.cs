@@ -42,12 +42,22 @@ internal sealed class CaptureSession
     /// <summary>The first reason the recorded launches do not stand for the step, or null.</summary>
     public string? Failure { get; private set; }
 
-    /// <summary>Bumped by whatever rebinds state a capture may have bound (an optimizer's loaded state); a capture made before is stale.</summary>
-    public static int Generation => s_generation;
+    // Owners of state the launches are bound to (an optimizer's buffers) with their version at capture: loading new
+    // state rebinds it and bumps the version, which makes the capture stale.
+    private readonly List<(IRebindable Owner, int Version)> _watched = [];
 
-    private static int s_generation;
+    public void Watch(IRebindable owner)
+    {
+        foreach (var (o, _) in _watched) if (ReferenceEquals(o, owner)) return;
+        _watched.Add((owner, owner.BindingVersion));
+    }
 
-    public static void InvalidateAll() => Interlocked.Increment(ref s_generation);
+    /// <summary>Whether every watched owner still has the state it had when captured.</summary>
+    public bool Unchanged()
+    {
+        foreach (var (o, v) in _watched) if (o.BindingVersion != v) return false;
+        return true;
+    }
 
     public static CaptureSession Begin()
     {
@@ -90,17 +100,30 @@ internal sealed class CaptureSession
 }
 
 /// <summary>
-/// The scalars of one Adam/AdamW update, refreshed by <see cref="ScalarSlot.Prepare"/> when the launch runs:
-/// g′ = fma(θ, l2, g); θ ← θ·decay; m ← fma(g′, 1−β₁, m·β₁); v ← fma(g′², 1−β₂, v·β₂); θ ← fma(m/(√v/bc₂ + ε), negStep, θ).
+/// The scalars of one fused optimizer update (<see cref="IBackend.OptimizerStep"/>), refreshed by
+/// <see cref="ScalarSlot.Prepare"/> when the launch runs: the optimizer's step count, learning rate and bias
+/// corrections as the composed path computes them. Each rule reads the fields it needs.
 /// </summary>
-public abstract class AdamScalars : ScalarSlot
+public abstract class OptimizerScalars : ScalarSlot
 {
-    /// <summary>The L2 coefficient (Adam's weight decay; 0 for AdamW).</summary>
-    public float L2;
-    /// <summary>θ's decay factor 1 − ηλ (AdamW; 1 for Adam).</summary>
+    /// <summary>−η (SGD, RMSProp), −η/(1 + (t − 1)·decay) (Adagrad) or −η/(1 − β₁ᵗ) (Adam).</summary>
+    public float NegStep;
+    /// <summary>The L2 coefficient λ added to the gradient (0: none).</summary>
+    public float WeightDecay;
+    /// <summary>θ's decay factor 1 − ηλ (AdamW; 1 otherwise).</summary>
     public float Decay = 1;
-    /// <summary>β₁, 1 − β₁, β₂, 1 − β₂.</summary>
-    public float Beta1, OneMinusBeta1, Beta2, OneMinusBeta2;
-    /// <summary>√(1 − β₂ᵗ), ε, and −η/(1 − β₁ᵗ).</summary>
-    public float Bc2Sqrt, Eps, NegStep;
+    /// <summary>ε.</summary>
+    public float Eps;
+    /// <summary>SGD's μ and τ; RMSProp's μ and α.</summary>
+    public float Momentum, Dampening, Alpha;
+    /// <summary>Adam's β₁, 1 − β₁, β₂, 1 − β₂ and √(1 − β₂ᵗ).</summary>
+    public float Beta1, OneMinusBeta1, Beta2, OneMinusBeta2, Bc2Sqrt;
+    /// <summary>Nesterov momentum, gradient ascent, and SGD's first step (the momentum buffer takes d).</summary>
+    public bool Nesterov, Maximize, FirstStep;
+}
+
+/// <summary>An owner of state a capture binds (an optimizer): its version changes when that state is replaced.</summary>
+internal interface IRebindable
+{
+    int BindingVersion { get; }
 }

@@ -233,18 +233,33 @@ public sealed partial class CpuBackend
     // ---- optimizers: one fused pass per parameter, scalars read from their slot when the launch runs ------------
 
     /// <inheritdoc/>
-    public void Adam(Tensor p, Tensor g, Tensor m, Tensor v, Tensor? maxV, AdamScalars scalars)
+    public void OptimizerStep(OptimizerRule rule, Tensor p, Tensor g, Tensor? s0, Tensor? s1, Tensor? s2, OptimizerScalars scalars)
     {
-        if (maxV is not null) throw new NotSupportedException("CpuBackend.Adam: AMSGrad has no fused kernel yet.");
-        Submit(new AdamLaunch(Out(p), In(g), Out(m), Out(v), scalars));
+        var none = new Buf([], 0, 0);
+        Submit(new OptimizerLaunch(rule, Out(p), In(g), s0 is null ? none : Out(s0), s1 is null ? none : Out(s1), s2 is null ? none : Out(s2), scalars));
     }
 
-    private sealed class AdamLaunch(Buf p, Buf g, Buf m, Buf v, AdamScalars s) : Launch
+    private sealed class OptimizerLaunch(OptimizerRule rule, Buf p, Buf g, Buf s0, Buf s1, Buf s2, OptimizerScalars s) : Launch
     {
         public override void Run()
         {
             s.Prepare();
-            OptimizerKernels.Adam(p.Out, g.In, m.Out, v.Out, s.L2, s.Decay, s.Beta1, s.OneMinusBeta1, s.Beta2, s.OneMinusBeta2, s.Bc2Sqrt, s.Eps, s.NegStep);
+            switch (rule)
+            {
+                case OptimizerRule.Sgd:
+                    OptimizerKernels.Sgd(p.Out, g.In, s0.Out, s.WeightDecay, s.Momentum, s.Dampening, s.Nesterov, s.Maximize, s.FirstStep, s.NegStep);
+                    break;
+                case OptimizerRule.RmsProp:
+                    OptimizerKernels.RmsProp(p.Out, g.In, s0.Out, s1.Out, s2.Out, s.Alpha, s.Eps, s.WeightDecay, s.Momentum, s.Maximize, s.NegStep);
+                    break;
+                case OptimizerRule.Adagrad:
+                    OptimizerKernels.Adagrad(p.Out, g.In, s0.Out, s.WeightDecay, s.Eps, s.Maximize, s.NegStep);
+                    break;
+                default:
+                    OptimizerKernels.Adam(p.Out, g.In, s0.Out, s1.Out, s2.Out, s.WeightDecay, s.Decay, s.Beta1, s.OneMinusBeta1, s.Beta2, s.OneMinusBeta2,
+                        s.Bc2Sqrt, s.Eps, s.NegStep, s.Maximize);
+                    break;
+            }
         }
     }
 }

@@ -134,6 +134,34 @@ public interface IBackend
     void ClassTargets(IntTensor target, int classes, Tensor? weight, int ignoreIndex, float labelSmoothing, Tensor? q, Tensor? weightPerRow,
         IntTensor? safeTarget, Tensor denominator, string loss);
 
-    /// <summary>One Adam/AdamW update of p with gradient g and moments m, v (and the AMSGrad maximum), its scalars read from <paramref name="scalars"/> when it runs.</summary>
-    void Adam(Tensor p, Tensor g, Tensor m, Tensor v, Tensor? maxV, AdamScalars scalars);
+    /// <summary>
+    /// One fused optimizer update of parameter p with gradient g and its state tensors s0, s1, s2 (as
+    /// <see cref="OptimizerRule"/> lists them; all contiguous, p's shape), bit-identical to the optimizer's composed
+    /// tensor ops; <paramref name="scalars"/> is prepared and read when the launch runs, so a replay advances it.
+    /// </summary>
+    void OptimizerStep(OptimizerRule rule, Tensor p, Tensor g, Tensor? s0, Tensor? s1, Tensor? s2, OptimizerScalars scalars);
+}
+
+/// <summary>The distributions <see cref="IBackend.Random"/> draws from.</summary>
+public enum RandomKind
+{
+    /// <summary>Uniform on [a, b).</summary>
+    Uniform,
+    /// <summary>Normal with mean a and standard deviation b.</summary>
+    Normal,
+    /// <summary>b with probability 1 − a, else 0 (a dropout mask).</summary>
+    Bernoulli,
+}
+
+/// <summary>The update rules <see cref="IBackend.OptimizerStep"/> runs in one fused pass.</summary>
+public enum OptimizerRule
+{
+    /// <summary>torch.optim.SGD (state: momentum buffer or none).</summary>
+    Sgd,
+    /// <summary>torch.optim.RMSprop (state: square average, grad average or none, momentum buffer or none).</summary>
+    RmsProp,
+    /// <summary>torch.optim.Adagrad (state: sum).</summary>
+    Adagrad,
+    /// <summary>torch.optim.Adam / AdamW (state: exp_avg, exp_avg_sq, max_exp_avg_sq or none).</summary>
+    Adam,
 }

@@ -88,14 +88,3 @@ public enum ReduceOp
     /// <summary>max, NaN propagating.</summary>
     Max,
 }
-
-/// <summary>The distributions <see cref="IBackend.Random"/> draws from.</summary>
-public enum RandomKind
-{
-    /// <summary>Uniform on [a, b).</summary>
-    Uniform,
-    /// <summary>Normal with mean a and standard deviation b.</summary>
-    Normal,
-    /// <summary>b with probability 1 − a, else 0 (a dropout mask).</summary>
-    Bernoulli,
-}

@@ -37,15 +37,37 @@ public sealed class Adagrad : Optimizer
     /// <inheritdoc/>
     protected override void Update(ParamGroup g, Tensor p, Tensor grad, ParamState s)
     {
-        Uncapturable("Adagrad runs composed tensor ops, which bake its learning rate into the step");
         var sum = Buffer(s, "sum", p, (float)g["initial_accumulator_value"]);
-        if (g.Flag("maximize")) grad = -grad;
+        if (UseFusedKernel && Fusable(p, p) && Fusable(grad, p) && Fusable(sum, p))
+        {
+            var slot = s.Slot as Slot ?? (Slot)(s.Slot = new Slot(g, s));
+            p.Backend.OptimizerStep(Backends.OptimizerRule.Adagrad, p, grad, sum, null, null, slot);
+            return;
+        }
+        Uncapturable("Adagrad's composed path bakes its learning rate into the step");
         s.Step++;
         float wd = (float)g["weight_decay"];
-        if (wd != 0) grad = grad.Clone().AddInPlace(p, wd);
         double clr = g["lr"] / (1 + (s.Step - 1) * g["lr_decay"]);
+        if (g.Flag("maximize")) grad = -grad;
+        if (wd != 0) grad = grad.Clone().AddInPlace(p, wd);
         sum.AddcmulInPlace(grad, grad, 1f);
         var std = sum.Sqrt() + (float)g["eps"];
         p.AddcdivInPlace(grad, std, -(float)clr);
+    }
+
+    /// <summary>Force the composed tensor-op path (the reference the fused kernel is tested against).</summary>
+    internal static bool UseFusedKernel = true;
+
+    // The step's scalars, read from the group when the launch runs: the decayed rate clr = η/(1 + (t − 1)·decay).
+    private sealed class Slot(ParamGroup g, ParamState s) : Backends.OptimizerScalars
+    {
+        public override void Prepare()
+        {
+            s.Step++;
+            WeightDecay = (float)g["weight_decay"];
+            Eps = (float)g["eps"];
+            Maximize = g.Flag("maximize");
+            NegStep = -(float)(g["lr"] / (1 + (s.Step - 1) * g["lr_decay"]));
+        }
     }
 }

@@ -44,20 +44,23 @@ public class Adam : Optimizer
     /// <inheritdoc/>
     protected override void Update(ParamGroup g, Tensor p, Tensor grad, ParamState s)
     {
+        double lr = g["lr"], beta1 = g["beta1"], beta2 = g["beta2"], wd = g["weight_decay"];
+        bool maximize = g.Flag("maximize");
         var expAvg = Buffer(s, "exp_avg", p);
         var expAvgSq = Buffer(s, "exp_avg_sq", p);
         var maxSq = g.Flag("amsgrad") ? Buffer(s, "max_exp_avg_sq", p) : null;
-        if (UseFusedKernel && maxSq is null && !g.Flag("maximize") && p.IsContiguous && expAvg.IsContiguous && expAvgSq.IsContiguous)
+        // The kernel reads l2 = 0 as "no L2 term"; a decay that only rounds to 0f keeps the composed fma(p, 0, g).
+        if (UseFusedKernel && Fusable(p, p) && Fusable(grad, p) && Fusable(expAvg, p) && Fusable(expAvgSq, p) && Fusable(maxSq, p)
+            && !(wd != 0 && !_decoupled && (float)wd == 0))
         {
-            // The step count and the scalars derived from it are advanced by the launch, so a replayed step moves them too.
+            // The step count and the scalars derived from it advance when the launch runs, so a replayed step moves them too.
             var slot = s.Slot as Slot ?? (Slot)(s.Slot = new Slot(g, s, _decoupled));
-            p.Backend.Adam(p, grad, expAvg, expAvgSq, null, slot);
+            p.Backend.OptimizerStep(Backends.OptimizerRule.Adam, p, grad, expAvg, expAvgSq, maxSq, slot);
             return;
         }
-        Uncapturable("Adam with AMSGrad or maximize runs composed tensor ops");
-        double lr = g["lr"], beta1 = g["beta1"], beta2 = g["beta2"], wd = g["weight_decay"];
-        if (g.Flag("maximize")) grad = -grad;
+        Uncapturable("Adam's composed path bakes its learning rate into the step");
         s.Step++;
+        if (maximize) grad = -grad;
         if (wd != 0)
         {
             if (_decoupled) p.MulInPlace((float)(1 - lr * wd));
@@ -81,15 +84,15 @@ public class Adam : Optimizer
     internal static bool UseFusedKernel = true;
 
     // The fused update's scalars from the group's hyperparameters and the parameter's step, as the composed path
-    // computes them (bias corrections in double), refreshed each time the update runs.
-    private sealed class Slot(ParamGroup g, ParamState s, bool decoupled) : Backends.AdamScalars
+    // computes them (bias corrections in double, as PyTorch's Python floats), refreshed each time the update runs.
+    private sealed class Slot(ParamGroup g, ParamState s, bool decoupled) : Backends.OptimizerScalars
     {
         public override void Prepare()
         {
             s.Step++;
             double lr = g["lr"], beta1 = g["beta1"], beta2 = g["beta2"], wd = g["weight_decay"];
             double bc1 = 1 - Math.Pow(beta1, s.Step), bc2Sqrt = Math.Sqrt(1 - Math.Pow(beta2, s.Step));
-            L2 = wd != 0 && !decoupled ? (float)wd : 0f;
+            WeightDecay = wd != 0 && !decoupled ? (float)wd : 0f;
             Decay = wd != 0 && decoupled ? (float)(1 - lr * wd) : 1f;
             Beta1 = (float)beta1;
             OneMinusBeta1 = (float)(1 - beta1);
@@ -98,6 +101,7 @@ public class Adam : Optimizer
             Bc2Sqrt = (float)bc2Sqrt;
             Eps = (float)g["eps"];
             NegStep = -(float)(lr / bc1);
+            Maximize = g.Flag("maximize");
         }
     }
 }

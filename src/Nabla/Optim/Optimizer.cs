@@ -22,8 +22,12 @@ public sealed class ParamState
 /// <see cref="Step"/> (under no-grad, skipping parameters without a gradient), <see cref="ZeroGrad"/>, and a state
 /// dict that resumes a run bit for bit.
 /// </summary>
-public abstract class Optimizer
+public abstract class Optimizer : Backends.IRebindable
 {
+    // Bumped when LoadStateDict replaces the state buffers, which a captured step is bound to.
+    int Backends.IRebindable.BindingVersion => _bindingVersion;
+    private int _bindingVersion;
+
     private readonly List<ParamGroup> _groups = [];
     private readonly Dictionary<Tensor, ParamState> _state = new(ReferenceEqualityComparer.Instance);
 
@@ -67,6 +71,7 @@ public abstract class Optimizer
     public void Step()
     {
         using var _ = GradMode.NoGrad();
+        Backends.CaptureSession.Current?.Watch(this);
         // Indexed loops: an interface enumerator would be an allocation per group and step.
         foreach (var g in _groups)
             for (int i = 0, n = g.Parameters.Count; i < n; i++)
@@ -92,11 +97,15 @@ public abstract class Optimizer
     protected static Tensor Buffer(ParamState state, string name, Tensor like, float fill = 0f)
     {
         if (state.Buffers.TryGetValue(name, out var b)) return b;
+        Uncapturable("the optimizer creates its state in this step (capture after one eager step)");
         b = Tensor.ZerosLike(like);
         if (fill != 0) b.FillInPlace(fill);
         state.Buffers[name] = b;
         return b;
     }
+
+    /// <summary>Whether a tensor can take part in a fused update: contiguous, with <paramref name="like"/>'s shape.</summary>
+    private protected static bool Fusable(Tensor? t, Tensor like) => t is null || (t.IsContiguous && t.shape.AsSpan().SequenceEqual(like.shape));
 
     // ---- checkpoint --------------------------------------------------------------------------------------
 
@@ -178,7 +187,7 @@ public abstract class Optimizer
                 if (prop.Name != "params") _groups[gi][prop.Name] = prop.Value.GetDouble();
         _state.Clear();
         foreach (var (p, s) in restored) _state[p] = s;
-        Backends.CaptureSession.InvalidateAll();   // captured updates are bound to the replaced buffers
+        _bindingVersion++;   // captured updates are bound to the replaced buffers
     }
 
     /// <summary>

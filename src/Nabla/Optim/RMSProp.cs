@@ -42,14 +42,20 @@ public sealed class RMSProp : Optimizer
     /// <inheritdoc/>
     protected override void Update(ParamGroup g, Tensor p, Tensor grad, ParamState s)
     {
-        Uncapturable("RMSProp runs composed tensor ops, which bake its learning rate into the step");
         float alpha = (float)g["alpha"], eps = (float)g["eps"], wd = (float)g["weight_decay"], momentum = (float)g["momentum"];
+        var squareAvg = Buffer(s, "square_avg", p);
+        var momentumBuffer = momentum > 0 ? Buffer(s, "momentum_buffer", p) : null;
+        var gradAvgBuffer = g.Flag("centered") ? Buffer(s, "grad_avg", p) : null;
+        if (UseFusedKernel && Fusable(p, p) && Fusable(grad, p) && Fusable(squareAvg, p) && Fusable(gradAvgBuffer, p) && Fusable(momentumBuffer, p))
+        {
+            var slot = s.Slot as Slot ?? (Slot)(s.Slot = new Slot(g, s));
+            p.Backend.OptimizerStep(Backends.OptimizerRule.RmsProp, p, grad, squareAvg, gradAvgBuffer, momentumBuffer, slot);
+            return;
+        }
+        Uncapturable("RMSProp's composed path bakes its learning rate into the step");
+        s.Step++;
         if (g.Flag("maximize")) grad = -grad;
         if (wd != 0) grad = grad.Clone().AddInPlace(p, wd);
-        s.Step++;
-        var squareAvg = Buffer(s, "square_avg", p);
-        if (momentum > 0) Buffer(s, "momentum_buffer", p);
-        if (g.Flag("centered")) Buffer(s, "grad_avg", p);
         squareAvg.MulInPlace(alpha).AddcmulInPlace(grad, grad, 1 - alpha);
         Tensor avg;
         if (g.Flag("centered"))
@@ -67,5 +73,23 @@ public sealed class RMSProp : Optimizer
             p.AddInPlace(buf, -(float)g["lr"]);
         }
         else p.AddcdivInPlace(grad, avg, -(float)g["lr"]);
+    }
+
+    /// <summary>Force the composed tensor-op path (the reference the fused kernel is tested against).</summary>
+    internal static bool UseFusedKernel = true;
+
+    // The step's scalars, read from the group when the launch runs.
+    private sealed class Slot(ParamGroup g, ParamState s) : Backends.OptimizerScalars
+    {
+        public override void Prepare()
+        {
+            s.Step++;
+            Alpha = (float)g["alpha"];
+            Eps = (float)g["eps"];
+            WeightDecay = (float)g["weight_decay"];
+            Momentum = (float)g["momentum"];
+            Maximize = g.Flag("maximize");
+            NegStep = -(float)g["lr"];
+        }
     }
 }

@@ -41,8 +41,9 @@ public sealed class SGD : Optimizer
     /// <inheritdoc/>
     protected override void Update(ParamGroup g, Tensor p, Tensor grad, ParamState s)
     {
-        Uncapturable("SGD runs composed tensor ops, which bake its learning rate into the step");
         float momentum = (float)g["momentum"], dampening = (float)g["dampening"], wd = (float)g["weight_decay"];
+        if (Fused(g, p, grad, s, momentum, dampening, wd)) return;
+        Uncapturable("SGD's composed path bakes its learning rate into the step");
         var d = g.Flag("maximize") ? -grad : grad;
         if (wd != 0) d = d.Clone().AddInPlace(p, wd);
         if (momentum != 0)
@@ -56,5 +57,53 @@ public sealed class SGD : Optimizer
         }
         s.Step++;
         p.AddInPlace(d, -(float)g["lr"]);
+    }
+
+    /// <summary>Force the composed tensor-op path (the reference the fused kernel is tested against).</summary>
+    internal static bool UseFusedKernel = true;
+
+    // The same update in one fused launch (bit-identical). The momentum buffer is created on the first step, as in the
+    // composed path, and the kernel copies d into it then.
+    private static bool Fused(ParamGroup g, Tensor p, Tensor grad, ParamState s, float momentum, float dampening, float wd)
+    {
+        if (!UseFusedKernel || !Fusable(p, p) || !Fusable(grad, p)) return false;
+        Tensor? buf = null;
+        bool first = false;
+        if (momentum != 0)
+        {
+            if (s.Buffers.TryGetValue("momentum_buffer", out buf))
+            {
+                if (!Fusable(buf, p)) return false;
+            }
+            else
+            {
+                Uncapturable("the optimizer creates its state in this step (capture after one eager step)");
+                s.Buffers["momentum_buffer"] = buf = Tensor.ZerosLike(p);
+                first = true;
+            }
+        }
+        var slot = s.Slot as Slot ?? (Slot)(s.Slot = new Slot(g, s));
+        slot.FirstPending = first;
+        p.Backend.OptimizerStep(Backends.OptimizerRule.Sgd, p, grad, buf, null, null, slot);
+        return true;
+    }
+
+    // The step's scalars, read from the group when the launch runs (a schedule may change lr or momentum between steps).
+    private sealed class Slot(ParamGroup g, ParamState s) : Backends.OptimizerScalars
+    {
+        public bool FirstPending;
+
+        public override void Prepare()
+        {
+            s.Step++;
+            WeightDecay = (float)g["weight_decay"];
+            Momentum = (float)g["momentum"];
+            Dampening = (float)g["dampening"];
+            Nesterov = g.Flag("nesterov");
+            Maximize = g.Flag("maximize");
+            FirstStep = FirstPending;
+            FirstPending = false;
+            NegStep = -(float)g["lr"];
+        }
     }
 }
