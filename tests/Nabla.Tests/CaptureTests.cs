@@ -1,3 +1,5 @@
+using Nabla.Data.Transforms;
+using Nabla.Data;
 using Nabla.Optim;
 using Nabla.Training;
 
@@ -261,3 +263,77 @@ public class CaptureAllocationTests
 /// <summary>Tests that must not share the process's worker threads with tests running in parallel.</summary>
 [CollectionDefinition(nameof(AloneInTheProcess), DisableParallelization = true)]
 public class AloneInTheProcess;
+
+/// <summary>
+/// The Trainer captures each batch shape's step and replays it: with every option that shapes a step (L1/L2, weight
+/// noise, gradient clipping, MixUp's soft labels, a per-batch schedule, dropout, regression) a captured run gives the
+/// eager run's history and weights to the bit, and says so in <see cref="History.CapturedStep"/>; FGSM says why not.
+/// </summary>
+public class CaptureTrainerTests
+{
+    public static TheoryData<string> Settings => ["plain", "l1_l2", "weight_noise", "clip", "mixup", "cosine_per_batch_sgd", "dropout_rmsprop", "regression", "smoothing_weights"];
+
+    private static (History History, float[][] Weights) Fit(string setting, bool capture)
+    {
+        var g = new Generator(21);
+        bool regression = setting == "regression";
+        var x = Tensor.Randn([70, 6], g);
+        var data = regression
+            ? new TensorDataset(x, Tensor.Randn([70, 2], g))
+            : new TensorDataset(x, IntTensor.FromArray(Enumerable.Range(0, 70).Select(i => i % 3).ToArray()));
+        int outputs = regression ? 2 : 3;
+        Module model = setting == "dropout_rmsprop"
+            ? new Sequential(new Linear(6, 16, 1), new ReLU(), new Dropout(0.3f, new Generator(5)), new Linear(16, outputs, 2))
+            : new Sequential(new Linear(6, 16, 1), new Tanh(), new Linear(16, outputs, 2));
+        Optimizer opt = setting switch
+        {
+            "cosine_per_batch_sgd" => new SGD(model.Parameters(), lr: 0.05, momentum: 0.9, nesterov: true),
+            "dropout_rmsprop" => new RMSProp(model.Parameters(), lr: 1e-2),
+            _ => new Adam(model.Parameters(), lr: 1e-2),
+        };
+        Loss loss = regression ? new MSELoss()
+            : setting == "smoothing_weights" ? new CrossEntropyLoss(Tensor.FromArray([1f, 2f, 0.5f], 3), labelSmoothing: 0.1f)
+            : new CrossEntropyLoss();
+        var mixup = new MixUp(0.4);
+        var options = new TrainerOptions
+        {
+            BatchSize = 16, Seed = 4, BackgroundLoading = false, CaptureStep = capture,
+            L1 = setting == "l1_l2" ? 1e-3 : 0, L2 = setting == "l1_l2" ? 1e-3 : 0,
+            WeightNoise = setting == "weight_noise" ? 0.01 : 0,
+            ClipGradNorm = setting == "clip" ? 0.05 : 0,
+            Transform = setting == "mixup" ? (b, gen) => mixup.Apply(b, gen, 3) : null,
+            Scheduler = setting == "cosine_per_batch_sgd" ? new CosineAnnealingLR(opt, 20, interval: StepInterval.Batch) : null,
+        };
+        var history = new Trainer(options).Fit(model, loss, opt, data, null, 4);
+        return (history, model.Parameters().Select(p => p.ToArray()).ToArray());
+    }
+
+    [Theory]
+    [MemberData(nameof(Settings))]
+    public void A_captured_run_is_the_eager_run(string setting)
+    {
+        var (eager, we) = Fit(setting, capture: false);
+        var (captured, wc) = Fit(setting, capture: true);
+        Assert.False(eager.CapturedStep);
+        Assert.Equal("capture is turned off (TrainerOptions.CaptureStep = false)", eager.CaptureNote);
+        Assert.True(captured.CapturedStep, captured.CaptureNote);
+        Assert.Null(captured.CaptureNote);
+        for (int e = 0; e < eager.Epochs.Count; e++)
+            foreach (var key in new[] { "loss", "accuracy", "mae", "lr" })
+                if (eager.Epochs[e].Logs.ContainsKey(key))
+                    Assert.Equal(eager.Epochs[e][key], captured.Epochs[e][key]);
+        for (int i = 0; i < we.Length; i++) Assert.Equal(we[i], wc[i]);
+    }
+
+    [Fact]
+    public void Fgsm_training_stays_eager_and_says_why()
+    {
+        var g = new Generator(3);
+        var data = new TensorDataset(Tensor.Rand([32, 6], g), IntTensor.FromArray(Enumerable.Range(0, 32).Select(i => i % 2).ToArray()));
+        var model = new Sequential(new Linear(6, 4, 1), new ReLU(), new Linear(4, 2, 2));
+        var h = new Trainer(new TrainerOptions { BatchSize = 8, BackgroundLoading = false, AdversarialEpsilon = 0.05 })
+            .Fit(model, new CrossEntropyLoss(), new Adam(model.Parameters()), data, null, 2);
+        Assert.False(h.CapturedStep);
+        Assert.Contains("FGSM", h.CaptureNote);
+    }
+}

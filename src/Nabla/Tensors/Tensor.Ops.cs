@@ -341,6 +341,16 @@ public sealed partial class Tensor
         return this;
     }
 
+    /// <summary>this ← this ⊙ other (other broadcast to this shape; torch mul_).</summary>
+    public Tensor MulInPlace(Tensor other)
+    {
+        CheckInPlace("MulInPlace");
+        ArgumentNullException.ThrowIfNull(other);
+        CheckBroadcastsTo(other, "MulInPlace");
+        Backend.Binary(BinaryOp.Mul, this, other, this);
+        return this;
+    }
+
     /// <summary>this ← value everywhere.</summary>
     public Tensor FillInPlace(float value)
     {

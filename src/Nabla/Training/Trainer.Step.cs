@@ -66,7 +66,7 @@ public sealed partial class Trainer
             l.Backward();
             if (!l.Backend.Finite(l)) return;   // a replay stops here too: no update from a diverged loss
             if (noise is not null) trainer.RemoveWeightNoise(noise);
-            if (trainer.Options.ClipGradNorm > 0) GradClip.ClipGradNorm(clipped, trainer.Options.ClipGradNorm);
+            if (trainer.Options.ClipGradNorm > 0) GradClip.ClipGradNormTensor(clipped, trainer.Options.ClipGradNorm);   // no host read: the step stays capturable
             optimizer.Step();
         }
 
