@@ -185,13 +185,13 @@ public static partial class Elementwise
     /// <summary>One of the six functions on a pair of lane vectors: the gradients get (upstream, input), the forwards ignore a.</summary>
     private interface ISmooth
     {
-        static abstract L Apply<L>(L a, L x, float p0, float p1) where L : struct, ILanes<L>;
+        static abstract L Apply<L>(L a, L x, L p0, L p1) where L : struct, ILanes<L>;
     }
 
     private readonly struct GeluF : ISmooth
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static L Apply<L>(L a, L x, float p0, float p1) where L : struct, ILanes<L> =>
+        public static L Apply<L>(L a, L x, L p0, L p1) where L : struct, ILanes<L> =>
             L.Create(0.5) * x * Smooth<L>.ErfcOfMinusXOverSqrt2(x);
     }
 
@@ -199,7 +199,7 @@ public static partial class Elementwise
     private readonly struct GeluTanhF : ISmooth
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static L Apply<L>(L a, L x, float p0, float p1) where L : struct, ILanes<L> =>
+        public static L Apply<L>(L a, L x, L p0, L p1) where L : struct, ILanes<L> =>
             x / (L.Create(1) + Smooth<L>.Exp(L.Create(-2) * Smooth<L>.TanhArgument(x)));
     }
 
@@ -208,11 +208,11 @@ public static partial class Elementwise
     private readonly struct SoftplusF : ISmooth
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static L Apply<L>(L a, L x, float beta, float threshold) where L : struct, ILanes<L>
+        public static L Apply<L>(L a, L x, L beta, L threshold) where L : struct, ILanes<L>
         {
-            var z = L.Create(beta) * x;
-            var soft = (L.Max(z, L.Create(0)) + Smooth<L>.Log1p(Smooth<L>.Exp(-L.Abs(z)))) / L.Create(beta);
-            return L.Select(L.GreaterThan(L.RoundToSingle(z), L.Create(threshold)), x, soft);
+            var z = beta * x;
+            var soft = (L.Max(z, L.Create(0)) + Smooth<L>.Log1p(Smooth<L>.Exp(-L.Abs(z)))) / beta;
+            return L.Select(L.GreaterThan(L.RoundToSingle(z), threshold), x, soft);
         }
     }
 
@@ -220,7 +220,7 @@ public static partial class Elementwise
     private readonly struct GeluGradF : ISmooth
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static L Apply<L>(L a, L b, float p0, float p1) where L : struct, ILanes<L> =>
+        public static L Apply<L>(L a, L b, L p0, L p1) where L : struct, ILanes<L> =>
             a * (L.Create(0.5) * Smooth<L>.ErfcOfMinusXOverSqrt2(b) + b * Smooth<L>.Exp(L.Create(-0.5) * b * b) * L.Create(InvSqrt2Pi));
     }
 
@@ -228,7 +228,7 @@ public static partial class Elementwise
     private readonly struct GeluTanhGradF : ISmooth
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static L Apply<L>(L a, L b, float p0, float p1) where L : struct, ILanes<L>
+        public static L Apply<L>(L a, L b, L p0, L p1) where L : struct, ILanes<L>
         {
             var one = L.Create(1);
             var s = one / (one + Smooth<L>.Exp(L.Create(-2) * Smooth<L>.TanhArgument(b)));
@@ -240,10 +240,10 @@ public static partial class Elementwise
     private readonly struct SoftplusGradF : ISmooth
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static L Apply<L>(L a, L b, float beta, float threshold) where L : struct, ILanes<L>
+        public static L Apply<L>(L a, L b, L beta, L threshold) where L : struct, ILanes<L>
         {
-            var z = L.Create(beta) * b;
-            return L.Select(L.GreaterThan(L.RoundToSingle(z), L.Create(threshold)), a, a / (L.Create(1) + Smooth<L>.Exp(-z)));
+            var z = beta * b;
+            return L.Select(L.GreaterThan(L.RoundToSingle(z), threshold), a, a / (L.Create(1) + Smooth<L>.Exp(-z)));
         }
     }
 
@@ -293,11 +293,11 @@ public static partial class Elementwise
         [MethodImpl(MethodImplOptions.NoInlining)]
         private static void Steps<F>(ref float a, ref float x, ref float y, int n, float p0, float p1, bool binary) where F : ISmooth
         {
-            L av = default;
+            L av = default, c0 = L.Create(p0), c1 = L.Create(p1); // broadcast once: a float→double conversion in the loop would chain iterations
             for (int i = 0; i < n; i += L.Count)
             {
                 if (binary) av = L.Load(ref a, (nuint)i);
-                L.Store(F.Apply(av, L.Load(ref x, (nuint)i), p0, p1), ref y, (nuint)i);
+                L.Store(F.Apply(av, L.Load(ref x, (nuint)i), c0, c1), ref y, (nuint)i);
             }
         }
 
