@@ -10,16 +10,16 @@ namespace Nabla.Tests;
 public class GeluSoftplusKernelTests
 {
     // The stated bound: at most 1 ulp from ElementwiseNaive, for every op and input below. Measured: 0 ulps (the same
-    // bits) everywhere outside the tanh-GELU tail, on AVX-512, AVX2 (DOTNET_EnableAVX512=0) and 128-bit lanes
-    // (DOTNET_EnableAVX2=0): both sides evaluate the same formula in double and round to float once. The 1 ulp leaves
-    // room for what differs inside — the kernel's FMA Horner steps and its own eˣ and ln(1 + u) series (relative error
-    // below 1e-13) — to tip a rounding on inputs not in the sweep.
+    // bits) on every input for GELU, softplus and their gradients, and for the tanh forms down to x ≈ −4.2, on AVX-512,
+    // AVX2 (DOTNET_EnableAVX512=0) and 128-bit lanes (DOTNET_EnableAVX2=0): both sides evaluate the same formula in
+    // double and round to float once. The 1 ulp leaves room for what differs inside — the kernel's FMA Horner steps
+    // and its own eˣ and ln(1 + u) series (relative error below 1e-13) — to tip a rounding on inputs not in the sweep.
     const long MaxUlps = 1;
 
-    // Near 0, tanh GELU only: the naive forms 1 + tanh u and 1 − tanh²u in double, which cancel: its last float bits
-    // go once |y| < ~1e-8 (x < −5.6, first 2 ulps there) and it returns exactly 0 from u ≈ −19 (x ≈ −7.2), where the
-    // kernel's x/(1 + e^(−2u)) keeps every digit. There the naive's own rounding is the tolerance: 1e-15 absolute
-    // forward, 1e-14·|a| backward (measured: 2.0e-16 and 2.5e-15·|a|, both at x ≈ −7.2).
+    // Near 0, tanh GELU only: the naive forms 1 + tanh u and 1 − tanh²u in double, which cancel: it is 1 ulp off from
+    // x ≈ −4.2, more once |y| < ~1e-8 (x < −5.6), and exactly 0 from u ≈ −19 (x ≈ −7.2), where the kernel's
+    // x/(1 + e^(−2u)) keeps every digit. There the naive's own rounding is the tolerance: 1e-15 absolute forward,
+    // 1e-14·|a| backward (measured: 2.0e-16 and 2.5e-15·|a|, both at x ≈ −7.2).
     const double TanhTailForward = 1e-15, TanhTailBackward = 1e-14;
 
     // Every 2⁻¹⁰ in [−20, 20], then the extremes; 40977 values, so every vector width also runs a tail.
