@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using Nabla.Backends;
 
 namespace Nabla.Kernels;
@@ -6,9 +7,10 @@ namespace Nabla.Kernels;
 /// <summary>
 /// Elementwise kernels over rows: contiguous rows go through <see cref="TensorPrimitives"/> (SIMD), broadcast
 /// (stride-0) operands through its span–scalar overloads, anything else through the scalar loop that
-/// <see cref="ElementwiseNaive"/> also uses. No autograd, no allocation.
+/// <see cref="ElementwiseNaive"/> also uses. GELU, GELU-tanh, softplus and their backwards have their own SIMD kernels
+/// (Elementwise.Smooth.cs). No autograd, no allocation.
 /// </summary>
-public static class Elementwise
+public static partial class Elementwise
 {
     /// <summary>y[i·sy] = f(x[i·sx]) for i &lt; n.</summary>
     public static void UnaryRow(UnaryOp op, ReadOnlySpan<float> x, int sx, Span<float> y, int sy, int n, float p0, float p1)
@@ -42,6 +44,9 @@ public static class Elementwise
                 TensorPrimitives.Max(x, p0, y);
                 TensorPrimitives.Min(y, p1, y);
                 return;
+            case UnaryOp.Gelu or UnaryOp.GeluTanh or UnaryOp.Softplus when Vector128.IsHardwareAccelerated:
+                SmoothUnary(SmoothBits, op, x, y, p0, p1);
+                return;
             default:
                 for (int i = 0; i < x.Length; i++) y[i] = ElementwiseNaive.Unary(op, x[i], p0, p1);
                 return;
@@ -74,6 +79,9 @@ public static class Elementwise
             case BinaryOp.Minimum: TensorPrimitives.Min(a, b, y); return;
             case BinaryOp.ReluGrad or BinaryOp.SigmoidGrad or BinaryOp.TanhGrad:
                 ActivationGrad(op, a, b, y);
+                return;
+            case BinaryOp.GeluGrad or BinaryOp.GeluTanhGrad or BinaryOp.SoftplusGrad when Vector128.IsHardwareAccelerated:
+                SmoothBinary(SmoothBits, op, a, b, y, p0, p1);
                 return;
             default:
                 for (int i = 0; i < y.Length; i++) y[i] = ElementwiseNaive.Binary(op, a[i], b[i], p0, p1);
