@@ -95,17 +95,6 @@ public static class CnnStepTable
             tmodel.train();
         }
 
-        // What Trainer runs: the static step (same bits as the autograd step below, no allocation).
-        var staticStep = Nabla.Training.StaticStep.TryCreate(model, new CrossEntropyLoss(), out var why)
-            ?? throw new InvalidOperationException($"StaticStep does not take {mode}: {why}");
-
-        void NablaStep()
-        {
-            opt.ZeroGrad();
-            staticStep.Run(x, labels);
-            opt.Step();
-        }
-
         void NablaAutogradStep()
         {
             opt.ZeroGrad();
@@ -113,6 +102,14 @@ public static class CnnStepTable
             loss.Backward();
             opt.Step();
         }
+
+        // What Trainer runs: the same step captured once after an eager warm-up step, then replayed (same bits as the
+        // eager step, no allocation). x and labels are the static inputs.
+        NablaAutogradStep();
+        var graph = new StepGraph();
+        if (!graph.Capture(NablaAutogradStep)) throw new InvalidOperationException($"the {mode} step cannot be captured: {graph.Failure}");
+
+        void NablaStep() => graph.Replay();
 
         void TorchStep()
         {

@@ -380,7 +380,7 @@ internal static class RunOptions
     private static string ParseActivation(string v)
     {
         string a = v.Trim().ToLowerInvariant();
-        if (!Activations.Names.Contains(a) && a is not ("leakyrelu" or "swish" or "linear" or "none"))
+        if (Activations.Find(a) is null)
             throw new UsageException($"--activation: '{CliArgs.Clip(v)}' is not one of {string.Join(", ", Activations.Names)}.");
         return a;
     }

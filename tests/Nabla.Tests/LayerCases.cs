@@ -23,21 +23,17 @@ public class LayerCases
     static float F(JsonElement attrs, string key, float fallback) => attrs.TryGetProperty(key, out var v) ? v.GetSingle() : fallback;
     static int I(JsonElement attrs, string key, int fallback) => attrs.TryGetProperty(key, out var v) ? v.GetInt32() : fallback;
 
-    /// <summary>The Nabla module for a PyTorch class name and its constructor kwargs.</summary>
-    public static Module Build(string module, JsonElement a) => module switch
+    /// <summary>The Nabla module for a PyTorch class name and its constructor kwargs (activations from the registry).</summary>
+    public static Module Build(string module, JsonElement a) =>
+        Activations.Registry.FirstOrDefault(r => r.TorchName == module) is { } activation
+            ? activation.Create(a.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText()))
+            : BuildLayer(module, a);
+
+    static Module BuildLayer(string module, JsonElement a) => module switch
     {
         "Linear" => new Linear(a.GetProperty("in_features").GetInt32(), a.GetProperty("out_features").GetInt32(), new Generator(0),
             !a.TryGetProperty("bias", out var b) || b.GetBoolean()),
         "Flatten" => new Flatten(I(a, "start_dim", 1), I(a, "end_dim", -1)),
-        "Identity" => new Identity(),
-        "Sigmoid" => new Sigmoid(),
-        "Tanh" => new Tanh(),
-        "ReLU" => new ReLU(),
-        "SiLU" => new SiLU(),
-        "Softplus" => new Softplus(F(a, "beta", 1f), F(a, "threshold", 20f)),
-        "LeakyReLU" => new LeakyReLU(F(a, "negative_slope", 0.01f)),
-        "ELU" => new ELU(F(a, "alpha", 1f)),
-        "GELU" => new GELU(a.TryGetProperty("approximate", out var ap) ? ap.GetString()! : "none"),
         "Softmax" => new Softmax(a.GetProperty("dim").GetInt32()),
         "LogSoftmax" => new LogSoftmax(a.GetProperty("dim").GetInt32()),
         _ => throw new NotSupportedException(module),

@@ -117,25 +117,58 @@ public sealed class LogSoftmax(int dim) : Module
     protected override string ExtraRepr => $"dim={Dim}";
 }
 
-/// <summary>Activations by name, for model specs and the CLI.</summary>
+/// <summary>
+/// One activation known by name: what <c>--activation</c> and <see cref="Models"/> take, the PyTorch class it matches
+/// (fixtures are found by it), a one-line formula for help texts, and the module it makes from PyTorch's keyword
+/// arguments (defaults when absent).
+/// </summary>
+public sealed record ActivationInfo(string Name, string TorchName, string Formula, Func<IReadOnlyDictionary<string, string>, Module> Factory,
+    params string[] Aliases)
+{
+    private static readonly Dictionary<string, string> NoArguments = [];
+
+    /// <summary>The module, with PyTorch keyword arguments (e.g. "negative_slope") or its defaults.</summary>
+    public Module Create(IReadOnlyDictionary<string, string>? kwargs = null) => Factory(kwargs ?? NoArguments);
+
+    internal static float Arg(IReadOnlyDictionary<string, string> kwargs, string name, float fallback) =>
+        kwargs.TryGetValue(name, out var v) ? float.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : fallback;
+}
+
+/// <summary>
+/// The activation registry: every activation the library knows by name. The CLI's names and help, the model specs and
+/// the test tables enumerate it, so adding an activation is its module (composed from ops, or with an op of its own),
+/// one row here and its PyTorch fixture row.
+/// </summary>
 public static class Activations
 {
-    /// <summary>The names <see cref="Create"/> accepts.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "silu", "softplus", "identity"];
+    /// <summary>Every activation, in the order help lists them.</summary>
+    public static IReadOnlyList<ActivationInfo> Registry { get; } =
+    [
+        new("relu", "ReLU", "max(0, x)", _ => new ReLU()),
+        new("sigmoid", "Sigmoid", "1/(1 + e^−x)", _ => new Sigmoid()),
+        new("tanh", "Tanh", "tanh x", _ => new Tanh()),
+        new("leaky_relu", "LeakyReLU", "x if x > 0 else a·x (a = 0.01)", a => new LeakyReLU(ActivationInfo.Arg(a, "negative_slope", 0.01f)), "leakyrelu"),
+        new("elu", "ELU", "x if x > 0 else α(eˣ − 1)", a => new ELU(ActivationInfo.Arg(a, "alpha", 1f))),
+        new("gelu", "GELU", "x·Φ(x)", a => new GELU(a.TryGetValue("approximate", out var ap) ? ap : "none")),
+        new("silu", "SiLU", "x·σ(x)", _ => new SiLU(), "swish"),
+        new("softplus", "Softplus", "ln(1 + e^(βx))/β", a => new Softplus(ActivationInfo.Arg(a, "beta", 1f), ActivationInfo.Arg(a, "threshold", 20f))),
+        new("mish", "Mish", "x·tanh(softplus(x))", _ => new Mish()),
+        new("identity", "Identity", "x", _ => new Identity(), "linear", "none"),
+    ];
 
-    /// <summary>A fresh activation module: relu, sigmoid, tanh, leaky_relu, elu, gelu, silu, softplus or identity.</summary>
-    /// <exception cref="ArgumentException">an unknown name; the message lists the known ones.</exception>
-    public static Module Create(string name) => name.ToLowerInvariant() switch
+    /// <summary>The registry's names, in order.</summary>
+    public static IReadOnlyList<string> Names { get; } = [.. Registry.Select(a => a.Name)];
+
+    /// <summary>The entry for a name or alias (any case), or null.</summary>
+    public static ActivationInfo? Find(string name)
     {
-        "relu" => new ReLU(),
-        "sigmoid" => new Sigmoid(),
-        "tanh" => new Tanh(),
-        "leaky_relu" or "leakyrelu" => new LeakyReLU(),
-        "elu" => new ELU(),
-        "gelu" => new GELU(),
-        "silu" or "swish" => new SiLU(),
-        "softplus" => new Softplus(),
-        "identity" or "linear" or "none" => new Identity(),
-        _ => throw new ArgumentException($"Unknown activation '{name}'; expected one of {string.Join(", ", Names)}.", nameof(name)),
-    };
+        ArgumentNullException.ThrowIfNull(name);
+        var key = name.ToLowerInvariant();
+        return Registry.FirstOrDefault(a => a.Name == key || a.Aliases.Contains(key));
+    }
+
+    /// <summary>The activation module for a registered name or alias.</summary>
+    /// <exception cref="ArgumentException">an unknown name.</exception>
+    public static Module Create(string name) =>
+        (Find(name) ?? throw new ArgumentException($"Unknown activation '{name}'; expected one of {string.Join(", ", Names)}.", nameof(name))).Create();
 }
