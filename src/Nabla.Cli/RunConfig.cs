@@ -87,7 +87,17 @@ internal sealed record RunConfig
     /// <summary>Whether the model is resnet:N or plain:N.</summary>
     public bool IsResidual => Model.Trim().StartsWith("resnet", StringComparison.OrdinalIgnoreCase) || Model.Trim().StartsWith("plain", StringComparison.OrdinalIgnoreCase);
 
-    public OptimizerInfo OptimizerDefaults => OptimizerInfo.Of(Optimizer);
+    public Nabla.Optim.OptimizerInfo OptimizerDefaults => CliOptimizers.Of(Optimizer);
+
+    /// <summary>The library's recipe for these settings (the commands build models, losses, optimizers and schedules from it).</summary>
+    public Training.Recipe ToRecipe() => new()
+    {
+        Model = Model, Activation = Activation, ModelOptions = TrainCommand.ModelOptionsOf(this), Ensemble = Ensemble,
+        Optimizer = Optimizer, Lr = Lr, Momentum = Momentum, WeightDecay = WeightDecay, Betas = Betas, Eps = Eps, Alpha = Alpha,
+        BatchSize = BatchSize, Epochs = Epochs, Shuffle = Shuffle, Seed = Seed, Schedule = Schedule, Warmup = Warmup,
+        L1 = L1, L2 = L2, WeightNoise = WeightNoise, Adversarial = Adversarial, LabelSmoothing = LabelSmoothing,
+        ClassWeights = ClassWeights, ClipGrad = ClipGrad, Augment = EffectiveAugment,
+    };
 
     /// <summary>Every optimizer setting filled in from the optimizer's defaults where it was not given.</summary>
     public RunConfig Resolved()

@@ -132,8 +132,8 @@ internal static class RunOptions
 
     // ---- the training --------------------------------------------------------------------------------------
 
-    public static readonly Opt Optimizer = Text("--optimizer", "optimizer", "NAME", OptGroup.Training, string.Join(", ", OptimizerInfo.Names),
-        c => c.Optimizer, (c, v) => c with { Optimizer = OptimizerInfo.Of(v.Trim().ToLowerInvariant()).Name });
+    public static readonly Opt Optimizer = Text("--optimizer", "optimizer", "NAME", OptGroup.Training, string.Join(", ", Nabla.Optim.Optimizers.Names),
+        c => c.Optimizer, (c, v) => c with { Optimizer = CliOptimizers.Of(v.Trim().ToLowerInvariant()).Name });
 
     public static readonly Opt Lr = OptionalNumber("--lr", "lr", "learning rate", "per optimizer, below", 0, 10, true,
         c => c.Lr, (c, v) => c with { Lr = v });
@@ -204,7 +204,7 @@ internal static class RunOptions
     public static readonly Opt StopWhenStable = Number("--stop-when-stable", "stop_when_stable", "TOL", OptGroup.Training,
         "stop when the relative weight change of an epoch falls below TOL (0 = off)", 0, 1, false, c => c.StopWhenStable, (c, v) => c with { StopWhenStable = v });
 
-    public static readonly Opt Schedule = Text("--schedule", "schedule", "KIND", OptGroup.Training, "cosine, step:EPOCHS:GAMMA, plateau:PATIENCE, onecycle or none",
+    public static readonly Opt Schedule = Text("--schedule", "schedule", "KIND", OptGroup.Training, string.Join(", ", Nabla.Optim.Schedules.Registry.Select(s => s.Form)),
         c => c.Schedule, (c, v) => c with { Schedule = ParseSchedule(v) });
 
     public static readonly Opt Warmup = Integer("--warmup", "warmup", "EPOCHS", OptGroup.Training,
@@ -310,8 +310,8 @@ internal static class RunOptions
         if (c.Optimizer == "nesterov" && c.Momentum is 0) throw new UsageException("--momentum: Nesterov momentum needs a momentum above 0.");
         if (c.Warmup > 0)
         {
-            if (c.Schedule.Split(':')[0] is not ("cosine" or "none"))
-                throw new UsageException($"--warmup: the {c.Schedule.Split(':')[0]} schedule takes no warm-up (cosine and none do{(c.Schedule == "onecycle" ? "; onecycle warms up by itself" : "")}).");
+            if (Nabla.Optim.Schedules.Find(c.Schedule) is { TakesWarmup: false })
+                throw new UsageException($"--warmup: the {c.Schedule.Split(':')[0]} schedule takes no warm-up ({string.Join(" and ", Nabla.Optim.Schedules.Registry.Where(s => s.TakesWarmup).Select(s => s.Name))} do{(c.Schedule == "onecycle" ? "; onecycle warms up by itself" : "")}).");
             if (c.Warmup >= c.Epochs && c.Epochs > 0) throw new UsageException($"--warmup: {c.Warmup} warm-up epochs leave nothing of the {c.Epochs} epochs.");
         }
         if (given is not null && given.Contains("--early-stopping") && c.EarlyStopping > 0 && c.Validation == 0)
@@ -442,18 +442,20 @@ internal static class RunOptions
     {
         string s = v.Trim().ToLowerInvariant();
         var parts = s.Split(':');
+        var forms = Nabla.Optim.Schedules.Registry.Select(r => r.Form).ToArray();
+        if (Nabla.Optim.Schedules.Find(s) is not { } info || info.Form.Split(':').Length != parts.Length)
+            throw new UsageException($"--schedule: '{CliArgs.Clip(v)}' is not {string.Join(", ", forms[..^1])} or {forms[^1]}.");
         switch (parts[0])
         {
-            case "cosine" or "none" or "onecycle" when parts.Length == 1: return s;
-            case "step" when parts.Length == 3:
+            case "step":
                 CliArgs.ParseInt("--schedule step size", parts[1], 1, 100_000);
                 CliArgs.ParseDouble("--schedule gamma", parts[2], 0, 1, exclusiveMin: true);
                 return s;
-            case "plateau" when parts.Length == 2:
+            case "plateau":
                 CliArgs.ParseInt("--schedule plateau patience", parts[1], 0, 100_000);
                 return s;
             default:
-                throw new UsageException($"--schedule: '{CliArgs.Clip(v)}' is not cosine, step:EPOCHS:GAMMA, plateau:PATIENCE, onecycle or none.");
+                return s;   // no arguments, or none the CLI bounds
         }
     }
 

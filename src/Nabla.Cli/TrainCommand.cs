@@ -36,7 +36,7 @@ internal static class TrainCommand
             ("Model", [RunOptions.Model, .. RunOptions.ModelShapeOptions]),
             ("Training", RunOptions.TrainingOptions),
             ("Output", [RunOptions.Threads, RunOptions.Out, RunOptions.Resume, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json]),
-        ]) + OptimizerInfo.HelpTable() + """
+        ]) + CliOptimizers.HelpTable() + """
 
         Writes model.safetensors (PyTorch key names), metrics.json, curves.png, confusion.png, config.json and a resumable
         checkpoint.safetensors into --out. A folder holds one run: a new run into a folder with another run's files is
@@ -151,7 +151,7 @@ internal static class TrainCommand
         CheckMemory(config, train);
         var model = BuildModel(config, train);
         if (config.Init is not null && loadInit) LoadWeights(model, config.Init, "--init");
-        var optimizer = OptimizerInfo.Build(config, model);
+        var optimizer = BuildOptimizer(config, model);
         int batches = (train.Count + config.BatchSize - 1) / config.BatchSize;
         var (scheduler, plateau) = BuildSchedule(config, optimizer, batches);
         return new Prepared(config, train, validation, test, data.Description, model, BuildLoss(config, train), optimizer, scheduler, plateau, batches);
@@ -384,14 +384,8 @@ internal static class TrainCommand
 
     /// <summary>The trainer's options for a run (validate and search use them too).</summary>
     internal static TrainerOptions TrainerOptionsFor(RunConfig c, Prepared p, string? checkpoint = null, CancellationToken cancel = default,
-        IReadOnlyDictionary<string, string>? metadata = null) => new()
-        {
-            BatchSize = c.BatchSize, Shuffle = c.Shuffle, Seed = c.Seed, Scheduler = p.Scheduler, Plateau = p.Plateau,
-            PlateauMonitor = p.Validation is not null ? "val_loss" : "loss",
-            L1 = c.L1, L2 = c.L2, WeightNoise = c.WeightNoise, ClipGradNorm = c.ClipGrad,
-            Transform = AugmentTransform(c, p.Train.NumClasses), AdversarialEpsilon = c.Adversarial,
-            CheckpointPath = checkpoint, Cancellation = cancel, CheckpointMetadata = metadata,
-        };
+        IReadOnlyDictionary<string, string>? metadata = null) =>
+        c.ToRecipe().TrainerOptions(p.Train.NumClasses, p.Scheduler, p.Plateau, p.Validation is not null, checkpoint, cancel, metadata);
 
     private static History RunWithProgress(bool interactive, TextWriter log, bool classification, Func<Callback, History> run)
     {
@@ -418,8 +412,7 @@ internal static class TrainCommand
     internal const string ResNetAugment = "hflip,crop:2";
 
     /// <summary>The loader transform of an --augment spec, or null.</summary>
-    internal static Func<Batch, Generator, Batch>? AugmentTransform(RunConfig c, int classes) =>
-        c.EffectiveAugment is not { } spec ? null : Data.Transforms.Augmentation.Parse(spec).AsLoaderTransform(classes);
+    internal static Func<Batch, Generator, Batch>? AugmentTransform(RunConfig c, int classes) => c.ToRecipe().AugmentTransform(classes);
 
     /// <summary>The model-shaping settings as the library takes them.</summary>
     internal static ModelOptions ModelOptionsOf(RunConfig c) =>
@@ -432,12 +425,7 @@ internal static class TrainCommand
     {
         try
         {
-            var options = ModelOptionsOf(config);
-            if (config.Ensemble > 1)
-                return new Ensemble(Enumerable.Range(0, config.Ensemble).Select(i =>
-                        Models.FromSpec(config.Model, data.SampleShape, data.OutputSize, new Generator(config.Seed + i), config.Activation, options)),
-                    data.Task == TaskKind.Classification ? EnsembleMode.Probabilities : EnsembleMode.Mean);
-            return Models.FromSpec(config.Model, data.SampleShape, data.OutputSize, new Generator(config.Seed), config.Activation, options);
+            return config.ToRecipe().BuildModel(data.SampleShape, data.OutputSize, data.Task);
         }
         catch (FormatException e)
         {
@@ -449,25 +437,9 @@ internal static class TrainCommand
         }
     }
 
-    internal static Loss BuildLoss(RunConfig c, TensorDataset train)
-    {
-        if (train.Task == TaskKind.Regression) return new MSELoss();
-        Tensor? weight = c.ClassWeights switch
-        {
-            "none" => null,
-            "balanced" => Tensor.FromArray(BalancedWeights(train)),
-            var list => Tensor.FromArray(list.Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray()),
-        };
-        return new CrossEntropyLoss(weight, labelSmoothing: (float)c.LabelSmoothing);
-    }
+    internal static Loss BuildLoss(RunConfig c, TensorDataset train) => c.ToRecipe().BuildLoss(train);
 
-    /// <summary>scikit-learn's class_weight='balanced': n / (classes · count of the class); 0 for a class with no samples.</summary>
-    internal static float[] BalancedWeights(TensorDataset train)
-    {
-        var counts = new int[train.NumClasses];
-        foreach (int y in train.Labels!.Data) counts[y]++;
-        return counts.Select(n => n == 0 ? 0f : (float)(train.Count / ((double)train.NumClasses * n))).ToArray();
-    }
+    internal static Optimizer BuildOptimizer(RunConfig c, Module model) => c.ToRecipe().BuildOptimizer(model);
 
     /// <summary>Loads weights a user names, refusing a file that does not fit the model or holds NaN or infinite values.</summary>
     internal static void LoadWeights(Module model, string path, string option)
@@ -493,20 +465,14 @@ internal static class TrainCommand
 
     internal static (LRScheduler?, ReduceLROnPlateau?) BuildSchedule(RunConfig c, Optimizer optimizer, int batchesPerEpoch)
     {
-        var parts = c.Schedule.Split(':');
-        long steps = (long)c.Epochs * batchesPerEpoch, warmupSteps = (long)c.Warmup * batchesPerEpoch;
-        if (steps > int.MaxValue)
-            throw new UsageException($"--epochs {c.Epochs}: {steps:N0} optimizer steps ({batchesPerEpoch:N0} a epoch) are more than a schedule counts; use fewer epochs or a larger batch.");
-        int total = Math.Max(1, (int)steps), warmup = (int)Math.Min(warmupSteps, total - 1L);
-        return parts[0] switch
+        try
         {
-            "cosine" => (new CosineAnnealingWarmupLR(optimizer, warmupSteps: warmup, totalSteps: Math.Max(total, warmup + 1),
-                warmupStartFactor: warmup > 0 ? 0.01 : 1), null),
-            "onecycle" => (new OneCycleLR(optimizer, c.Lr!.Value, total, cycleMomentum: c.Optimizer is not ("adagrad" or "sgd") || c.Momentum > 0), null),
-            "step" => (new StepLR(optimizer, int.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture)), null),
-            "plateau" => (null, new ReduceLROnPlateau(optimizer, patience: int.Parse(parts[1], CultureInfo.InvariantCulture))),
-            _ => (warmup > 0 ? new LinearLR(optimizer, startFactor: 0.01, totalIters: warmup) : null, null),
-        };
+            return c.ToRecipe().BuildSchedule(optimizer, batchesPerEpoch);
+        }
+        catch (ArgumentException e) when (e.Message.Contains("optimizer steps", StringComparison.Ordinal))
+        {
+            throw new UsageException($"--epochs {e.Message.Split(Environment.NewLine)[0].Replace(" epochs:", ":", StringComparison.Ordinal)}");
+        }
     }
 
     // Images: one mean and std over all training pixels (as torchvision's Normalize); tables: per feature.

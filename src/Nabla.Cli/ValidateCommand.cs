@@ -147,7 +147,7 @@ internal static class ValidateCommand
         var cfg = c with { Seed = c.Seed + split };
         var model = TrainCommand.BuildModel(cfg, data);
         if (c.Init is not null) TrainCommand.LoadWeights(model, c.Init, "--init");
-        var optimizer = OptimizerInfo.Build(cfg, model);
+        var optimizer = TrainCommand.BuildOptimizer(cfg, model);
         var (scheduler, plateau) = TrainCommand.BuildSchedule(cfg, optimizer, (trainCount + c.BatchSize - 1) / c.BatchSize);
         var callbacks = new List<Callback>();
         bool inner = c.EarlyStopping > 0 && c.Validation > 0;
@@ -158,13 +158,7 @@ internal static class ValidateCommand
             var (rank, energy) = RunOptions.SpectralFilterSetting(c.WeightNorm);
             callbacks.Add(new SpectralFilterCallback((trainCount + c.BatchSize - 1) / c.BatchSize, rank, energy));
         }
-        var options = new TrainerOptions
-        {
-            BatchSize = c.BatchSize, Shuffle = c.Shuffle, Seed = cfg.Seed, Scheduler = scheduler, Plateau = plateau,
-            PlateauMonitor = inner ? "val_loss" : "loss",
-            Transform = TrainCommand.AugmentTransform(c, data.NumClasses), AdversarialEpsilon = c.Adversarial,
-            L1 = c.L1, L2 = c.L2, WeightNoise = c.WeightNoise, ClipGradNorm = c.ClipGrad,
-        };
+        var options = cfg.ToRecipe().TrainerOptions(data.NumClasses, scheduler, plateau, validating: inner);
         return new TrainingSetup(model, TrainCommand.BuildLoss(c, splitTrain), optimizer, c.Epochs, options, callbacks);
     }
 

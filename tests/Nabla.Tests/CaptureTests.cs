@@ -95,6 +95,16 @@ public class CaptureTests
     static CaptureTests()
     {
         foreach (var a in Activations.Registry) Cases["activation:" + a.Name] = Mlp(() => a.Create());
+        foreach (var o in Optimizers.Registry) Cases["optimizer:" + o.Name] = Mlp(() => new ReLU()) with { Optimizer = ps => o.Create(ps) };
+        foreach (var l in Losses.Registry)
+            Cases["loss:" + l.Name] = l.Target switch
+            {
+                LossTarget.Classes => Mlp(() => new ReLU()) with { Loss = () => l.Create() },
+                LossTarget.LogProbabilities => Mlp(() => new ReLU()) with { Model = () => new Sequential(new Linear(6, 8, 1), new ReLU(), new Linear(8, 3, 2), new LogSoftmax(1)), Loss = () => l.Create() },
+                LossTarget.Probabilities => Mlp(() => new ReLU()) with { Model = () => new Sequential(new Linear(6, 8, 1), new ReLU(), new Linear(8, 3, 2), new Sigmoid()), Loss = () => l.Create(), Targets = TargetKind.Probabilities },
+                LossTarget.LogitsVsProbabilities => Mlp(() => new ReLU()) with { Loss = () => l.Create(), Targets = TargetKind.Probabilities },
+                _ => Mlp(() => new ReLU()) with { Loss = () => l.Create(), Targets = TargetKind.Values },
+            };
     }
 
     public static TheoryData<string> Names => [.. Cases.Keys];

@@ -195,7 +195,7 @@ public class CliSeamTests
         string csv = s.Text("imbalanced.csv", string.Join("\n", lines));
         var data = Data.CsvTable.Load(csv, "y", Data.TaskKind.Classification);
         // scikit-learn's compute_class_weight('balanced'): n / (classes · count) = 40/(2·30), 40/(2·10).
-        Assert.Equal([40f / 60, 40f / 20], Nabla.Cli.TrainCommand.BalancedWeights(data));
+        Assert.Equal([40f / 60, 40f / 20], Nabla.Training.Recipe.BalancedWeights(data));
         var config = new Nabla.Cli.RunConfig { ClassWeights = "balanced", LabelSmoothing = 0.1 };
         var loss = Assert.IsType<CrossEntropyLoss>(Nabla.Cli.TrainCommand.BuildLoss(config, data));
         Assert.Equal(0.1f, loss.LabelSmoothing);

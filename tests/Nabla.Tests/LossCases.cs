@@ -28,17 +28,10 @@ public class LossCases
         var reduction = a.GetProperty("reduction").GetString() switch { "sum" => Reduction.Sum, "none" => Reduction.None, _ => Reduction.Mean };
         int ignore = a.TryGetProperty("ignore_index", out var ii) ? ii.GetInt32() : -100;
         float smoothing = a.TryGetProperty("label_smoothing", out var ls) ? ls.GetSingle() : 0f;
-        return loss switch
-        {
-            "MSELoss" => new MSELoss(reduction),
-            "L1Loss" => new L1Loss(reduction),
-            "HuberLoss" => new HuberLoss(a.TryGetProperty("delta", out var d) ? d.GetSingle() : 1f, reduction),
-            "CrossEntropyLoss" => new CrossEntropyLoss(Vec(a, "weight"), ignore, smoothing, reduction),
-            "NLLLoss" => new NLLLoss(Vec(a, "weight"), ignore, reduction),
-            "BCELoss" => new BCELoss(Vec(a, "weight"), reduction),
-            "BCEWithLogitsLoss" => new BCEWithLogitsLoss(Vec(a, "weight"), Vec(a, "pos_weight"), reduction),
-            _ => throw new NotSupportedException(loss),
-        };
+        // Through the registry, so a new loss is its class, one registry row and its fixture rows.
+        var info = Losses.Find(loss) ?? throw new NotSupportedException(loss);
+        return info.Create(new LossArguments(reduction, Vec(a, "weight"), Vec(a, "pos_weight"), ignore, smoothing,
+            a.TryGetProperty("delta", out var d) ? d.GetSingle() : 1f));
     }
 
     static Func<Tensor, Tensor> Bind(JsonElement c)

@@ -85,3 +85,53 @@ public sealed class BCEWithLogitsLoss(Tensor? weight = null, Tensor? posWeight =
     public override Tensor Forward(Tensor input, Tensor target) =>
         Functional.BinaryCrossEntropyWithLogits(input, target, Weight, PosWeight, Reduction);
 }
+
+/// <summary>What the loss registry's factories take: PyTorch's keyword arguments, each optional.</summary>
+public sealed record LossArguments(Reduction Reduction = Reduction.Mean, Tensor? Weight = null, Tensor? PosWeight = null, int IgnoreIndex = -100,
+    float LabelSmoothing = 0f, float Delta = 1f);
+
+/// <summary>The kind of target a loss compares its input with.</summary>
+public enum LossTarget
+{
+    /// <summary>Class indices (an <see cref="IntTensor"/>) — or class probabilities, which cross-entropy also takes.</summary>
+    Classes,
+    /// <summary>Class log-probabilities in, class indices as targets (NLL).</summary>
+    LogProbabilities,
+    /// <summary>Probabilities in [0, 1] in and as targets (BCE).</summary>
+    Probabilities,
+    /// <summary>Logits in, probabilities as targets (BCE with logits).</summary>
+    LogitsVsProbabilities,
+    /// <summary>Real values (regression).</summary>
+    Values,
+}
+
+/// <summary>One loss known by name: its PyTorch class (fixtures are found by it), its formula, the targets it takes and the factory.</summary>
+public sealed record LossInfo(string Name, string TorchName, string Formula, LossTarget Target, Func<LossArguments, Loss> Factory)
+{
+    /// <summary>The loss with these arguments (PyTorch's defaults when null).</summary>
+    public Loss Create(LossArguments? arguments = null) => Factory(arguments ?? new LossArguments());
+}
+
+/// <summary>The loss registry: every loss by name. The PyTorch fixture cases and the capture test enumerate it.</summary>
+public static class Losses
+{
+    /// <summary>Every loss.</summary>
+    public static IReadOnlyList<LossInfo> Registry { get; } =
+    [
+        new("cross_entropy", "CrossEntropyLoss", "−Σ w_c·y′_c·log softmax(x)_c", LossTarget.Classes,
+            a => new CrossEntropyLoss(a.Weight, a.IgnoreIndex, a.LabelSmoothing, a.Reduction)),
+        new("nll", "NLLLoss", "−w_y·x_y", LossTarget.LogProbabilities, a => new NLLLoss(a.Weight, a.IgnoreIndex, a.Reduction)),
+        new("mse", "MSELoss", "(x − y)²", LossTarget.Values, a => new MSELoss(a.Reduction)),
+        new("l1", "L1Loss", "|x − y|", LossTarget.Values, a => new L1Loss(a.Reduction)),
+        new("huber", "HuberLoss", "½d² if |d| < δ else δ(|d| − ½δ)", LossTarget.Values, a => new HuberLoss(a.Delta, a.Reduction)),
+        new("bce", "BCELoss", "−w[y·ln x + (1 − y)·ln(1 − x)]", LossTarget.Probabilities, a => new BCELoss(a.Weight, a.Reduction)),
+        new("bce_logits", "BCEWithLogitsLoss", "w[(1 − y)x + (1 + (p − 1)y)·softplus(−x)]", LossTarget.LogitsVsProbabilities,
+            a => new BCEWithLogitsLoss(a.Weight, a.PosWeight, a.Reduction)),
+    ];
+
+    /// <summary>The registry's names, in order.</summary>
+    public static IReadOnlyList<string> Names { get; } = [.. Registry.Select(l => l.Name)];
+
+    /// <summary>The entry for a name or PyTorch class name, or null.</summary>
+    public static LossInfo? Find(string name) => Registry.FirstOrDefault(l => l.Name == name || l.TorchName == name);
+}
