@@ -99,7 +99,7 @@ internal static class RunOptions
     public static readonly Opt Norm = new()
     {
         Name = "--norm", Value = "KIND", Group = OptGroup.Model, Json = "norm", Default = "none for mlp and cnn, batch for resnet and plain",
-        Help = "batch, layer, instance, group:G, switch or none",
+        Help = $"{string.Join(", ", Norms.Forms.Take(Norms.Forms.Count - 1))} or {Norms.Forms[^1]}",
         Set = (c, v) => c with { Norm = ParseNorm(v) },
         Write = (w, c) => w.WriteString("norm", c.EffectiveNorm),
     };
@@ -388,13 +388,20 @@ internal static class RunOptions
     private static string ParseNorm(string v)
     {
         string n = v.Trim().ToLowerInvariant();
-        if (n is "none" or "batch" or "layer" or "instance" or "switch") return n;
         if (n.StartsWith("group:", StringComparison.Ordinal))
         {
             CliArgs.ParseInt("--norm group", n[6..], 1, 4096);
             return n;
         }
-        throw new UsageException($"--norm: '{CliArgs.Clip(v)}' is not batch, layer, instance, group:G, switch or none.");
+        try
+        {
+            return Norms.Get(n).Name;
+        }
+        catch (FormatException)
+        {
+            var forms = Norms.Forms;
+            throw new UsageException($"--norm: '{CliArgs.Clip(v)}' is not {string.Join(", ", forms.Take(forms.Count - 1))} or {forms[^1]}.");
+        }
     }
 
     private static string ParseWeightNorm(string v)

@@ -96,6 +96,12 @@ public class CaptureTests
     {
         foreach (var a in Activations.Registry) Cases["activation:" + a.Name] = Mlp(() => a.Create());
         foreach (var o in Optimizers.Registry) Cases["optimizer:" + o.Name] = Mlp(() => new ReLU()) with { Optimizer = ps => o.Create(ps) };
+        foreach (var n in Norms.Registry)
+        {
+            string spec = n.Form.Replace("G", "2", StringComparison.Ordinal);
+            Cases["norm:" + spec] = Image(() => [Conv(), .. n.Maps(spec, 4, 8, 8) is { } plan ? [plan.Create()] : Array.Empty<Module>(), new ReLU(), new MaxPool2d(2)]);
+            if (n.Features?.Invoke(spec, 8) is { } flat) Cases["norm:" + spec + ":flat"] = Mlp(() => flat.Create());
+        }
         foreach (var l in Losses.Registry)
             Cases["loss:" + l.Name] = l.Target switch
             {

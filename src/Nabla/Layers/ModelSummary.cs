@@ -135,7 +135,7 @@ public static partial class Models
             }
         }
 
-        private void NormAndActivation(string activationKind, ModelOptions o, LayerChoice? norm, long[] shape)
+        private void NormAndActivation(string activationKind, ModelOptions o, LayerPlan? norm, long[] shape)
         {
             if (norm is { } before && !o.NormAfter) Next(before.Kind, shape, before.Parameters, ModelSummary.Numel(shape));
             NextElementwise(activationKind, shape);

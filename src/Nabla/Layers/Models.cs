@@ -79,60 +79,17 @@ public static partial class Models
         ? weightNorm
         : throw new FormatException($"Unknown weight normalisation '{weightNorm}'; expected none, ws, ws-minmax or spectral.");
 
-    // The kind a normalisation name names: none, batch, layer, instance, switch or group (group:G).
-    internal static string NormKind(string norm)
-    {
-        if (norm is "none" or "batch" or "layer" or "instance" or "switch") return norm;
-        if (!norm.StartsWith("group:", StringComparison.Ordinal))
-            throw new FormatException($"Unknown normalisation '{norm}'; expected none, batch, layer, instance, group:G or switch.");
-        GroupCount(norm);
-        return "group";
-    }
+    // The kind a normalisation spec names (a registry name: none, batch, layer, instance, switch, group).
+    internal static string NormKind(string norm) => Norms.Get(norm).Name;
 
     // G of group:G, when it divides the count of channels or features.
-    internal static int GroupsFor(string norm, int count, string unit)
-    {
-        int groups = GroupCount(norm);
-        return count % groups == 0 ? groups : throw new FormatException($"Normalisation '{norm}': {count} {unit} do not divide into {groups} groups.");
-    }
-
-    private static int GroupCount(string norm)
-    {
-        var parts = norm.Split(':');
-        if (parts.Length != 2 || !int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int groups) || groups < 1)
-            throw new FormatException($"Normalisation '{norm}': expected group:G with a positive group count.");
-        return groups;
-    }
-
-    // A layer the options add: what Summarize shows of it (kind, parameters) and how the builder makes it.
-    internal readonly record struct LayerChoice(string Kind, long Parameters, Func<Module> Create);
-
-    internal static LayerChoice GroupNormChoice(string norm, int channels, string unit)
-    {
-        int groups = GroupsFor(norm, channels, unit);
-        return new($"GroupNorm({groups}, {channels})", 2L * channels, () => new GroupNorm(groups, channels));
-    }
+    internal static int GroupsFor(string norm, int count, string unit) => Norms.GroupsFor(norm, count, unit);
 
     // Normalisation of (N, features) activations; instance and switch normalisation need spatial dims.
-    internal static LayerChoice? FeatureNorm(string norm, int features) => NormKind(norm) switch
-    {
-        "batch" => new($"BatchNorm1d({features})", 2L * features, () => new BatchNorm1d(features)),
-        "layer" => new($"LayerNorm({features})", 2L * features, () => new LayerNorm(features)),
-        "group" => GroupNormChoice(norm, features, "features"),
-        _ => null,
-    };
+    internal static LayerPlan? FeatureNorm(string norm, int features) => Norms.Get(norm).Features?.Invoke(norm, features);
 
     // Normalisation of (N, C, H, W) feature maps.
-    internal static LayerChoice? MapNorm(string norm, int channels, int height, int width) => NormKind(norm) switch
-    {
-        "batch" => new($"BatchNorm2d({channels})", 2L * channels, () => new BatchNorm2d(channels)),
-        "layer" => new($"LayerNorm(({channels}, {height}, {width}))", ModelSummary.Mul(2L * channels, (long)height * width),
-            () => new LayerNorm([channels, height, width])),
-        "instance" => new($"InstanceNorm2d({channels}, affine=True)", 2L * channels, () => new InstanceNorm2d(channels, affine: true)),
-        "switch" => new($"SwitchNorm({channels})", 2L * channels + 6, () => new SwitchNorm(channels)),
-        "group" => GroupNormChoice(norm, channels, "channels"),
-        _ => null,
-    };
+    internal static LayerPlan? MapNorm(string norm, int channels, int height, int width) => Norms.Get(norm).Maps(norm, channels, height, width);
 
     // The options with the model's default normalisation in place of null.
     private static ModelOptions Resolve(ModelOptions? options, string defaultNorm)
@@ -153,7 +110,7 @@ public static partial class Models
 
     internal static void CheckFlatNorm(string norm)
     {
-        if (norm is "instance" or "switch")
+        if (Norms.Get(norm).Features is null)
             throw new FormatException($"Normalisation '{norm}' needs feature maps (N, C, H, W); use it with the cnn model.");
     }
 

@@ -237,15 +237,7 @@ public sealed class ResNet : Module
     }
 
     // The normalisation of C-channel maps that `norm` names (null for none), as Summarize shows it and as built.
-    internal static Models.LayerChoice? NormChoice(string norm, int channels) => Models.NormKind(norm) switch
-    {
-        "batch" => new($"BatchNorm2d({channels})", 2L * channels, () => new BatchNorm2d(channels)),
-        "layer" => new($"GroupNorm(1, {channels})", 2L * channels, () => new GroupNorm(1, channels)),
-        "instance" => new($"InstanceNorm2d({channels}, affine=True)", 2L * channels, () => new InstanceNorm2d(channels, affine: true)),
-        "switch" => new($"SwitchNorm({channels})", 2L * channels + 6, () => new SwitchNorm(channels)),
-        "group" => Models.GroupNormChoice(norm, channels, "channels"),
-        _ => null,
-    };
+    internal static LayerPlan? NormChoice(string norm, int channels) => Norms.Get(norm).Residual(norm, channels);
 
     internal static Module? NormLayer(string norm, int channels) => NormChoice(norm, channels)?.Create();
 
