@@ -286,19 +286,21 @@ public class AloneInTheProcess;
 /// </summary>
 public class CaptureTrainerTests
 {
-    public static TheoryData<string> Settings => ["plain", "l1_l2", "weight_noise", "clip", "mixup", "cosine_per_batch_sgd", "dropout_rmsprop", "regression", "smoothing_weights"];
+    public static TheoryData<string> Settings => ["plain", "l1_l2", "weight_noise", "clip", "mixup", "cutmix_cnn", "cosine_per_batch_sgd", "dropout_rmsprop", "regression", "smoothing_weights"];
 
     private static (History History, float[][] Weights) Fit(string setting, bool capture)
     {
         var g = new Generator(21);
         bool regression = setting == "regression";
-        var x = Tensor.Randn([70, 6], g);
+        bool images = setting == "cutmix_cnn";
+        var x = images ? Tensor.Rand([70, 1, 8, 8], g) : Tensor.Randn([70, 6], g);
         var data = regression
             ? new TensorDataset(x, Tensor.Randn([70, 2], g))
             : new TensorDataset(x, IntTensor.FromArray(Enumerable.Range(0, 70).Select(i => i % 3).ToArray()));
         int outputs = regression ? 2 : 3;
         Module model = setting == "dropout_rmsprop"
             ? new Sequential(new Linear(6, 16, 1), new ReLU(), new Dropout(0.3f, new Generator(5)), new Linear(16, outputs, 2))
+            : images ? Models.FromSpec("cnn:4,4", [1, 8, 8], outputs, new Generator(6), options: new ModelOptions(Norm: "batch"))
             : new Sequential(new Linear(6, 16, 1), new Tanh(), new Linear(16, outputs, 2));
         Optimizer opt = setting switch
         {
@@ -309,14 +311,14 @@ public class CaptureTrainerTests
         Loss loss = regression ? new MSELoss()
             : setting == "smoothing_weights" ? new CrossEntropyLoss(Tensor.FromArray([1f, 2f, 0.5f], 3), labelSmoothing: 0.1f)
             : new CrossEntropyLoss();
-        var mixup = new MixUp(0.4);
+        BatchTransform? mix = setting == "mixup" ? new MixUp(0.4) : images ? new CutMix(1.0) : null;
         var options = new TrainerOptions
         {
             BatchSize = 16, Seed = 4, BackgroundLoading = false, CaptureStep = capture,
             L1 = setting == "l1_l2" ? 1e-3 : 0, L2 = setting == "l1_l2" ? 1e-3 : 0,
             WeightNoise = setting == "weight_noise" ? 0.01 : 0,
             ClipGradNorm = setting == "clip" ? 0.05 : 0,
-            Transform = setting == "mixup" ? (b, gen) => mixup.Apply(b, gen, 3) : null,
+            Transform = mix is null ? null : (b, gen) => mix.Apply(b, gen, 3),
             Scheduler = setting == "cosine_per_batch_sgd" ? new CosineAnnealingLR(opt, 20, interval: StepInterval.Batch) : null,
         };
         var history = new Trainer(options).Fit(model, loss, opt, data, null, 4);
