@@ -1,71 +1,68 @@
-using System.Globalization;
+using System.Text;
 using Nabla.Validation;
 
 namespace Nabla.Cli;
 
-/// <summary>The <c>--scheme</c> strings of validate, search and split.</summary>
+/// <summary>The <c>--scheme</c> strings of validate, search and split: the library's splitter registry (<see cref="Splitters"/>).</summary>
 internal static class Schemes
 {
-    public const string Forms = "holdout:0.3, holdout-stratified:0.3, kfold:10, stratified-kfold:10, repeated-kfold:5x3, " +
-        "repeated-stratified-kfold:5x3, shuffle:20x0.3, stratified-shuffle:20x0.3, bootstrap:50, lpo:2, loo, group-kfold:5";
-
     /// <summary>
-    /// The splitter a --scheme names. With <paramref name="shuffle"/> false, kfold and stratified-kfold are unshuffled
-    /// (scikit-learn's defaults exactly) and holdout is train_test_split(shuffle=False); schemes random by nature refuse it.
+    /// The splitter a --scheme names (<see cref="Splitters.Parse"/>); its refusals are usage errors. With
+    /// <paramref name="shuffle"/> false, kfold and stratified-kfold are unshuffled (scikit-learn's defaults exactly) and
+    /// holdout is train_test_split(shuffle=False); schemes random by nature refuse it.
     /// </summary>
     public static Splitter Parse(string scheme, int seed, bool shuffle = true)
     {
-        var parts = scheme.ToLowerInvariant().Split(':', 2);
-        string name = parts[0], arg = parts.Length > 1 ? parts[1] : "";
-        int Int(string s, int min)
-        {
-            if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min)
-                throw new UsageException($"--scheme {CliArgs.Clip(scheme)}: '{CliArgs.Clip(s)}' must be a whole number ≥ {min}.");
-            return v;
-        }
-        double Fraction(string s) => CliArgs.ParseDouble($"--scheme {CliArgs.Clip(scheme)}", s, 0, 1, exclusiveMin: true);
-        (int, int) Times(string s, int fallbackA, int fallbackB)
-        {
-            if (s.Length == 0) return (fallbackA, fallbackB);
-            var xy = s.Split('x');
-            if (xy.Length != 2) throw new UsageException($"--scheme {CliArgs.Clip(scheme)}: expected AxB, e.g. 5x3.");
-            return (Int(xy[0], 1), Int(xy[1], 1));
-        }
-        if (!shuffle && name is "holdout-stratified" or "repeated-kfold" or "repeated-stratified-kfold" or "shuffle" or "stratified-shuffle" or "bootstrap")
-            throw new UsageException($"--scheme {CliArgs.Clip(scheme)}: the scheme is random by nature and has no unshuffled form; drop --shuffle false " +
-                "(kfold, stratified-kfold, holdout, lpo, loo and group-kfold take it).");
         try
         {
-            switch (name)
-            {
-                case "holdout": return new Holdout(arg.Length == 0 ? 0.3 : Fraction(arg), shuffle: shuffle, seed: seed);
-                case "holdout-stratified": return new Holdout(arg.Length == 0 ? 0.3 : Fraction(arg), stratify: true, seed: seed);
-                case "kfold": return new KFold(arg.Length == 0 ? 10 : Int(arg, 2), shuffle: shuffle, seed: seed);
-                case "stratified-kfold": return new StratifiedKFold(arg.Length == 0 ? 10 : Int(arg, 2), shuffle: shuffle, seed: seed);
-                case "repeated-kfold": { var (k, r) = Times(arg, 10, 10); return new RepeatedKFold(k, r, seed); }
-                case "repeated-stratified-kfold": { var (k, r) = Times(arg, 10, 10); return new RepeatedStratifiedKFold(k, r, seed); }
-                case "shuffle" or "stratified-shuffle":
-                {
-                    int n = 10;
-                    double test = 0.1;
-                    if (arg.Length > 0)
-                    {
-                        var xy = arg.Split('x');
-                        n = Int(xy[0], 1);
-                        if (xy.Length > 1) test = Fraction(xy[1]);
-                    }
-                    return name == "shuffle" ? new ShuffleSplit(n, test, seed: seed) : new StratifiedShuffleSplit(n, test, seed: seed);
-                }
-                case "bootstrap": return new Bootstrap(arg.Length == 0 ? 50 : Int(arg, 1), seed);
-                case "lpo": return new LeavePOut(arg.Length == 0 ? 2 : Int(arg, 1));
-                case "loo": return new LeaveOneOut();
-                case "group-kfold": return new GroupKFold(arg.Length == 0 ? 10 : Int(arg, 2));
-                default: throw new UsageException($"--scheme: '{CliArgs.Clip(scheme)}' is not one of {Forms}.");
-            }
+            return Splitters.Parse(scheme, shuffle, seed);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is FormatException or ArgumentException)
         {
-            throw new UsageException($"--scheme {CliArgs.Clip(scheme)}: {e.Message}");
+            // The library's message starts with the scheme, or (an unknown name) quotes it.
+            throw new UsageException(Splitters.Find(scheme) is null ? $"--scheme: {e.Message}" : $"--scheme {e.Message}");
         }
+    }
+
+    /// <summary>The SCHEME section of the help texts: every registered scheme, its default argument and what it does.</summary>
+    public static string Help
+    {
+        get
+        {
+            int width = Splitters.Registry.Max(s => s.Form.Length) + 2;
+            var sb = new StringBuilder("\n\nSCHEME: NAME or NAME:ARGUMENT, e.g. kfold:5 or repeated-kfold:5x3\n");
+            foreach (var s in Splitters.Registry)
+            {
+                string help = s.Default.Length == 0 ? s.Help : $"{s.Help}; default {s.Default}";
+                if (s.Factory(s.Default, true, 0).NeedsGroups) help += "; needs --groups COL in a CSV";
+                sb.Append("  ").Append(s.Form.PadRight(width)).Append(help).Append('\n');
+            }
+            string takes = string.Join(", ", Splitters.Registry.Where(s => s.HonoursShuffle).Select(s => s.Name));
+            string refuse = string.Join(", ", Splitters.Registry.Where(s => !s.HonoursShuffle).Select(s => s.Name));
+            return sb.Append(Wrap($"--shuffle false: {takes} take it (kfold and stratified-kfold are then scikit-learn's defaults, " +
+                $"holdout holds out the last part in order as train_test_split(shuffle=False)); {refuse} are random by nature and refuse it.")).ToString();
+        }
+    }
+
+    private static string Wrap(string text, int width = 116)
+    {
+        var sb = new StringBuilder();
+        int line = 0;
+        foreach (var word in text.Split(' '))
+        {
+            if (line > 0 && line + 1 + word.Length > width)
+            {
+                sb.Append('\n');
+                line = 0;
+            }
+            else if (line > 0)
+            {
+                sb.Append(' ');
+                line++;
+            }
+            sb.Append(word);
+            line += word.Length;
+        }
+        return sb.Append('\n').ToString();
     }
 }

@@ -10,7 +10,7 @@ namespace Nabla.Cli;
 /// <summary><c>nabla validate</c>, <c>nabla search</c> and <c>nabla split</c>: judging models by resampling.</summary>
 internal static class ValidateCommand
 {
-    private static readonly Opt Scheme = new() { Name = "--scheme", Value = "SCHEME", Help = "the validation scheme (below)" };
+    private static readonly Opt Scheme = new() { Name = "--scheme", Value = "SCHEME", Help = "the validation scheme (SCHEME below)" };
     private static readonly Opt Groups = new() { Name = "--groups", Value = "COLUMN", Help = "a CSV column naming each row's group (for group-kfold; whole groups held out for test)" };
     private static readonly Opt Parallel = new() { Name = "--parallel", Value = "N", Help = "splits trained at once", Default = "1" };
     private static readonly Opt Grid = new() { Name = "--grid", Value = "GRID", Help = "axes to search: \"lr=1e-3,3e-4;model=mlp:128|mlp:256,128;augment=none|\\\"hflip,crop:2\\\"\"" };
@@ -27,15 +27,7 @@ internal static class ValidateCommand
     private static readonly Opt[] SearchOptions = [.. Common, Grid, Random, Scoring];
     private static readonly Opt[] SplitOptions = [.. RunOptions.DataOptions, RunOptions.Seed, RunOptions.Shuffle, RunOptions.Normalize, Scheme, Groups, RunOptions.Json];
 
-    private const string SchemeForms = """
-
-        SCHEME: holdout:0.3 | holdout-stratified:0.3 | kfold:10 | stratified-kfold:10 | repeated-kfold:5x3 |
-                repeated-stratified-kfold:5x3 | shuffle:20x0.3 | stratified-shuffle:20x0.3 | bootstrap:50 | lpo:2 | loo |
-                group-kfold:5 (needs --groups COL in a CSV). --shuffle false makes kfold and stratified-kfold unshuffled
-                (scikit-learn's defaults) and holdout take the last part in order (train_test_split(shuffle=False));
-                the random schemes refuse it.
-
-        """;
+    private static string SchemeForms => Schemes.Help;
 
     public static string ValidateHelp => """
         nabla validate — cross-validate a training configuration

@@ -409,3 +409,48 @@ public class AugmentationTests
         Assert.Equal(1f, Px(0, 9, 12));         // the empty sixth cell is white
     }
 }
+
+/// <summary>
+/// Every name of the augmentation registry (<see cref="Augmentation.Registry"/>): a new augmentation is covered here by
+/// its registry row.
+/// </summary>
+public class AugmentationRegistry
+{
+    public static TheoryData<string> Names() => new([.. Augmentation.KnownNames]);
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Every_name_parses_its_example_and_bare_forms_and_augments_a_small_batch(string name)
+    {
+        var info = Augmentation.Registry.Single(r => r.Name == name);
+        Assert.StartsWith(name, info.Example);
+        Assert.StartsWith(name, info.Usage);
+        Assert.Contains($"  {info.Usage}", Augmentation.Grammar);
+        var specs = info.MinArgs == 0 ? new[] { info.Example, name, name.ToUpperInvariant() } : [info.Example];
+        var batch = new Batch(Tensor.Rand([4, 3, 12, 12], 2), IntTensor.FromArray([0, 1, 2, 0]), null, [0, 1, 2, 3]);
+        foreach (string spec in specs)
+        {
+            var aug = Augmentation.Parse(spec);
+            Assert.Equal(info.PerBatch, aug.PerBatch is not null);
+            Assert.Equal(!info.PerBatch, aug.PerSample is not null);
+            var a = aug.Apply(batch, new Generator(5), 3);
+            Assert.Equal([4, 3, 12, 12], a.Features.Shape);
+            Assert.All(a.Features.ToArray(), v => Assert.True(float.IsFinite(v), spec));
+            if (info.PerBatch) Assert.Equal([4, 3], a.Targets!.Shape);
+            Assert.Equal(a.Features.ToArray(), aug.Apply(batch, new Generator(5), 3).Features.ToArray());
+        }
+        // The argument counts the row gives are the ones the parser enforces.
+        string Args(int count) => name + string.Concat(Enumerable.Repeat(":0.5", count));
+        Assert.Contains("argument", Assert.Throws<FormatException>(() => Augmentation.Parse(Args(info.MaxArgs + 1))).Message);
+        if (info.MinArgs > 0) Assert.Contains("argument", Assert.Throws<FormatException>(() => Augmentation.Parse(Args(info.MinArgs - 1))).Message);
+    }
+
+    [Fact]
+    public void Names_are_unique_and_the_grammar_lists_each_once()
+    {
+        Assert.Equal(Augmentation.KnownNames.Count, Augmentation.KnownNames.Distinct().Count());
+        Assert.Equal(Augmentation.Registry.Count + 1, Augmentation.Grammar.Split('\n').Length);
+        Assert.Contains($"Known names: {string.Join(", ", Augmentation.KnownNames)}.",
+            Assert.Throws<FormatException>(() => Augmentation.Parse("sparkle")).Message);
+    }
+}

@@ -73,6 +73,32 @@ public class SplitterCases
         Assert.Equal(c.GetProperty("message").GetString(), ex.Message.Split(" (Parameter")[0]);
     }
 
+    /// <summary>
+    /// The same cases through the registry: each scikit-learn class is found by <see cref="SplitterInfo.Sklearn"/> and
+    /// its one parameter (n_splits or p) becomes the scheme's argument, unshuffled, as <c>--scheme kfold:3 --shuffle false</c>.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void Index_sets_match_scikit_learn_through_the_registry(string name)
+    {
+        var c = Get("cases", name);
+        var info = Splitters.Registry.Single(s => s.Sklearn == c.GetProperty("splitter").GetString());
+        string argument = "";
+        foreach (var p in c.GetProperty("params").EnumerateObject())
+        {
+            if (p.Name is "n_splits" or "p") argument = ":" + p.Value.GetInt32();
+            else Assert.True(p.Name == "shuffle" && p.Value.ValueKind == JsonValueKind.False, $"{name}: no scheme argument for {p.Name}");
+        }
+        var splits = Splitters.Parse(info.Name + argument, shuffle: false).Split(c.GetProperty("n").GetInt32(), Ints(c, "y"), Ints(c, "groups")).ToArray();
+        var expected = c.GetProperty("splits").EnumerateArray().ToArray();
+        Assert.Equal(expected.Length, splits.Length);
+        for (int i = 0; i < splits.Length; i++)
+        {
+            Assert.Equal(Ints(expected[i], "train"), splits[i].Train);
+            Assert.Equal(Ints(expected[i], "test"), splits[i].Validation);
+        }
+    }
+
     [Fact]
     public void Ranking_matches_grid_search_cv()
     {
@@ -156,5 +182,83 @@ public class SplitterProperties
         Assert.Equal(3, new LeavePOut(3, maxSplits: 2_000_000).Split(200).Take(3).Count());
         Assert.Throws<ArgumentException>(() => new Bootstrap().Split(1).First());
         Assert.Throws<ArgumentException>(() => new StratifiedKFold(3).Split(5).First());
+    }
+}
+
+/// <summary>
+/// Every scheme of the splitter registry (<see cref="Splitters"/>): a new scheme is covered here by its registry row.
+/// </summary>
+public class SplitterRegistry
+{
+    public static TheoryData<string> Names() => new([.. Splitters.Names]);
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Every_scheme_parses_its_default_and_example_forms_and_splits_a_small_dataset(string name)
+    {
+        var info = Splitters.Find(name)!;
+        const int n = 20;
+        var y = Enumerable.Range(0, n).Select(i => i % 2).ToArray();
+        var groups = Enumerable.Range(0, n).Select(i => i / 2).ToArray();   // 10 groups of 2
+        // The bare name takes the registry's default argument.
+        string bare = Splitters.Parse(info.Name, seed: 3).Name;
+        if (info.Argument.Length > 0) Assert.Equal(bare, Splitters.Parse($"{info.Name}:{info.Default}", seed: 3).Name);
+        else Assert.Equal("", info.Default);
+        foreach (string scheme in new[] { info.Name, info.Example, info.Example.ToUpperInvariant() })
+            foreach (bool shuffle in info.HonoursShuffle ? new[] { true, false } : [true])
+            {
+                var splitter = Splitters.Parse(scheme, shuffle, seed: 3);
+                var splits = splitter.Split(n, y, groups).ToArray();
+                string what = $"{scheme}, shuffle {shuffle}";
+                Assert.True(splits.Length > 0, what);
+                Assert.Equal(splitter.SplitCount(n, y, groups), splits.Length);
+                foreach (var s in splits)
+                {
+                    Assert.True(s.Train.Length > 0 && s.Validation.Length > 0, what);
+                    Assert.All(s.Train.Concat(s.Validation), i => Assert.InRange(i, 0, n - 1));
+                    Assert.Empty(s.Train.Intersect(s.Validation));
+                    Assert.Equal(s.Validation.Length, s.Validation.Distinct().Count());
+                    if (splitter.NeedsGroups) Assert.Empty(s.Train.Select(i => groups[i]).Intersect(s.Validation.Select(i => groups[i])));
+                }
+                // Seeded: the same scheme and seed give the same splits.
+                Assert.Equal(splits.Select(s => s.Validation), Splitters.Parse(scheme, shuffle, seed: 3).Split(n, y, groups).Select(s => s.Validation));
+            }
+        if (!info.HonoursShuffle)
+            Assert.Contains("random by nature", Assert.Throws<ArgumentException>(() => Splitters.Parse(info.Name, shuffle: false)).Message);
+    }
+
+    [Fact]
+    public void Names_are_unique_lower_case_and_found_in_any_case()
+    {
+        Assert.Equal(Splitters.Names.Count, Splitters.Names.Distinct().Count());
+        foreach (var info in Splitters.Registry)
+        {
+            Assert.Equal(info.Name.ToLowerInvariant(), info.Name);
+            Assert.DoesNotContain(':', info.Name);
+            Assert.Same(info, Splitters.Find(info.Name.ToUpperInvariant()));
+            Assert.Same(info, Splitters.Find(info.Example));
+            Assert.Equal(info.Argument.Length == 0, info.Default.Length == 0);
+        }
+        Assert.Null(Splitters.Find("tenfold"));
+    }
+
+    [Fact]
+    public void Refusals_name_the_scheme_as_the_cli_shows_them()
+    {
+        Assert.Equal("holdout:0.3, holdout-stratified:0.3, kfold:10, stratified-kfold:10, repeated-kfold:5x3, repeated-stratified-kfold:5x3, " +
+            "shuffle:20x0.3, stratified-shuffle:20x0.3, bootstrap:50, lpo:2, loo, group-kfold:5", Splitters.Examples);
+        Assert.Equal($"'tenfold' is not one of {Splitters.Examples}.", Assert.Throws<ArgumentException>(() => Splitters.Parse("tenfold")).Message);
+        Assert.Equal("KFOLD:1: '1' must be a whole number ≥ 2.", Assert.Throws<FormatException>(() => Splitters.Parse("KFOLD:1")).Message);
+        Assert.Equal("holdout:abc: 'abc' is not a number.", Assert.Throws<FormatException>(() => Splitters.Parse("holdout:abc")).Message);
+        Assert.Equal("shuffle:5x2: 2 is out of range ((0, 1]).", Assert.Throws<FormatException>(() => Splitters.Parse("shuffle:5x2")).Message);
+        Assert.Equal("repeated-kfold:5: expected AxB, e.g. 5x3.", Assert.Throws<FormatException>(() => Splitters.Parse("repeated-kfold:5")).Message);
+        var refused = Assert.Throws<ArgumentException>(() => Splitters.Parse("repeated-kfold:1x3"));
+        Assert.StartsWith("repeated-kfold:1x3: k-fold cross-validation requires at least one train/test split", refused.Message);
+        Assert.IsType<ArgumentOutOfRangeException>(refused.InnerException);
+        Assert.Equal("bootstrap:3: the scheme is random by nature and has no unshuffled form; drop --shuffle false " +
+            "(holdout, kfold, stratified-kfold, lpo, loo and group-kfold take it).",
+            Assert.Throws<ArgumentException>(() => Splitters.Parse("bootstrap:3", shuffle: false)).Message);
+        Assert.EndsWith("…: '" + new string('9', 80) + "…' must be a whole number ≥ 2.",
+            Assert.Throws<FormatException>(() => Splitters.Parse("kfold:" + new string('9', 100))).Message);
     }
 }

@@ -23,16 +23,6 @@ internal sealed class AugmentTarget : Target
     /// <summary>A parsed spec that failed to apply: always a finding, whatever the inner exception's type.</summary>
     internal sealed class ApplyException(string message, Exception? inner) : Exception(message, inner);
 
-    // Argument counts by name, as the grammar (Augmentation.Grammar) gives them.
-    private static readonly Dictionary<string, (int Min, int Max)> Arity = new()
-    {
-        ["hflip"] = (0, 1), ["vflip"] = (0, 1), ["rotate"] = (1, 1), ["affine"] = (1, 5), ["crop"] = (1, 1), ["resized-crop"] = (0, 1),
-        ["jitter"] = (1, 4), ["brightness"] = (1, 1), ["contrast"] = (1, 1), ["saturation"] = (1, 1), ["hue"] = (1, 1), ["gray"] = (0, 1),
-        ["shuffle"] = (0, 1), ["blur"] = (0, 1), ["noise"] = (1, 2), ["saltpepper"] = (1, 2), ["glare"] = (0, 2), ["stripes"] = (0, 2),
-        ["grid"] = (0, 2), ["texture"] = (0, 2), ["erase"] = (0, 1), ["cutout"] = (0, 1), ["rain"] = (0, 1), ["sunflare"] = (0, 2),
-        ["mixup"] = (0, 1), ["cutmix"] = (0, 1),
-    };
-
     private static readonly string[] Plain = ["0", "0.1", "0.25", "0.5", "0.9", "1", "2", "3", "4", "5", "7", "9", "10", "15", "30", "45", "90", "180", "360", "0.08", "0.2", "1.2"];
 
     private static readonly string[] Seeds =
@@ -83,8 +73,9 @@ internal sealed class AugmentTarget : Target
         var done = new List<string>();
         for (int i = 0; i < items; i++)
         {
-            string name = Mut.Pick(r, Augmentation.KnownNames);
-            var (min, max) = Arity[name];
+            var known = Mut.Pick(r, Augmentation.Registry);
+            string name = known.Name;
+            var (min, max) = (known.MinArgs, known.MaxArgs);
             if (Mut.Chance(r, 0.05)) { name = Mut.Pick(r, [name.ToUpperInvariant(), name[1..], name + "s", "", " ", "flip", "none", "crop4"]); done.Add("name"); }
             int count = Mut.Chance(r, 0.9) ? r.Next(min, max + 1) : Mut.Pick(r, [Math.Max(0, min - 1), max + 1, 9]);
             var args = new List<string>();

@@ -2,41 +2,94 @@ using System.Globalization;
 
 namespace Nabla.Data.Transforms;
 
+/// <summary>
+/// One augmentation known by name in a spec (<see cref="Augmentation.Parse"/>): its usage and help line for help texts,
+/// how many arguments it takes, a spec that exercises it, and the transform it makes from its arguments.
+/// </summary>
+/// <param name="Name">The name in a spec (lower case).</param>
+/// <param name="Usage">Its form with arguments, e.g. <c>hflip[:P]</c>.</param>
+/// <param name="Help">One line: what it does and its defaults.</param>
+/// <param name="MinArgs">The fewest ':'-separated arguments it takes.</param>
+/// <param name="MaxArgs">The most.</param>
+/// <param name="Example">A spec of this item alone, e.g. <c>rotate:15</c>.</param>
+public sealed record AugmentationInfo(string Name, string Usage, string Help, int MinArgs, int MaxArgs, string Example)
+{
+    /// <summary>Whether it acts on the whole batch (mixup, cutmix) rather than on each image.</summary>
+    public bool PerBatch { get; init; }
+
+    // The transform (a Transform, or a BatchTransform when PerBatch) from the arguments and the item's text for messages.
+    internal Func<double[], string, object> Build { get; init; } = null!;
+}
+
 public sealed partial class Augmentation
 {
-    /// <summary>The spec grammar of <see cref="Parse"/>, one item per line, for help texts.</summary>
-    public const string Grammar =
-        "SPEC = ITEM[,ITEM…], ITEM = NAME[:ARG[:ARG…]] (per-image items run in the order given; 'none' = nothing)\n" +
-        "  hflip[:P]                 horizontal flip, P = 0.5\n" +
-        "  vflip[:P]                 vertical flip, P = 0.5\n" +
-        "  rotate:DEG                rotation by U(-DEG, DEG) degrees, bilinear, fill 0\n" +
-        "  affine:DEG[:TRANSLATE[:SCALE_MIN:SCALE_MAX[:SHEAR]]]  torchvision RandomAffine; TRANSLATE a fraction of W and H\n" +
-        "  crop:PAD                  pad PAD (at most 1024) pixels of 0, crop back to the image's size at a random position\n" +
-        "  resized-crop[:MINSCALE]   RandomResizedCrop to the image's size, area fraction in (MINSCALE, 1), MINSCALE = 0.08\n" +
-        "  jitter:B[:C[:S[:H]]]      ColorJitter brightness, contrast, saturation, hue\n" +
-        "  brightness:B  contrast:C  saturation:S  hue:H   one ColorJitter component\n" +
-        "  gray[:P]                  RandomGrayscale, P = 0.1\n" +
-        "  shuffle[:P]               ChannelShuffle, P = 0.5\n" +
-        "  blur[:K]                  GaussianBlur, odd kernel K = 3 (at most 255), sigma in (0.1, 2)\n" +
-        "  noise:STD[:P]             additive Gaussian noise, clamped to [0, 1], P = 0.5\n" +
-        "  saltpepper:AMOUNT[:P]     salt-and-pepper noise on a fraction AMOUNT of the pixels, P = 0.5\n" +
-        "  glare[:P[:INTENSITY]]     elliptical highlight, P = 0.5, INTENSITY = 0.6\n" +
-        "  stripes|grid|texture[:P[:INTENSITY]]  pattern overlay, P = 0.5, INTENSITY = 0.3\n" +
-        "  erase[:P]                 RandomErasing, scale (0.02, 0.33), ratio (0.3, 3.3), P = 0.5\n" +
-        "  cutout[:P]                square RandomErasing, P = 0.5\n" +
-        "  rain[:P]                  slanted bright streaks, P = 0.5\n" +
-        "  sunflare[:P[:RADIUS]]     bright disc with a halo, P = 0.5, RADIUS = 0.15 of the smaller side\n" +
-        "  mixup[:ALPHA]             MixUp on the batch, ALPHA = 1 (at most one of mixup, cutmix)\n" +
-        "  cutmix[:ALPHA]            CutMix on the batch, ALPHA = 1";
-
-    private static readonly (string Name, int Min, int Max)[] Known =
+    /// <summary>
+    /// The augmentation registry: every name a spec takes, in the order help lists them. <see cref="Grammar"/>,
+    /// <see cref="KnownNames"/>, the CLI's help and the test tables enumerate it, so adding an augmentation is its
+    /// transform and one row here.
+    /// </summary>
+    public static IReadOnlyList<AugmentationInfo> Registry { get; } =
     [
-        ("hflip", 0, 1), ("vflip", 0, 1), ("rotate", 1, 1), ("affine", 1, 5), ("crop", 1, 1), ("resized-crop", 0, 1),
-        ("jitter", 1, 4), ("brightness", 1, 1), ("contrast", 1, 1), ("saturation", 1, 1), ("hue", 1, 1), ("gray", 0, 1),
-        ("shuffle", 0, 1), ("blur", 0, 1), ("noise", 1, 2), ("saltpepper", 1, 2), ("glare", 0, 2), ("stripes", 0, 2),
-        ("grid", 0, 2), ("texture", 0, 2), ("erase", 0, 1), ("cutout", 0, 1), ("rain", 0, 1), ("sunflare", 0, 2),
-        ("mixup", 0, 1), ("cutmix", 0, 1),
+        Row("hflip", "hflip[:P]", "horizontal flip, P = 0.5", 0, 1, "hflip", (a, _) => new HorizontalFlip(Arg(a, 0, 0.5))),
+        Row("vflip", "vflip[:P]", "vertical flip, P = 0.5", 0, 1, "vflip", (a, _) => new VerticalFlip(Arg(a, 0, 0.5))),
+        Row("rotate", "rotate:DEG", "rotation by U(-DEG, DEG) degrees, bilinear, fill 0", 1, 1, "rotate:15", (a, _) => new RandomRotation(a[0])),
+        Row("affine", "affine:DEG[:TRANSLATE[:SCALE_MIN:SCALE_MAX[:SHEAR]]]", "torchvision RandomAffine; TRANSLATE a fraction of W and H", 1, 5,
+            "affine:10:0.1:0.9:1.1:5", (a, _) => a.Length == 3
+                ? throw new ArgumentException("affine takes SCALE_MIN and SCALE_MAX together.")
+                : new RandomAffine(a[0], (Arg(a, 1, 0), Arg(a, 1, 0)), (Arg(a, 2, 1), Arg(a, 3, 1)), Arg(a, 4, 0))),
+        // A spec is text a user typed: a padding beyond any image's size would only exhaust the memory.
+        Row("crop", "crop:PAD", $"pad PAD (at most {MaxCropPadding}) pixels of 0, crop back to the image's size at a random position", 1, 1, "crop:4",
+            (a, item) => Int(a, 0, 0, item) is var pad && pad <= MaxCropPadding
+                ? new RandomCrop(null, pad)
+                : throw new ArgumentException($"a padding of {pad} pixels is more than the {MaxCropPadding} a spec takes.")),
+        Row("resized-crop", "resized-crop[:MINSCALE]", "RandomResizedCrop to the image's size, area fraction in (MINSCALE, 1), MINSCALE = 0.08", 0, 1,
+            "resized-crop", (a, _) => new RandomResizedCrop(null, (Arg(a, 0, 0.08), 1.0))),
+        Row("jitter", "jitter:B[:C[:S[:H]]]", "ColorJitter brightness, contrast, saturation, hue", 1, 4, "jitter:0.2:0.2:0.2:0.05",
+            (a, _) => new ColorJitter(a[0], Arg(a, 1, 0), Arg(a, 2, 0), Arg(a, 3, 0))),
+        Row("brightness", "brightness:B", "ColorJitter brightness alone", 1, 1, "brightness:0.3", (a, _) => new ColorJitter(brightness: a[0])),
+        Row("contrast", "contrast:C", "ColorJitter contrast alone", 1, 1, "contrast:0.3", (a, _) => new ColorJitter(contrast: a[0])),
+        Row("saturation", "saturation:S", "ColorJitter saturation alone", 1, 1, "saturation:0.3", (a, _) => new ColorJitter(saturation: a[0])),
+        Row("hue", "hue:H", "ColorJitter hue alone", 1, 1, "hue:0.1", (a, _) => new ColorJitter(hue: a[0])),
+        Row("gray", "gray[:P]", "RandomGrayscale, P = 0.1", 0, 1, "gray", (a, _) => new Grayscale(Arg(a, 0, 0.1))),
+        Row("shuffle", "shuffle[:P]", "ChannelShuffle, P = 0.5", 0, 1, "shuffle", (a, _) => new ChannelShuffle(Arg(a, 0, 0.5))),
+        Row("blur", "blur[:K]", $"GaussianBlur, odd kernel K = 3 (at most {MaxBlurKernel}), sigma in (0.1, 2)", 0, 1, "blur",
+            (a, item) => new GaussianBlur(Int(a, 0, 3, item) is var k && k > MaxBlurKernel
+                ? throw new ArgumentException($"the kernel size {k} is over {MaxBlurKernel}; at σ < 2 every weight further than 77 pixels from the centre is 0, so a wider kernel blurs no differently and only costs time.")
+                : k)),
+        Row("noise", "noise:STD[:P]", "additive Gaussian noise, clamped to [0, 1], P = 0.5", 1, 2, "noise:0.05", (a, _) => new GaussianNoise(a[0], Arg(a, 1, 0.5))),
+        Row("saltpepper", "saltpepper:AMOUNT[:P]", "salt-and-pepper noise on a fraction AMOUNT of the pixels, P = 0.5", 1, 2, "saltpepper:0.02",
+            (a, _) => new SaltAndPepper(a[0], Arg(a, 1, 0.5))),
+        Row("glare", "glare[:P[:INTENSITY]]", "elliptical highlight, P = 0.5, INTENSITY = 0.6", 0, 2, "glare", (a, _) => new Glare(Arg(a, 0, 0.5), Arg(a, 1, 0.6))),
+        Row("stripes", "stripes[:P[:INTENSITY]]", "stripe overlay, P = 0.5, INTENSITY = 0.3", 0, 2, "stripes",
+            (a, _) => new Pattern(PatternKind.Stripes, Arg(a, 1, 0.3), Arg(a, 0, 0.5))),
+        Row("grid", "grid[:P[:INTENSITY]]", "grid overlay, P = 0.5, INTENSITY = 0.3", 0, 2, "grid", (a, _) => new Pattern(PatternKind.Grid, Arg(a, 1, 0.3), Arg(a, 0, 0.5))),
+        Row("texture", "texture[:P[:INTENSITY]]", "texture overlay, P = 0.5, INTENSITY = 0.3", 0, 2, "texture",
+            (a, _) => new Pattern(PatternKind.Texture, Arg(a, 1, 0.3), Arg(a, 0, 0.5))),
+        Row("erase", "erase[:P]", "RandomErasing, scale (0.02, 0.33), ratio (0.3, 3.3), P = 0.5", 0, 1, "erase", (a, _) => new RandomErasing(Arg(a, 0, 0.5))),
+        Row("cutout", "cutout[:P]", "square RandomErasing, P = 0.5", 0, 1, "cutout", (a, _) => new Cutout(Arg(a, 0, 0.5))),
+        Row("rain", "rain[:P]", "slanted bright streaks, P = 0.5", 0, 1, "rain", (a, _) => new Rain(Arg(a, 0, 0.5))),
+        Row("sunflare", "sunflare[:P[:RADIUS]]", "bright disc with a halo, P = 0.5, RADIUS = 0.15 of the smaller side", 0, 2, "sunflare",
+            (a, _) => new SunFlare(Arg(a, 0, 0.5), Arg(a, 1, 0.15))),
+        Row("mixup", "mixup[:ALPHA]", "MixUp on the batch, ALPHA = 1 (at most one of mixup, cutmix)", 0, 1, "mixup", (a, _) => new MixUp(Arg(a, 0, 1)), perBatch: true),
+        Row("cutmix", "cutmix[:ALPHA]", "CutMix on the batch, ALPHA = 1", 0, 1, "cutmix", (a, _) => new CutMix(Arg(a, 0, 1)), perBatch: true),
     ];
+
+    private static AugmentationInfo Row(string name, string usage, string help, int min, int max, string example, Func<double[], string, object> build,
+        bool perBatch = false) => new(name, usage, help, min, max, example) { Build = build, PerBatch = perBatch };
+
+    private static double Arg(double[] a, int i, double fallback) => i < a.Length ? a[i] : fallback;
+
+    private static int Int(double[] a, int i, int fallback, string item)
+    {
+        double v = Arg(a, i, fallback);
+        if (v != Math.Floor(v) || v < int.MinValue || v > int.MaxValue) throw new ArgumentException($"{v.ToString(CultureInfo.InvariantCulture)} in \"{item}\" must be an integer.");
+        return (int)v;
+    }
+
+    /// <summary>The spec grammar of <see cref="Parse"/>, one item per line, for help texts (from <see cref="Registry"/>).</summary>
+    public static string Grammar { get; } =
+        "SPEC = ITEM[,ITEM…], ITEM = NAME[:ARG[:ARG…]] (per-image items run in the order given; 'none' = nothing)\n" +
+        string.Join("\n", Registry.Select(r => $"  {(r.Usage.Length < 26 ? r.Usage.PadRight(26) : r.Usage + "  ")}{r.Help}"));
 
     /// <summary>The largest padding <c>crop:PAD</c> takes in a spec (pixels on each side).</summary>
     public const int MaxCropPadding = 1024;
@@ -48,7 +101,7 @@ public sealed partial class Augmentation
     public const int MaxBlurKernel = 255;
 
     /// <summary>The names <see cref="Parse"/> accepts.</summary>
-    public static IReadOnlyList<string> KnownNames { get; } = Array.AsReadOnly(Known.Select(k => k.Name).ToArray());
+    public static IReadOnlyList<string> KnownNames { get; } = Array.AsReadOnly(Registry.Select(k => k.Name).ToArray());
 
     /// <summary>
     /// Builds an augmentation from a spec: a comma-separated list of NAME or NAME:ARGS with the ARGS separated by ':'
@@ -72,7 +125,7 @@ public sealed partial class Augmentation
     /// <item><term>rain[:P], sunflare[:P[:RADIUS]]</term><description><see cref="Rain"/>, <see cref="SunFlare"/>; P = 0.5, RADIUS = 0.15.</description></item>
     /// <item><term>mixup[:ALPHA], cutmix[:ALPHA]</term><description><see cref="MixUp"/>, <see cref="CutMix"/> on the batch; ALPHA = 1.</description></item>
     /// </list>
-    /// Example: <c>hflip,crop:4,jitter:0.2:0.2,erase:0.25,cutmix:1</c>. The same text is in <see cref="Grammar"/>.
+    /// Example: <c>hflip,crop:4,jitter:0.2:0.2,erase:0.25,cutmix:1</c>. The names, their usage and help are <see cref="Registry"/>; <see cref="Grammar"/> lists them.
     /// </summary>
     /// <param name="spec">The spec.</param>
     /// <returns>The augmentation, with <see cref="Spec"/> set.</returns>
@@ -91,9 +144,8 @@ public sealed partial class Augmentation
             var parts = item.Split(':');
             string name = parts[0].Trim().ToLowerInvariant();
             if (item.Length == 0) throw Error($"empty item in \"{spec}\"");
-            int known = Array.FindIndex(Known, k => k.Name == name);
-            if (known < 0) throw Error($"unknown augmentation \"{parts[0].Trim()}\" in \"{spec}\"");
-            var (_, min, max) = Known[known];
+            var info = Registry.FirstOrDefault(k => k.Name == name) ?? throw Error($"unknown augmentation \"{parts[0].Trim()}\" in \"{spec}\"");
+            int min = info.MinArgs, max = info.MaxArgs;
             int count = parts.Length - 1;
             if (count < min || count > max)
                 throw Error($"\"{item}\" takes {(min == max ? $"{min}" : $"{min} to {max}")} argument{(max == 1 ? "" : "s")}, got {count}");
@@ -107,7 +159,7 @@ public sealed partial class Augmentation
             object built;
             try
             {
-                built = Build(name, a, item);
+                built = info.Build(a, item);
             }
             catch (ArgumentException e)
             {
@@ -126,52 +178,4 @@ public sealed partial class Augmentation
 
     private static FormatException Error(string what) =>
         new($"Augmentation: {what}. Known names: {string.Join(", ", KnownNames)}.");
-
-    private static object Build(string name, double[] a, string item)
-    {
-        double Arg(int i, double fallback) => i < a.Length ? a[i] : fallback;
-        int Int(int i, int fallback)
-        {
-            double v = Arg(i, fallback);
-            if (v != Math.Floor(v) || v < int.MinValue || v > int.MaxValue) throw new ArgumentException($"{v.ToString(CultureInfo.InvariantCulture)} in \"{item}\" must be an integer.");
-            return (int)v;
-        }
-        return name switch
-        {
-            "hflip" => new HorizontalFlip(Arg(0, 0.5)),
-            "vflip" => new VerticalFlip(Arg(0, 0.5)),
-            "rotate" => new RandomRotation(a[0]),
-            "affine" => a.Length == 3
-                ? throw new ArgumentException("affine takes SCALE_MIN and SCALE_MAX together.")
-                : new RandomAffine(a[0], (Arg(1, 0), Arg(1, 0)), (Arg(2, 1), Arg(3, 1)), Arg(4, 0)),
-            // A spec is text a user typed: a padding beyond any image's size would only exhaust the memory.
-            "crop" => Int(0, 0) is var pad && pad <= MaxCropPadding
-                ? new RandomCrop(null, pad)
-                : throw new ArgumentException($"a padding of {pad} pixels is more than the {MaxCropPadding} a spec takes."),
-            "resized-crop" => new RandomResizedCrop(null, (Arg(0, 0.08), 1.0)),
-            "jitter" => new ColorJitter(a[0], Arg(1, 0), Arg(2, 0), Arg(3, 0)),
-            "brightness" => new ColorJitter(brightness: a[0]),
-            "contrast" => new ColorJitter(contrast: a[0]),
-            "saturation" => new ColorJitter(saturation: a[0]),
-            "hue" => new ColorJitter(hue: a[0]),
-            "gray" => new Grayscale(Arg(0, 0.1)),
-            "shuffle" => new ChannelShuffle(Arg(0, 0.5)),
-            "blur" => new GaussianBlur(Int(0, 3) is var k && k > MaxBlurKernel
-                ? throw new ArgumentException($"the kernel size {k} is over {MaxBlurKernel}; at σ < 2 every weight further than 77 pixels from the centre is 0, so a wider kernel blurs no differently and only costs time.")
-                : k),
-            "noise" => new GaussianNoise(a[0], Arg(1, 0.5)),
-            "saltpepper" => new SaltAndPepper(a[0], Arg(1, 0.5)),
-            "glare" => new Glare(Arg(0, 0.5), Arg(1, 0.6)),
-            "stripes" => new Pattern(PatternKind.Stripes, Arg(1, 0.3), Arg(0, 0.5)),
-            "grid" => new Pattern(PatternKind.Grid, Arg(1, 0.3), Arg(0, 0.5)),
-            "texture" => new Pattern(PatternKind.Texture, Arg(1, 0.3), Arg(0, 0.5)),
-            "erase" => new RandomErasing(Arg(0, 0.5)),
-            "cutout" => new Cutout(Arg(0, 0.5)),
-            "rain" => new Rain(Arg(0, 0.5)),
-            "sunflare" => new SunFlare(Arg(0, 0.5), Arg(1, 0.15)),
-            "mixup" => new MixUp(Arg(0, 1)),
-            "cutmix" => new CutMix(Arg(0, 1)),
-            _ => throw new ArgumentException($"unknown augmentation \"{name}\"."),
-        };
-    }
 }
