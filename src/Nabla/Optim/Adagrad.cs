@@ -55,8 +55,17 @@ public sealed class Adagrad : Optimizer
         p.AddcdivInPlace(grad, std, -(float)clr);
     }
 
-    /// <summary>Force the composed tensor-op path (the reference the fused kernel is tested against).</summary>
-    internal static bool UseFusedKernel = true;
+    /// <summary>
+    /// False forces the composed tensor-op path (the reference the fused kernel is tested against) on the calling thread
+    /// only, so a test that flips it cannot make another thread's step uncapturable.
+    /// </summary>
+    internal static bool UseFusedKernel
+    {
+        get => !t_composed;
+        set => t_composed = !value;
+    }
+
+    [ThreadStatic] private static bool t_composed;
 
     // The step's scalars, read from the group when the launch runs: the decayed rate clr = η/(1 + (t − 1)·decay).
     private sealed class Slot(ParamGroup g, ParamState s) : Backends.OptimizerScalars

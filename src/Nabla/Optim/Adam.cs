@@ -80,8 +80,17 @@ public class Adam : Optimizer
         p.AddcdivInPlace(expAvg, denom, -(float)(lr / bc1));
     }
 
-    /// <summary>Force the composed tensor-op path (the reference the fused kernel is tested against).</summary>
-    internal static bool UseFusedKernel = true;
+    /// <summary>
+    /// False forces the composed tensor-op path (the reference the fused kernel is tested against) on the calling thread
+    /// only, so a test that flips it cannot make another thread's step uncapturable.
+    /// </summary>
+    internal static bool UseFusedKernel
+    {
+        get => !t_composed;
+        set => t_composed = !value;
+    }
+
+    [ThreadStatic] private static bool t_composed;
 
     // The fused update's scalars from the group's hyperparameters and the parameter's step, as the composed path
     // computes them (bias corrections in double, as PyTorch's Python floats), refreshed each time the update runs.
