@@ -38,6 +38,9 @@ public sealed class StepGraph : IDisposable
     /// <summary>Replays run so far.</summary>
     public long Replays { get; private set; }
 
+    /// <summary>Bytes of the buffers the capture owns (after lifetimes that do not overlap were made to share memory).</summary>
+    public long ArenaBytes => _session?.OwnedBytes ?? 0;
+
     /// <summary>Launches a replay runs.</summary>
     public int LaunchCount => _launches.Length;
 
@@ -84,6 +87,7 @@ public sealed class StepGraph : IDisposable
                 session.Release();
                 return false;
             }
+        session.Compact();
         _launches = [.. session.Launches];
         _gradTensors = [.. session.GradTensors];
         _grads = new Tensor?[_gradTensors.Length];

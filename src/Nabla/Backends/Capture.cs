@@ -10,6 +10,9 @@ internal abstract class Launch
 {
     /// <summary>Computes over the bound buffers.</summary>
     public abstract void Run();
+
+    /// <summary>Replaces every buffer the launch binds by <paramref name="map"/>'s answer (enumerates them when it returns its argument).</summary>
+    public abstract void Remap(Func<float[], float[]> map);
 }
 
 /// <summary>
@@ -89,11 +92,90 @@ internal sealed class CaptureSession
     /// <summary>Marks the capture unusable; the step itself goes on eagerly.</summary>
     public void Fail(string reason) => Failure ??= reason;
 
+    // Buffers the capture keeps after Compact whose storages are gone: only its launches see them.
+    private readonly List<float[]> _private = [];
+
+    /// <summary>Bytes of the buffers the capture owns.</summary>
+    public long OwnedBytes => 4L * (Owned.Sum(o => (long)o.Buffer.Length) + _private.Sum(b => (long)b.Length));
+
+    /// <summary>
+    /// Lets buffers whose lifetimes in the launch list do not overlap share memory, as a CUDA graph's private pool
+    /// does: a buffer no tensor holds after the step (found by the GC) lives from its first launch to its last, and one
+    /// that starts after another of its length ends takes that one's array. Buffers a tensor still holds (the loss, the
+    /// output, the gradients) keep their own. The launches are rebound; the arrays freed go back to the caching allocator.
+    /// </summary>
+    public void Compact()
+    {
+        var weak = new List<(WeakReference Storage, float[] Buffer)>(Owned.Count);
+        foreach (var (storage, buffer) in Owned)
+        {
+            weak.Add((new WeakReference(storage), buffer));
+            Pinned.Remove(storage);
+        }
+        Owned.Clear();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        var candidates = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
+        foreach (var (w, buffer) in weak)
+        {
+            if (w.Target is CpuStorage alive)
+            {
+                Owned.Add((alive, buffer));
+                Pinned.Add(alive);
+            }
+            else candidates.Add(buffer);
+        }
+
+        var first = new Dictionary<float[], int>(ReferenceEqualityComparer.Instance);
+        var last = new Dictionary<float[], int>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < Launches.Count; i++)
+        {
+            int at = i;
+            Launches[i].Remap(a =>
+            {
+                if (a is not null && candidates.Contains(a))
+                {
+                    first.TryAdd(a, at);
+                    last[a] = at;
+                }
+                return a!;   // an absent optional buffer is a null array, passed through
+            });
+        }
+        var starts = new List<float[]>[Launches.Count];
+        var ends = new List<float[]>[Launches.Count];
+        foreach (var (a, i) in first) (starts[i] ??= []).Add(a);
+        foreach (var (a, i) in last) (ends[i] ??= []).Add(a);
+        var free = new Dictionary<int, Stack<float[]>>();
+        var map = new Dictionary<float[], float[]>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < Launches.Count; i++)
+        {
+            if (starts[i] is { } s)
+                foreach (var a in s)
+                    map[a] = free.TryGetValue(a.Length, out var stack) && stack.Count > 0 ? stack.Pop() : a;
+            if (ends[i] is { } e)
+                foreach (var a in e)
+                {
+                    if (!free.TryGetValue(a.Length, out var stack)) free[a.Length] = stack = new Stack<float[]>();
+                    stack.Push(map[a]);
+                }
+        }
+        foreach (var launch in Launches) launch.Remap(a => a is not null && map.TryGetValue(a, out var p) ? p : a!);
+        var physical = new HashSet<float[]>(map.Values, ReferenceEqualityComparer.Instance);
+        foreach (var a in candidates)
+        {
+            if (physical.Contains(a)) _private.Add(a);
+            else BufferPool<float>.Return(a);
+        }
+    }
+
     /// <summary>Gives the owned buffers back to the caching allocator once their storages are unreachable.</summary>
     public void Release()
     {
         foreach (var (storage, buffer) in Owned) BufferPool<float>.Lend(storage, buffer);
         Owned.Clear();
+        foreach (var buffer in _private) BufferPool<float>.Return(buffer);
+        _private.Clear();
         Launches.Clear();
         Pinned.Clear();
     }

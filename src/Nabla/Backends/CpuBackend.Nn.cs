@@ -39,6 +39,14 @@ public sealed partial class CpuBackend
     // kind 0: y ← conv(a = x, b = w) + bias; 1: gx ← backward data (a = gy, b = w); 2: gw ← backward weight (a = gy, b = x).
     private sealed class ConvLaunch(int kind, Buf a, Buf b, Buf bias, Buf y, ConvGeometry g) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            a = a with { A = map(a.A) };
+            b = b with { A = map(b.A) };
+            bias = bias with { A = map(bias.A) };
+            y = y with { A = map(y.A) };
+        }
+
         public override void Run()
         {
             switch (kind)
@@ -68,6 +76,12 @@ public sealed partial class CpuBackend
 
     private sealed class PoolLaunch(int kind, Buf x, Buf y, int[] argmax, PoolGeometry g, bool countIncludePad, int? divisor) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            x = x with { A = map(x.A) };
+            y = y with { A = map(y.A) };
+        }
+
         public override void Run()
         {
             switch (kind)
@@ -90,6 +104,12 @@ public sealed partial class CpuBackend
 
     private sealed class AdaptivePoolLaunch(bool backward, Buf a, Buf b, int planes, int h, int w, int oh, int ow) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            a = a with { A = map(a.A) };
+            b = b with { A = map(b.A) };
+        }
+
         public override void Run()
         {
             if (backward) Pool2d.AdaptiveAvgBackward(a.In, b.Out, planes, h, w, oh, ow);
@@ -109,6 +129,18 @@ public sealed partial class CpuBackend
 
     private sealed class BatchNormLaunch(Buf x, Buf w, Buf b, Buf mean, Buf variance, Buf invstd, float eps, bool batch, Buf y, Buf xhat, int n, int c, int s) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            x = x with { A = map(x.A) };
+            w = w with { A = map(w.A) };
+            b = b with { A = map(b.A) };
+            mean = mean with { A = map(mean.A) };
+            variance = variance with { A = map(variance.A) };
+            invstd = invstd with { A = map(invstd.A) };
+            y = y with { A = map(y.A) };
+            xhat = xhat with { A = map(xhat.A) };
+        }
+
         public override void Run()
         {
             if (batch) Kernels.BatchNorm.Statistics(x.In, n, c, s, mean.Out, variance.Out);
@@ -131,6 +163,17 @@ public sealed partial class CpuBackend
 
     private sealed class BatchNormBackwardLaunch(Buf dy, Buf xhat, Buf invstd, Buf w, bool batch, Buf dx, Buf dw, Buf db, int n, int c, int s) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            dy = dy with { A = map(dy.A) };
+            xhat = xhat with { A = map(xhat.A) };
+            invstd = invstd with { A = map(invstd.A) };
+            w = w with { A = map(w.A) };
+            dx = dx with { A = map(dx.A) };
+            dw = dw with { A = map(dw.A) };
+            db = db with { A = map(db.A) };
+        }
+
         public override void Run() =>
             Kernels.BatchNorm.Backward(dy.In, xhat.In, n, c, s, invstd.In, w.N == 0 ? default : w.In, batch, dx.N == 0 ? default : dx.Out,
                 dw.N == 0 ? default : dw.Out, db.N == 0 ? default : db.Out);
@@ -143,6 +186,14 @@ public sealed partial class CpuBackend
     // r ← (1 − f)·r + f·μ_B, v ← (1 − f)·v + f·σ²_B·m/(m − 1), f the momentum or 1/batches seen, in double as PyTorch's Python floats.
     private sealed class RunningStatisticsLaunch(Buf rm, Buf rv, int[] tracked, double? momentum, Buf mean, Buf variance, long m) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            rm = rm with { A = map(rm.A) };
+            rv = rv with { A = map(rv.A) };
+            mean = mean with { A = map(mean.A) };
+            variance = variance with { A = map(variance.A) };
+        }
+
         public override void Run()
         {
             tracked[0]++;
@@ -167,6 +218,11 @@ public sealed partial class CpuBackend
     // One draw per element in row-major order, from the generator's state when the launch runs.
     private sealed class RandomLaunch(Buf dst, RandomKind kind, float a, float b, Generator g) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            dst = dst with { A = map(dst.A) };
+        }
+
         public override void Run()
         {
             var v = dst.Out;
@@ -201,6 +257,14 @@ public sealed partial class CpuBackend
     // the denominator in double as Enumerable.Sum does. Targets are checked when the launch runs.
     private sealed class ClassTargetsLaunch(int[] t, Buf weight, int ignoreIndex, float smoothing, Buf q, Buf rowWeight, int[]? safe, Buf denominator, int classes, string loss) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            weight = weight with { A = map(weight.A) };
+            q = q with { A = map(q.A) };
+            rowWeight = rowWeight with { A = map(rowWeight.A) };
+            denominator = denominator with { A = map(denominator.A) };
+        }
+
         public override void Run()
         {
             var qs = q.Out;
@@ -241,6 +305,15 @@ public sealed partial class CpuBackend
 
     private sealed class OptimizerLaunch(OptimizerRule rule, Buf p, Buf g, Buf s0, Buf s1, Buf s2, OptimizerScalars s) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            p = p with { A = map(p.A) };
+            g = g with { A = map(g.A) };
+            s0 = s0 with { A = map(s0.A) };
+            s1 = s1 with { A = map(s1.A) };
+            s2 = s2 with { A = map(s2.A) };
+        }
+
         public override void Run()
         {
             s.Prepare();

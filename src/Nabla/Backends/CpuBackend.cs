@@ -152,6 +152,13 @@ public sealed partial class CpuBackend : IBackend
 
     private sealed class ElementwiseLaunch(RowPlan plan, float[] a, float[]? b, float[] y, bool unary, UnaryOp uop, BinaryOp bop, float p0, float p1) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            a = map(a);
+            if (b is not null) b = map(b);
+            y = map(y);
+        }
+
         private readonly int _inner = plan.Inner;
 
         public override void Run()
@@ -183,6 +190,11 @@ public sealed partial class CpuBackend : IBackend
     /// <summary>Stops a replay when the value it watches is not finite.</summary>
     internal sealed class GuardLaunch(float[] x, int offset) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            x = map(x);
+        }
+
         public bool Stopped;
 
         public override void Run() => Stopped = !float.IsFinite(x[offset]);
@@ -190,11 +202,21 @@ public sealed partial class CpuBackend : IBackend
 
     private sealed class FillLaunch(float[] y, int offset, int length, float value) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            y = map(y);
+        }
+
         public override void Run() => y.AsSpan(offset, length).Fill(value);
     }
 
     private sealed class StridedFillLaunch(float[] y, RowPlan plan, float value) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            y = map(y);
+        }
+
         public override void Run()
         {
             for (int r = 0; r < plan.Rows; r++)
@@ -216,6 +238,14 @@ public sealed partial class CpuBackend : IBackend
 
     private sealed class WhereLaunch(RowPlan plan, float[] cd, float[] ad, float[] bd, float[] yd) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            cd = map(cd);
+            ad = map(ad);
+            bd = map(bd);
+            yd = map(yd);
+        }
+
         public override void Run()
         {
             var s = plan.InnerStrides;
@@ -278,6 +308,11 @@ public sealed partial class CpuBackend : IBackend
 
     private sealed class ReduceLaunch(ReduceOp op, ReduceLaunch.Pass[] passes) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            for (int i = 0; i < passes.Length; i++) passes[i] = passes[i] with { X = map(passes[i].X), Y = map(passes[i].Y) };
+        }
+
         public readonly record struct Pass(float[] X, int Offset, float[] Y, int Outer, int R, int Inner);
 
         public override void Run()
@@ -309,6 +344,12 @@ public sealed partial class CpuBackend : IBackend
 
     private sealed class SoftmaxLaunch(float[] x, int xo, float[] y, int yo, int rows, int n, bool log) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            x = map(x);
+            y = map(y);
+        }
+
         public override void Run() => Kernels.Softmax.Rows(x.AsSpan(xo), y.AsSpan(yo), rows, n, log);
     }
 
@@ -343,6 +384,13 @@ public sealed partial class CpuBackend : IBackend
 
     private sealed class MatMulLaunch(float[] a, float[] b, float[] y, int[] offsets, bool ta, bool tb, int m, int n, int k, int lda, int ldb, bool accumulate) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            a = map(a);
+            b = map(b);
+            y = map(y);
+        }
+
         public override void Run()
         {
             for (int i = 0; i < offsets.Length; i += 3)
@@ -394,6 +442,12 @@ public sealed partial class CpuBackend : IBackend
     // Gather: y[flat] = x[(o·xDim + idx[flat])·xStride + i]; scatter: x[…] += y[flat] (x is then the gradient).
     private sealed class GatherLaunch(float[] x, int xo, float[] y, int yo, int[] idx, int outer, int xDim, int iDim, int inner, int xStride, bool scatter) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            x = map(x);
+            y = map(y);
+        }
+
         public override void Run()
         {
             for (int o = 0; o < outer; o++)
@@ -431,6 +485,12 @@ public sealed partial class CpuBackend : IBackend
     // Select: y rows ← x rows idx[j]; add: x rows idx[j] += y rows (x is then the gradient).
     private sealed class IndexSelectLaunch(float[] x, int xo, float[] y, int yo, int[] idx, int outer, int xDim, int n, int inner, bool add) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            x = map(x);
+            y = map(y);
+        }
+
         public override void Run()
         {
             for (int o = 0; o < outer; o++)
@@ -456,6 +516,11 @@ public sealed partial class CpuBackend : IBackend
 
     private sealed class ArgMaxLaunch(float[] xd, int xo, int[] result, int outer, int r, int inner) : Launch
     {
+        public override void Remap(Func<float[], float[]> map)
+        {
+            xd = map(xd);
+        }
+
         public override void Run()
         {
             for (int o = 0; o < outer; o++)

@@ -22,10 +22,9 @@ internal sealed class LinearOp : Node
     // Every gradient is a new tensor of this node's own (Engine keeps it as a leaf's Grad without a copy).
     protected internal override bool GradientsAreFresh => true;
 
-    /// <summary>Whether <see cref="Forward"/> can take these operands (contiguous CPU x, 2-D W, 1-D b); else compose.</summary>
+    /// <summary>Whether <see cref="Forward"/> can take these operands (contiguous x, 2-D W, 1-D b; any backend: it calls only IBackend); else compose.</summary>
     public static bool Applies(Tensor x, Tensor w, Tensor? b) =>
-        x.IsContiguous && x.Rank >= 1 && w.Rank == 2 && (b is null || (b.Rank == 1 && b.shape[0] == w.shape[0]))
-        && x.Storage is CpuStorage && w.Storage is CpuStorage && (b is null || b.Storage is CpuStorage);
+        x.IsContiguous && x.Rank >= 1 && w.Rank == 2 && (b is null || (b.Rank == 1 && b.shape[0] == w.shape[0]));
 
     public static Tensor Forward(Tensor x, Tensor w, Tensor? b, bool relu = false)
     {
