@@ -354,3 +354,113 @@ public class CaptureTrainerTests
         Assert.Contains("FGSM", h.CaptureNote);
     }
 }
+
+/// <summary>What ends or invalidates a capture, and what the Trainer does then.</summary>
+public class CaptureBoundaryTests
+{
+    [Fact]
+    public void A_host_read_inside_the_step_ends_the_capture_with_its_reason_and_the_step_still_runs()
+    {
+        var model = new Sequential(new Linear(4, 3, 1));
+        var opt = new Adam(model.Parameters(), lr: 1e-2);
+        var x = Tensor.Randn([5, 4], new Generator(1));
+        var y = IntTensor.FromArray([0, 1, 2, 0, 1]);
+        float seen = 0;
+        void Step()
+        {
+            opt.ZeroGrad();
+            var l = new CrossEntropyLoss().Forward(model.Forward(x), y);
+            seen = l.Item();   // a host read before the update
+            l.Backward();
+            opt.Step();
+        }
+        Step();
+        var before = model.Parameters().First().ToArray();
+        using var graph = new StepGraph();
+        Assert.False(graph.Capture(Step));
+        Assert.Contains("reads a tensor of shape () on the host", graph.Failure);
+        Assert.False(graph.IsCaptured);
+        Assert.True(float.IsFinite(seen));
+        Assert.NotEqual(before, model.Parameters().First().ToArray());   // the eager step happened
+        Assert.Throws<InvalidOperationException>(graph.Replay);
+    }
+
+    [Fact]
+    public void Loading_an_optimizer_state_makes_its_captures_stale()
+    {
+        var model = new Sequential(new Linear(4, 3, 1));
+        var opt = new Adam(model.Parameters(), lr: 1e-2);
+        var x = Tensor.Randn([5, 4], new Generator(1));
+        var y = IntTensor.FromArray([0, 1, 2, 0, 1]);
+        void Step()
+        {
+            opt.ZeroGrad();
+            new CrossEntropyLoss().Forward(model.Forward(x), y).Backward();
+            opt.Step();
+        }
+        Step();
+        using var graph = new StepGraph();
+        Assert.True(graph.Capture(Step), graph.Failure);
+        graph.Replay();
+        Assert.True(graph.IsValid);
+        opt.LoadStateDict(opt.StateDict());
+        Assert.False(graph.IsValid);
+        Assert.Throws<InvalidOperationException>(graph.Replay);
+    }
+
+    [Fact]
+    public void A_non_finite_loss_stops_a_replay_before_the_update()
+    {
+        var model = new Sequential(new Linear(4, 3, 1));
+        var opt = new SGD(model.Parameters(), lr: 1e-2, momentum: 0);
+        var x = Tensor.Randn([5, 4], new Generator(1));
+        var y = IntTensor.FromArray([0, 1, 2, 0, 1]);
+        void Step()
+        {
+            opt.ZeroGrad();
+            var l = new CrossEntropyLoss().Forward(model.Forward(x), y);
+            l.Backward();
+            if (!l.Backend.Finite(l)) return;
+            opt.Step();
+        }
+        Step();
+        using var graph = new StepGraph();
+        Assert.True(graph.Capture(Step), graph.Failure);
+        x.CopyFrom(Tensor.Full([5, 4], float.NaN));
+        var before = model.Parameters().Select(p => p.ToArray()).ToArray();
+        graph.Replay();
+        Assert.True(graph.Stopped);
+        Assert.Equal(before, model.Parameters().Select(p => p.ToArray()).ToArray());
+    }
+
+    // A callback that freezes the first layer after epoch 1 and puts dropout in evaluation mode after epoch 2: the
+    // Trainer notices at the next batch, runs it eagerly, captures again, and the run equals the eager one to the bit.
+    private sealed class Changer(Module model) : Callback
+    {
+        public override void OnEpochEnd(TrainingContext context, EpochLog log)
+        {
+            if (log.Epoch == 0) foreach (var p in ((Sequential)model)[0].Parameters()) p.RequiresGrad = false;
+            if (log.Epoch == 1) ((Sequential)model)[2].Eval();
+        }
+    }
+
+    private static (History, float[][]) Fit(bool capture)
+    {
+        var g = new Generator(8);
+        var data = new TensorDataset(Tensor.Randn([48, 6], g), IntTensor.FromArray(Enumerable.Range(0, 48).Select(i => i % 3).ToArray()));
+        var model = new Sequential(new Linear(6, 8, 1), new ReLU(), new Dropout(0.3f, new Generator(2)), new Linear(8, 3, 2));
+        var h = new Trainer(new TrainerOptions { BatchSize = 16, Seed = 1, BackgroundLoading = false, CaptureStep = capture })
+            .Fit(model, new CrossEntropyLoss(), new Adam(model.Parameters(), lr: 1e-2), data, null, 4, [new Changer(model)]);
+        return (h, model.Parameters().Select(p => p.ToArray()).ToArray());
+    }
+
+    [Fact]
+    public void Freezing_a_layer_or_a_mode_change_between_batches_recaptures_and_keeps_the_eager_bits()
+    {
+        var (he, we) = Fit(capture: false);
+        var (hc, wc) = Fit(capture: true);
+        Assert.True(hc.CapturedStep);
+        Assert.Equal(he.Series("loss"), hc.Series("loss"));
+        for (int i = 0; i < we.Length; i++) Assert.Equal(we[i], wc[i]);
+    }
+}
