@@ -55,17 +55,8 @@ public sealed class Adagrad : Optimizer
         p.AddcdivInPlace(grad, std, -(float)clr);
     }
 
-    /// <summary>
-    /// False forces the composed tensor-op path (the reference the fused kernel is tested against) on the calling thread
-    /// only, so a test that flips it cannot make another thread's step uncapturable.
-    /// </summary>
-    internal static bool UseFusedKernel
-    {
-        get => !t_composed;
-        set => t_composed = !value;
-    }
-
-    [ThreadStatic] private static bool t_composed;
+    /// <summary>False forces the composed reference path on the calling thread (<see cref="ComposedPath{T}"/>).</summary>
+    internal static bool UseFusedKernel { get => !ComposedPath<Adagrad>.On; set => ComposedPath<Adagrad>.On = !value; }
 
     // The step's scalars, read from the group when the launch runs: the decayed rate clr = η/(1 + (t − 1)·decay).
     private sealed class Slot(ParamGroup g, ParamState s) : Backends.OptimizerScalars

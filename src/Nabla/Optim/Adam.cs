@@ -80,17 +80,8 @@ public class Adam : Optimizer
         p.AddcdivInPlace(expAvg, denom, -(float)(lr / bc1));
     }
 
-    /// <summary>
-    /// False forces the composed tensor-op path (the reference the fused kernel is tested against) on the calling thread
-    /// only, so a test that flips it cannot make another thread's step uncapturable.
-    /// </summary>
-    internal static bool UseFusedKernel
-    {
-        get => !t_composed;
-        set => t_composed = !value;
-    }
-
-    [ThreadStatic] private static bool t_composed;
+    /// <summary>False forces the composed reference path on the calling thread (<see cref="ComposedPath{T}"/>).</summary>
+    internal static bool UseFusedKernel { get => !ComposedPath<Adam>.On; set => ComposedPath<Adam>.On = !value; }
 
     // The fused update's scalars from the group's hyperparameters and the parameter's step, as the composed path
     // computes them (bias corrections in double, as PyTorch's Python floats), refreshed each time the update runs.

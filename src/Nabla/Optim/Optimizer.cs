@@ -203,3 +203,12 @@ public abstract class Optimizer : Backends.IRebindable
         if (!(v >= 0)) throw new ArgumentOutOfRangeException(name, v, $"Invalid {label}: {v.ToString(CultureInfo.InvariantCulture)}");
     }
 }
+
+/// <summary>
+/// Per optimizer type and per thread: whether its updates take the composed tensor-op path (the reference its fused
+/// kernel is tested against). Per thread, so a test that flips it cannot make another thread's step uncapturable.
+/// </summary>
+internal static class ComposedPath<T> where T : Optimizer
+{
+    [ThreadStatic] public static bool On;
+}

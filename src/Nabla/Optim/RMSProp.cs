@@ -75,17 +75,8 @@ public sealed class RMSProp : Optimizer
         else p.AddcdivInPlace(grad, avg, -(float)g["lr"]);
     }
 
-    /// <summary>
-    /// False forces the composed tensor-op path (the reference the fused kernel is tested against) on the calling thread
-    /// only, so a test that flips it cannot make another thread's step uncapturable.
-    /// </summary>
-    internal static bool UseFusedKernel
-    {
-        get => !t_composed;
-        set => t_composed = !value;
-    }
-
-    [ThreadStatic] private static bool t_composed;
+    /// <summary>False forces the composed reference path on the calling thread (<see cref="ComposedPath{T}"/>).</summary>
+    internal static bool UseFusedKernel { get => !ComposedPath<RMSProp>.On; set => ComposedPath<RMSProp>.On = !value; }
 
     // The step's scalars, read from the group when the launch runs.
     private sealed class Slot(ParamGroup g, ParamState s) : Backends.OptimizerScalars

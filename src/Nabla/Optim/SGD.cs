@@ -59,17 +59,8 @@ public sealed class SGD : Optimizer
         p.AddInPlace(d, -(float)g["lr"]);
     }
 
-    /// <summary>
-    /// False forces the composed tensor-op path (the reference the fused kernel is tested against) on the calling thread
-    /// only, so a test that flips it cannot make another thread's step uncapturable.
-    /// </summary>
-    internal static bool UseFusedKernel
-    {
-        get => !t_composed;
-        set => t_composed = !value;
-    }
-
-    [ThreadStatic] private static bool t_composed;
+    /// <summary>False forces the composed reference path on the calling thread (<see cref="ComposedPath{T}"/>).</summary>
+    internal static bool UseFusedKernel { get => !ComposedPath<SGD>.On; set => ComposedPath<SGD>.On = !value; }
 
     // The same update in one fused launch (bit-identical). The momentum buffer is created on the first step, as in the
     // composed path, and the kernel copies d into it then.
