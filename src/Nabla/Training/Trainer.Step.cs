@@ -126,9 +126,9 @@ public sealed partial class Trainer
             public bool Matches(Tensor x, IntTensor? labels, Tensor? targets)
             {
                 if (!Graph.IsValid && Graph.IsCaptured) return false;
-                if (!SameShape(x.Shape, X.Shape) || !x.TryHostMemory(out _)) return false;
+                if (!SameShape(x.Shape, X.Shape)) return false;
                 if ((labels is null) != (Labels is null) || (labels is not null && !SameShape(labels.Shape, Labels!.Shape))) return false;
-                if ((targets is null) != (Targets is null) || (targets is not null && (!SameShape(targets.Shape, Targets!.Shape) || !targets.TryHostMemory(out _)))) return false;
+                if ((targets is null) != (Targets is null) || (targets is not null && !SameShape(targets.Shape, Targets!.Shape))) return false;
                 for (int i = 0; i < Modules.Length; i++)
                     if (Modules[i].Version != Versions[i] || Modules[i].Training != Training[i]) return false;
                 for (int i = 0; i < Parameters.Length; i++)
@@ -136,18 +136,12 @@ public sealed partial class Trainer
                 return true;
             }
 
+            // Into the static inputs: a plain copy for contiguous batches (no allocation), a strided copy otherwise.
             public void CopyInputs(Tensor x, IntTensor? labels, Tensor? targets)
             {
-                Copy(x, X);
+                X.CopyFrom(x);
                 if (labels is not null) labels.Data.AsSpan().CopyTo(Labels!.Data);
-                if (targets is not null) Copy(targets, Targets!);
-            }
-
-            private static void Copy(Tensor from, Tensor to)
-            {
-                from.TryHostMemory(out var src);
-                to.TryHostMemory(out var dst);
-                src.Span.CopyTo(dst.Span);
+                if (targets is not null) Targets!.CopyFrom(targets);
             }
 
             private static bool SameShape(IReadOnlyList<int> a, IReadOnlyList<int> b)
