@@ -25,13 +25,6 @@ internal static class DropoutMasks
         return Tensor.Bernoulli(shape, p, keptValue, g);
     }
 
-    /// <summary>Draws a mask into <paramref name="mask"/>, row-major, one draw per element (what <see cref="Draw"/> returns).</summary>
-    public static void Fill(Span<float> mask, float p, float keptValue, Generator g)
-    {
-        float keep = 1 - p;
-        for (int i = 0; i < mask.Length; i++) mask[i] = g.NextFloat() < keep ? keptValue : 0f;
-    }
-
     public static Tensor Apply(Tensor x, int[] maskShape, float p, DropoutMode mode, bool training, Generator g)
     {
         if (!training) return mode == DropoutMode.Classic && p > 0 ? x * (1 - p) : x;

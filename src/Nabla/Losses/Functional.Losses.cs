@@ -154,12 +154,6 @@ public static partial class Functional
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "CrossEntropyLoss: label_smoothing must be in [0, 1].");
     }
 
-    internal static void CheckClass(string loss, int cls, int classes)
-    {
-        if ((uint)cls >= (uint)classes)
-            throw new ArgumentOutOfRangeException("target", cls, $"{loss}: target {cls} is out of bounds for {classes} classes (expected 0..{classes - 1}).");
-    }
-
     private static void CheckClassWeights(string loss, Tensor? weight, int classes)
     {
         if (weight is not null && (weight.Rank != 1 || weight.shape[0] != classes))

@@ -51,7 +51,6 @@ internal sealed class BatchNormOp(Tensor[] inputs, Tensor xhat, Tensor invstd, b
         var x = Inputs[0];
         var backend = g.Backend;
         var dx = NeedsGrad(0) ? Tensor.Uninitialized(backend, [.. x.shape]) : null;
-        int c = x.shape[1];
         var weight = affine ? Inputs[1] : null;
         bool hasBias = Inputs.Count > (affine ? 2 : 1);
         var dgamma = affine ? Tensor.Uninitialized(backend, [.. Inputs[1].shape]) : null;
@@ -61,7 +60,6 @@ internal sealed class BatchNormOp(Tensor[] inputs, Tensor xhat, Tensor invstd, b
         int k = 1;
         if (affine) grads[k++] = dgamma;
         if (dbeta is not null) grads[k] = dbeta;
-        _ = c;
     }
 
     protected override void ReleaseSaved() => _xhat = null;
