@@ -24,9 +24,12 @@ internal sealed record RunConfig
     public int ImageSize { get; init; } = 32;
     public bool Grayscale { get; init; }
 
+    // The library's recipe defaults are the CLI's: one place says what a run that names nothing does.
+    private static readonly Training.Recipe Defaults = new();
+
     // The model.
-    public string Model { get; init; } = "mlp:256,128";
-    public string Activation { get; init; } = "relu";
+    public string Model { get; init; } = Defaults.Model;
+    public string Activation { get; init; } = Defaults.Activation;
     /// <summary>The normalisation, or null for the model's own default (none for mlp and cnn, batch for resnet/plain).</summary>
     public string? Norm { get; init; }
     public bool NormAfter { get; init; }
@@ -37,23 +40,23 @@ internal sealed record RunConfig
     public double DropConnect { get; init; }
     public string DropoutMode { get; init; } = "inverted";
     public bool ZeroInitResidual { get; init; }
-    public int Ensemble { get; init; } = 1;
+    public int Ensemble { get; init; } = Defaults.Ensemble;
 
     // The training. Optimizer settings left null take the optimizer's default (OptimizerInfo) when resolved.
-    public string Optimizer { get; init; } = "adam";
+    public string Optimizer { get; init; } = Defaults.Optimizer;
     public double? Lr { get; init; }
     public double? Momentum { get; init; }
     public double? WeightDecay { get; init; }
     public double[]? Betas { get; init; }
     public double? Eps { get; init; }
     public double? Alpha { get; init; }
-    public int BatchSize { get; init; } = 128;
-    public int Epochs { get; init; } = 20;
-    public bool Shuffle { get; init; } = true;
+    public int BatchSize { get; init; } = Defaults.BatchSize;
+    public int Epochs { get; init; } = Defaults.Epochs;
+    public bool Shuffle { get; init; } = Defaults.Shuffle;
     public double Validation { get; init; } = 0.1;
     public int EarlyStopping { get; init; } = 5;
     public double StopWhenStable { get; init; }
-    public string Schedule { get; init; } = "cosine";
+    public string Schedule { get; init; } = Defaults.Schedule;
     public int Warmup { get; init; }
     public string? Init { get; init; }
     public int Seed { get; init; }
@@ -66,7 +69,7 @@ internal sealed record RunConfig
     public double Adversarial { get; init; }
     public double LabelSmoothing { get; init; }
     /// <summary>"none", "balanced" or one weight per class, comma-separated.</summary>
-    public string ClassWeights { get; init; } = "none";
+    public string ClassWeights { get; init; } = Defaults.ClassWeights;
     public double ClipGrad { get; init; }
 
     // How it runs.

@@ -469,9 +469,9 @@ internal static class TrainCommand
         {
             return c.ToRecipe().BuildSchedule(optimizer, batchesPerEpoch);
         }
-        catch (ArgumentException e) when (e.Message.Contains("optimizer steps", StringComparison.Ordinal))
+        catch (ArgumentOutOfRangeException e) when (e.ParamName == nameof(Training.Recipe.Epochs))
         {
-            throw new UsageException($"--epochs {e.Message.Split(Environment.NewLine)[0].Replace(" epochs:", ":", StringComparison.Ordinal)}");
+            throw new UsageException($"--epochs {c.Epochs}: {e.Message.Split(" (Parameter")[0]}");
         }
     }
 

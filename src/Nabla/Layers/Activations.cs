@@ -131,7 +131,9 @@ public sealed record ActivationInfo(string Name, string TorchName, string Formul
     public Module Create(IReadOnlyDictionary<string, string>? kwargs = null) => Factory(kwargs ?? NoArguments);
 
     internal static float Arg(IReadOnlyDictionary<string, string> kwargs, string name, float fallback) =>
-        kwargs.TryGetValue(name, out var v) ? float.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : fallback;
+        !kwargs.TryGetValue(name, out var v) ? fallback
+        : float.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float f) ? f
+        : throw new ArgumentException($"Activation argument {name} = '{v}' is not a number.", nameof(kwargs));
 }
 
 /// <summary>

@@ -28,8 +28,16 @@ public sealed record OptimizerInfo(string Name, string Describe, string Lecture,
         new(lr ?? Lr, TakesMomentum ? momentum ?? Momentum : null, weightDecay ?? WeightDecay, TakesBetas ? betas ?? Betas : null,
             TakesEps ? eps ?? Eps : null, TakesAlpha ? alpha ?? Alpha : null);
 
-    /// <summary>The optimizer over <paramref name="parameters"/>.</summary>
-    public Optimizer Create(IEnumerable<Tensor> parameters, OptimizerSettings? settings = null) => Factory(parameters, settings ?? Resolve());
+    /// <summary>The optimizer over <paramref name="parameters"/>; a setting left null (or one it does not take) gets this optimizer's default.</summary>
+    /// <exception cref="ArgumentException">betas that are not two numbers, or a hyperparameter the optimizer refuses.</exception>
+    public Optimizer Create(IEnumerable<Tensor> parameters, OptimizerSettings? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (settings?.Betas is { Length: not 2 } b)
+            throw new ArgumentException($"{Name}: betas must be two numbers (β1, β2), got {b.Length}.", nameof(settings));
+        var s = settings is null ? Resolve() : Resolve(settings.Lr, settings.Momentum, settings.WeightDecay, settings.Betas, settings.Eps, settings.Alpha);
+        return Factory(parameters, s);
+    }
 
     /// <summary>State tensors it keeps per parameter (for memory estimates).</summary>
     public int Slots(double momentum) => Name switch

@@ -97,7 +97,7 @@ public sealed record Recipe
     }
 
     /// <summary>MSE for regression; cross-entropy with the class weights and label smoothing for classification.</summary>
-    /// <exception cref="FormatException">class weights that are not numbers.</exception>
+    /// <exception cref="ArgumentException">class weights that are not numbers (their count is checked by the loss).</exception>
     public Loss BuildLoss(TensorDataset train)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -106,7 +106,8 @@ public sealed record Recipe
         {
             "none" => null,
             "balanced" => Tensor.FromArray(BalancedWeights(train)),
-            var list => Tensor.FromArray(list.Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray()),
+            var list => Tensor.FromArray(list.Split(',').Select(v => float.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var w)
+                ? w : throw new ArgumentException($"Recipe.ClassWeights: '{v}' in \"{list}\" is not a number (expected none, balanced or one number per class).", nameof(ClassWeights))).ToArray()),
         };
         return new CrossEntropyLoss(weight, labelSmoothing: (float)LabelSmoothing);
     }
@@ -128,13 +129,15 @@ public sealed record Recipe
     }
 
     /// <summary>The schedule over <see cref="Epochs"/> epochs of <paramref name="batchesPerEpoch"/> steps, with the warm-up.</summary>
-    /// <exception cref="ArgumentException">more steps than a schedule counts, or a schedule spec that does not parse.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">more steps than a schedule counts (ParamName "Epochs").</exception>
+    /// <exception cref="ArgumentException">a schedule spec that does not parse.</exception>
     public (LRScheduler? Scheduler, ReduceLROnPlateau? Plateau) BuildSchedule(Optimizer optimizer, int batchesPerEpoch)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         long steps = (long)Epochs * batchesPerEpoch, warmupSteps = (long)Warmup * batchesPerEpoch;
         if (steps > int.MaxValue)
-            throw new ArgumentException($"{Epochs} epochs: {steps:N0} optimizer steps ({batchesPerEpoch:N0} a epoch) are more than a schedule counts; use fewer epochs or a larger batch.");
+            throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs,
+                $"{steps:N0} optimizer steps ({batchesPerEpoch:N0} a epoch) are more than a schedule counts; use fewer epochs or a larger batch.");
         int total = Math.Max(1, (int)steps), warmup = (int)Math.Min(warmupSteps, total - 1L);
         bool cycleMomentum = Optimizer is not ("adagrad" or "sgd") || Momentum > 0;
         return Schedules.Create(Schedule, optimizer, new ScheduleContext(total, warmup, OptimizerSettings.Lr, cycleMomentum));

@@ -16,7 +16,11 @@ public sealed record ScheduleInfo(string Name, string Form, string Help, bool Ta
 /// <summary>The schedule registry: every schedule a run can name (<c>--schedule</c>'s names and help enumerate it).</summary>
 public static class Schedules
 {
-    private static int Int(string s) => int.Parse(s, CultureInfo.InvariantCulture);
+    private static int Int(string s) => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 0
+        ? v : throw new ArgumentException($"schedule argument '{s}' is not a non-negative integer.");
+
+    private static double Number(string s) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v)
+        ? v : throw new ArgumentException($"schedule argument '{s}' is not a number.");
 
     /// <summary>Every schedule, in the order help lists them.</summary>
     public static IReadOnlyList<ScheduleInfo> Registry { get; } =
@@ -25,7 +29,7 @@ public static class Schedules
             (new CosineAnnealingWarmupLR(o, warmupSteps: c.WarmupSteps, totalSteps: Math.Max(c.TotalSteps, c.WarmupSteps + 1),
                 warmupStartFactor: c.WarmupSteps > 0 ? 0.01 : 1), null)),
         new("step", "step:EPOCHS:GAMMA", "multiply the rate by GAMMA every EPOCHS", false, (o, a, _) =>
-            (new StepLR(o, Int(a[0]), double.Parse(a[1], CultureInfo.InvariantCulture)), null)),
+            (new StepLR(o, Int(a[0]), Number(a[1])), null)),
         new("plateau", "plateau:PATIENCE", "divide the rate by 10 after PATIENCE epochs without improvement", false, (o, a, _) =>
             (null, new ReduceLROnPlateau(o, patience: Int(a[0])))),
         new("onecycle", "onecycle", "one cycle up to the rate and down (it warms up by itself)", false, (o, _, c) =>
