@@ -15,22 +15,25 @@ public sealed partial class Trainer
     {
         private readonly Dictionary<int, Capture> _captures = [];
         private readonly HashSet<int> _seen = [];
-        private string? _refusal = trainer.Options.CaptureStep && trainer.Options.AdversarialEpsilon == 0 ? null : "refused";
         private Tensor? _output, _loss;
-        private readonly History _history = Noted(history, trainer);
+        private readonly History _history = history;
 
-        private static History Noted(History history, Trainer trainer)
+        // Why no step is captured (the options', or the first failed capture's), or null; History.CaptureNote says it.
+        private string? Refusal
         {
-            history.CaptureNote = !trainer.Options.CaptureStep ? "capture is turned off (TrainerOptions.CaptureStep = false)"
-                : trainer.Options.AdversarialEpsilon > 0 ? "FGSM training makes each batch's inputs from a gradient read on the host" : null;
-            return history;
+            get => _history.CaptureNote;
+            set => _history.CaptureNote = value;
         }
+
+        public void Start() =>
+            Refusal = !trainer.Options.CaptureStep ? "capture is turned off (TrainerOptions.CaptureStep = false)"
+                : trainer.Options.AdversarialEpsilon > 0 ? "FGSM training makes each batch's inputs from a gradient read on the host" : null;
 
         /// <summary>One step on a batch: the model's output and the loss (NaN or infinite when the step stopped before its update).</summary>
         public (Tensor Output, float Loss) Run(Tensor x, IntTensor? labels, Tensor? targets)
         {
             int key = x.Shape[0];
-            if (_refusal is null && _captures.TryGetValue(key, out var c))
+            if (Refusal is null && _captures.TryGetValue(key, out var c))
             {
                 if (c.Matches(x, labels, targets))
                 {
@@ -43,7 +46,7 @@ public sealed partial class Trainer
                 _captures.Remove(key);
                 _seen.Remove(key);
             }
-            if (_refusal is null && !_seen.Add(key) && Capture.TryCreate(this, model, x, labels, targets, out var made))
+            if (Refusal is null && !_seen.Add(key) && Capture.TryCreate(this, model, x, labels, targets, out var made))
             {
                 _captures[key] = made;
                 return (made.Output, made.Loss.Item());
@@ -111,13 +114,11 @@ public sealed partial class Trainer
                 if (!ok)
                 {
                     // The step ran eagerly on the static copy; report its output and loss, and stop trying.
-                    runner._refusal = made.Graph.Failure;
-                    runner._history.CaptureNote = made.Graph.Failure;
+                    runner.Refusal = made.Graph.Failure;
                     made.Graph.Dispose();
                     capture = made;
                     return true;
                 }
-                runner._history.CaptureNote = null;
                 capture = made;
                 return made.Graph.IsCaptured;
             }

@@ -130,6 +130,7 @@ public sealed partial class Trainer(TrainerOptions? options = null)
         var weights = model.Parameters().Where(p => p.Rank >= 2).ToArray();
         var clipped = model.Parameters().ToArray();
         var steps = new StepRunner(this, model, loss, optimizer, weights, clipped, noiseGenerator, history);
+        steps.Start();
 
         foreach (var c in callbacks) c.OnTrainBegin(context);
         for (int epoch = start; epoch < epochs && !context.StopTraining; epoch++)
