@@ -113,9 +113,9 @@ internal sealed class CaptureSession
             Pinned.Remove(storage);
         }
         Owned.Clear();
-        // The step's storages are young: a gen-1 collection finds the dead ones. One promoted to gen 2 during the step
-        // stays "alive" here and keeps its own buffer — conservative, and far cheaper than a full collection per capture.
-        GC.Collect(1, GCCollectionMode.Forced, blocking: true);
+        // One full blocking collection per capture: the step's storages are often promoted by collections during the
+        // step, so a gen-1 one misses them (CaptureArenaTests); no finalizer is involved, so one pass finds them all.
+        GC.Collect();
         var candidates = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
         foreach (var (w, buffer) in weak)
         {
