@@ -75,6 +75,56 @@ public class KernelTests
             Assert.True(Math.Abs(fast[i] - naive[i]) <= 1e-5f * Math.Max(1f, Math.Abs(naive[i])), $"[{i}]: fast {fast[i]}, naive {naive[i]}");
     }
 
+    // Above ParallelFor.StreamingMinWork the rows are split over threads: the bits must not depend on the split.
+    [Theory]
+    [InlineData(ReduceOp.Sum, 128 * 64, 196, 1)]   // a conv bias gradient's first pass
+    [InlineData(ReduceOp.Sum, 300, 7, 200)]
+    [InlineData(ReduceOp.Max, 1000, 250, 1)]
+    public void Reduce_split_over_threads_gives_the_same_bits(ReduceOp op, int outer, int r, int inner)
+    {
+        var x = Rand(outer * r * inner, 5);
+        var one = new float[outer * inner];
+        var two = new float[outer * inner];
+        var naive = new float[outer * inner];
+        int saved = Threads.Count;
+        try
+        {
+            Threads.Count = 1;
+            Reduce.OuterInner(op, x, one, outer, r, inner);
+            Threads.Count = 2;
+            Reduce.OuterInner(op, x, two, outer, r, inner);
+        }
+        finally { Threads.Count = saved; }
+        ReduceNaive.OuterInner(op, x, naive, outer, r, inner);
+        Assert.Equal(one, two);
+        for (int i = 0; i < naive.Length; i++)
+            Assert.True(Math.Abs(one[i] - naive[i]) <= 1e-4f * Math.Max(1f, Math.Abs(naive[i])), $"[{i}]: fast {one[i]}, naive {naive[i]}");
+    }
+
+    // The activation backwards' SIMD loops (each vector width, then the scalar tail) give the scalar formula's bits,
+    // NaN, ±0 and ±∞ included.
+    [Theory]
+    [InlineData(BinaryOp.ReluGrad)]
+    [InlineData(BinaryOp.SigmoidGrad)]
+    [InlineData(BinaryOp.TanhGrad)]
+    public void Activation_gradients_give_the_scalar_bits_at_every_length(BinaryOp op)
+    {
+        float[] special = [float.NaN, 0f, -0f, float.PositiveInfinity, float.NegativeInfinity, 1e-30f, -1e-30f];
+        for (int n = 0; n <= 70; n++)
+        {
+            var g = Rand(n, 10 + n);
+            var v = Rand(n, 200 + n);
+            for (int i = 0; i < n; i += 5) v[i] = special[i / 5 % special.Length];
+            for (int i = 2; i < n; i += 7) g[i] = special[i / 7 % special.Length];
+            var y = new float[n];
+            Elementwise.BinaryRow(op, g, 1, v, 1, y, 1, n, 0, 0);
+            for (int i = 0; i < n; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(y[i]) == BitConverter.SingleToInt32Bits(ElementwiseNaive.Binary(op, g[i], v[i], 0, 0)) ||
+                    float.IsNaN(y[i]) && float.IsNaN(ElementwiseNaive.Binary(op, g[i], v[i], 0, 0)),
+                    $"{op} n={n} [{i}]: g {g[i]}, v {v[i]}: {y[i]} vs {ElementwiseNaive.Binary(op, g[i], v[i], 0, 0)}");
+        }
+    }
+
     [Fact]
     public void Reduce_propagates_NaN_in_max()
     {

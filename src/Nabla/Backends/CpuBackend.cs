@@ -150,6 +150,7 @@ public sealed partial class CpuBackend : IBackend
     // one long row otherwise. Every element is computed alone, so the split never changes a bit.
     internal const int ElementBlock = 16 * 1024;
 
+
     private sealed class ElementwiseLaunch(RowPlan plan, float[] a, float[]? b, float[] y, bool unary, UnaryOp uop, BinaryOp bop, float p0, float p1) : Launch
     {
         public override void Remap(Func<float[], float[]> map)
@@ -164,6 +165,11 @@ public sealed partial class CpuBackend : IBackend
         public override void Run()
         {
             int rows = plan.Rows, inner = _inner;
+            if ((long)rows * inner < ParallelFor.StreamingMinWork)
+            {
+                for (int r = 0; r < rows; r++) Range(r, 0, inner);
+                return;
+            }
             if (rows == 1)
                 ParallelFor.Run((inner + ElementBlock - 1) / ElementBlock, ElementBlock, this, static (in ElementwiseLaunch l, int b0, int b1) =>
                     l.Range(0, b0 * ElementBlock, Math.Min(l._inner, b1 * ElementBlock)));
