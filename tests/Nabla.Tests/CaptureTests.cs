@@ -40,6 +40,11 @@ public class CaptureTests
         ["conv_avgpool"] = Image(() => [Conv(), new Tanh(), new AvgPool2d(2)]),
         ["adaptive_avgpool"] = Image(() => [Conv(), new ReLU(), new AdaptiveAvgPool2d(4, 4)]),
         ["identity_flatten"] = Mlp(() => new Identity()),
+        ["conv_transpose"] = Image(() => [Conv(), new ReLU(), new ConvTranspose2d(4, 4, 4, new Generator(21), stride: 2, padding: 1), new MaxPool2d(4)]),
+        ["conv_transpose_groups_output_padding"] = Image(() =>
+            [Conv(), new ReLU(), new ConvTranspose2d(4, 4, 3, new Generator(22), stride: 2, padding: 1, outputPadding: 1, groups: 2), new MaxPool2d(4)]),
+        ["upsample_nearest"] = Image(() => [Conv(), new ReLU(), new MaxPool2d(4), new Upsample(2)]),
+        ["upsample_bilinear"] = Image(() => [Conv(), new ReLU(), new MaxPool2d(4), new Upsample(2, UpsampleMode.Bilinear)]),
         // norms
         ["batchnorm1d"] = Mlp(() => new BatchNorm1d(8)),
         ["batchnorm1d_cumulative"] = Mlp(() => new BatchNorm1d(8, momentum: null)),

@@ -36,8 +36,20 @@ public class LayerCases
         "Flatten" => new Flatten(I(a, "start_dim", 1), I(a, "end_dim", -1)),
         "Softmax" => new Softmax(a.GetProperty("dim").GetInt32()),
         "LogSoftmax" => new LogSoftmax(a.GetProperty("dim").GetInt32()),
+        "ConvTranspose2d" => new ConvTranspose2d(a.GetProperty("in_channels").GetInt32(), a.GetProperty("out_channels").GetInt32(), Pair(a, "kernel_size", 0),
+            new Generator(0), Pair(a, "stride", 1), Pair(a, "padding", 0), Pair(a, "output_padding", 0), Pair(a, "dilation", 1), I(a, "groups", 1),
+            !a.TryGetProperty("bias", out var tb) || tb.GetBoolean()),
+        "Upsample" => new Upsample(a.TryGetProperty("size", out var size) ? (size[0].GetInt32(), size[1].GetInt32()) : null,
+            a.TryGetProperty("scale_factor", out var f) ? (f.GetDouble(), f.GetDouble()) : null,
+            a.GetProperty("mode").GetString() == "bilinear" ? UpsampleMode.Bilinear : UpsampleMode.Nearest,
+            a.TryGetProperty("align_corners", out var ac) && ac.GetBoolean()),
         _ => throw new NotSupportedException(module),
     };
+
+    // A torch size argument: an int for both dims or [h, w].
+    static (int, int) Pair(JsonElement a, string key, int fallback) =>
+        !a.TryGetProperty(key, out var v) ? (fallback, fallback)
+        : v.ValueKind == JsonValueKind.Array ? (v[0].GetInt32(), v[1].GetInt32()) : (v.GetInt32(), v.GetInt32());
 
     static Module Prepared(JsonElement c)
     {

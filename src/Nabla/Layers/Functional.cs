@@ -38,6 +38,14 @@ public static partial class Functional
         return Ops.Conv2dOp.Forward(input, weight, bias, stride ?? (1, 1), padding ?? (0, 0), dilation ?? (1, 1), groups);
     }
 
+    /// <summary>
+    /// 2-D transposed convolution of (N, C_in, H, W) by (C_in, C_out/groups, kH, kW), plus a per-channel bias
+    /// (torch.nn.functional.conv_transpose2d): OH = (H − 1)·stride − 2·padding + dilation·(kH − 1) + output_padding + 1.
+    /// </summary>
+    public static Tensor ConvTranspose2d(Tensor input, Tensor weight, Tensor? bias = null, (int H, int W)? stride = null, (int H, int W)? padding = null,
+        (int H, int W)? outputPadding = null, (int H, int W)? dilation = null, int groups = 1) =>
+        Ops.ConvTranspose2dOp.Forward(input, weight, bias, stride ?? (1, 1), padding ?? (0, 0), outputPadding ?? (0, 0), dilation ?? (1, 1), groups);
+
     /// <summary>Max pooling with a square window (stride defaults to the window).</summary>
     public static Tensor MaxPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false) =>
         Ops.MaxPool2dOp.Forward(input, (kernelSize, kernelSize), (stride ?? kernelSize, stride ?? kernelSize), (padding, padding), (dilation, dilation), ceilMode);
