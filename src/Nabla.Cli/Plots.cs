@@ -291,4 +291,36 @@ internal static class Plots
         using Image image = plot.GetImage(1000, 550);
         WriteAtomically(path, image.GetImageBytes(ImageFormat.Png, 100));
     }
+
+    /// <summary>A GAN's two losses per epoch (left) and the discriminator's mean scores on real and generated images (right).</summary>
+    public static void SaveGanLosses(Nabla.Generative.GanHistory history, string path)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        double[] epochs = history.Epochs.Select(e => (double)(e.Epoch + 1)).ToArray();
+        using var lossPlot = new Plot();
+        using var scorePlot = new Plot();
+        var multiplot = new Multiplot(lossPlot) { Layout = new ScottPlot.MultiplotLayouts.Columns() };
+        multiplot.AddPlot(scorePlot);
+        var d = lossPlot.Add.Scatter(epochs, history.Epochs.Select(e => e.DiscriminatorLoss).ToArray());
+        d.LegendText = "discriminator";
+        var g = lossPlot.Add.Scatter(epochs, history.Epochs.Select(e => e.GeneratorLoss).ToArray());
+        g.LegendText = "generator";
+        lossPlot.Title("GAN losses");
+        lossPlot.XLabel("Epoch");
+        lossPlot.YLabel("BCE loss");
+        lossPlot.ShowLegend(Alignment.UpperRight);
+        var real = scorePlot.Add.Scatter(epochs, history.Epochs.Select(e => e.RealScore).ToArray());
+        real.LegendText = "D(x), real";
+        var fake = scorePlot.Add.Scatter(epochs, history.Epochs.Select(e => e.FakeScore).ToArray());
+        fake.LegendText = "D(G(z)), generated";
+        scorePlot.Title("Discriminator's mean score");
+        scorePlot.XLabel("Epoch");
+        scorePlot.YLabel("σ(D)");
+        scorePlot.ShowLegend(Alignment.UpperRight);
+        ApplyFont(lossPlot);
+        ApplyFont(scorePlot);
+        using Image image = multiplot.Render(CurvesWidth, CurvesHeight);
+        WriteAtomically(path, image.GetImageBytes(ImageFormat.Png, 100));
+    }
 }

@@ -53,6 +53,7 @@ public static class Program
                 "augment" => AugmentCommand.Run(rest, stdout),
                 "bench" => BenchCommand.Run(rest, stdout),
                 "lab" => LabCommand.Run(rest, stdout, stderr),
+                "gan" => GanCommand.Run(rest, stdout, stderr, interactive),
                 _ => Fail(stderr, UsageError, $"nabla: unknown command or option '{CliArgs.Clip(command)}'. Run 'nabla --help' for usage."),
             };
         }
@@ -100,6 +101,7 @@ public static class Program
           nabla lab degradation      plain vs residual nets of growing depth (the degradation problem)
           nabla bench WORKLOAD       measure gemm, mlp, cnn or cnn-bn on this machine
           nabla augment [options]    preview an augmentation as a PNG grid
+          nabla gan train|sample     a class-conditional GAN: train it on images, draw sample grids
           nabla --help | --version
 
         Run 'nabla COMMAND --help' for the options of a command.

@@ -83,6 +83,11 @@ public class GenerativeTests
         var (g, d) = ToyNets();
         var history = new GanTrainer(Toy(60)).Train(g, d, data);
         Assert.True(history.CapturedStep, history.CaptureNote);
+        // Near the game's equilibrium D scores both kinds near ½: the losses sit near 2·ln 2 (D) and ln 2 (G).
+        var last = history.Epochs[^1];
+        Assert.InRange(last.DiscriminatorLoss, 0.8, 2.0);
+        Assert.InRange(last.GeneratorLoss, 0.3, 2.0);
+        Assert.InRange(last.RealScore, 0.2, 0.8);
         var (samples, labels) = GanSampling.PerClass(g, 500, new Generator(11));
         Assert.True(CoversEveryMode(samples, labels, out var why), why);
 

@@ -28,6 +28,11 @@ public sealed record GanOptions
     public string? CheckpointPath { get; init; }
     /// <summary>Capture the step after its first run and replay it (issue 20's one execution path); false runs every step eagerly.</summary>
     public bool CaptureStep { get; init; } = true;
+    /// <summary>
+    /// Applied to each real batch on the loader's worker (e.g. images scaled from [0, 1] to the generator's [−1, 1]),
+    /// with a generator seeded from the run's seed, the epoch and the batch.
+    /// </summary>
+    public Func<Batch, Generator, Batch>? Transform { get; init; }
     /// <summary>Called after each step with (step in the epoch, steps per epoch).</summary>
     public Action<int, int>? OnBatch { get; init; }
     /// <summary>Called after each epoch (after the checkpoint is written); may add entries to <see cref="GanEpoch.Metrics"/>.</summary>
@@ -126,7 +131,7 @@ public sealed class GanTrainer
         d.Train();
 
         var step = new GanStep(g, d, optG, optD, batch, [.. data.SampleShape], Options.LabelSmoothing, latentRng);
-        var loader = new DataLoader(data, batch, shuffle: true, dropLast: true, seed: Options.Seed);
+        var loader = new DataLoader(data, batch, shuffle: true, dropLast: true, seed: Options.Seed) { Transform = Options.Transform };
         var graph = new StepGraph();
         bool warm = false;
         history.CaptureNote = Options.CaptureStep ? null : "capture is turned off (GanOptions.CaptureStep = false)";
@@ -150,7 +155,8 @@ public sealed class GanTrainer
                 gLoss += lg;
                 real += rs;
                 fake += fs;
-                Options.OnBatch?.Invoke(++i, steps);
+                i++;
+                Options.OnBatch?.Invoke(i, steps);
             }
             var log = new GanEpoch
             {
