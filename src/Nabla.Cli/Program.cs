@@ -54,6 +54,7 @@ public static class Program
                 "bench" => BenchCommand.Run(rest, stdout),
                 "lab" => LabCommand.Run(rest, stdout, stderr),
                 "gan" => GanCommand.Run(rest, stdout, stderr, interactive),
+                "style" => StyleCommand.Run(rest, stdout),
                 _ => Fail(stderr, UsageError, $"nabla: unknown command or option '{CliArgs.Clip(command)}'. Run 'nabla --help' for usage."),
             };
         }
@@ -102,6 +103,7 @@ public static class Program
           nabla bench WORKLOAD       measure gemm, mlp, cnn or cnn-bn on this machine
           nabla augment [options]    preview an augmentation as a PNG grid
           nabla gan train|sample     a class-conditional GAN: train it on images, draw sample grids
+          nabla style [options]      restyle a picture with another's style (Gatys et al.)
           nabla --help | --version
 
         Run 'nabla COMMAND --help' for the options of a command.

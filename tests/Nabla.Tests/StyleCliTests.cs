@@ -1,0 +1,60 @@
+namespace Nabla.Tests;
+
+/// <summary><c>nabla style</c> with a VGG-shaped stack from safetensors and with the default cnn trained on a folder of images.</summary>
+public class StyleCliTests
+{
+    static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = Nabla.Cli.Program.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void Style_restyles_a_picture_with_vgg_weights_or_a_cnn_trained_on_the_data()
+    {
+        var dir = Directory.CreateTempSubdirectory("nabla-style");
+        try
+        {
+            string content = Path.Combine(dir.FullName, "content.png"), style = Path.Combine(dir.FullName, "style.png");
+            Nabla.Imaging.ImageFolder.SavePng(Tensor.Rand([3 * 20 * 20], 1).ToArray(), 3, 20, 20, content);
+            var stripes = new float[3 * 24 * 24];
+            for (int i = 0; i < stripes.Length; i++) stripes[i] = (i % 24) % 6 < 3 ? 0.9f : 0.1f;
+            Nabla.Imaging.ImageFolder.SavePng(stripes, 3, 24, 24, style);
+            string outPng = Path.Combine(dir.FullName, "out.png");
+            var r = Run(["style", "--content", content, "--style", style, "--out", outPng, "--features", Path.Combine(Fixtures.Dir, "torch_vgg_mini.safetensors"),
+                "--arch", "8,8,M,16,16,M,32", "--size", "16", "--steps", "20", "--style-weight", "1000", "--content-layers", "relu2_2",
+                "--style-layers", "relu1_1,relu2_1,relu3_1"]);
+            Assert.True(r.Code == 0, r.Err + r.Out);
+            Assert.Equal(0x89, File.ReadAllBytes(outPng)[0]);
+            Assert.Contains("step 20/20", r.Out);
+
+            // The default feature network: a cnn trained on --data (a folder of two classes of small pictures).
+            var root = Path.Combine(dir.FullName, "images");
+            for (int i = 0; i < 40; i++)
+                Nabla.Imaging.ImageFolder.SavePng(Tensor.Rand([12 * 12], 100 + i).ToArray(), 1, 12, 12, Path.Combine(root, i % 2 == 0 ? "a" : "b", $"{i}.png"));
+            string gray = Path.Combine(dir.FullName, "gray.png");
+            var d = Run(["style", "--content", content, "--style", style, "--out", gray, "--data", root, "--image-size", "12", "--grayscale",
+                "--classifier-epochs", "1", "--size", "12", "--steps", "5"]);
+            Assert.True(d.Code == 0, d.Err + d.Out);
+            Assert.Contains("feature network: a cnn", d.Out);
+
+            // Refusals: one line, exit 2, nothing written.
+            string never = Path.Combine(dir.FullName, "never.png");
+            Assert.Equal(2, Run(["style", "--style", style, "--out", never]).Code);
+            Assert.Equal(2, Run(["style", "--content", Path.Combine(dir.FullName, "missing.png"), "--style", style, "--out", never]).Code);
+            Assert.Equal(2, Run(["style", "--content", content, "--style", style, "--out", never, "--features", Path.Combine(Fixtures.Dir, "torch_vgg_mini.safetensors")]).Code);
+            var badLayer = Run(["style", "--content", content, "--style", style, "--out", never, "--features", Path.Combine(Fixtures.Dir, "torch_vgg_mini.safetensors"),
+                "--arch", "8,8,M,16,16,M,32", "--content-layers", "relu9_1"]);
+            Assert.Equal(2, badLayer.Code);
+            Assert.Contains("relu9_1", badLayer.Err);
+            Assert.Equal(2, Run(["style", "--content", content, "--style", style, "--out", never, "--features", content, "--arch", "vgg7"]).Code);
+            Assert.False(File.Exists(never));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
