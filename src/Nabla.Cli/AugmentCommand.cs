@@ -36,7 +36,7 @@ internal static class AugmentCommand
         Augmentation augmentation;
         try
         {
-            augmentation = Augmentation.Parse(spec);
+            augmentation = Augmentation.Parse(spec, new Generative.NeuralAugmentations());
         }
         catch (FormatException e)
         {

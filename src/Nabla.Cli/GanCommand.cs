@@ -193,20 +193,18 @@ internal static class GanCommand
         }
         string dir = a.String("--model") ?? throw new UsageException("--model DIR is required (a folder written by nabla gan train).");
         var cfg = ReadConfig(dir, "--model");
-        string weights = Path.Combine(dir, "generator.safetensors");
-        if (!File.Exists(weights)) throw new UsageException($"--model {dir}: no generator.safetensors (is the run finished?).");
         int perClass = a.Int("--per-class", 10, 1, 64);
         string path = a.String("--out", "samples.png");
-        Output.PrepareFile(path);
-        var g = new DcganGenerator(cfg.Latent, cfg.Classes, cfg.SampleShape, new Generator(0), cfg.Width);
+        DcganGenerator g;
         try
         {
-            g.LoadStateDict(SafeTensors.Read(weights));
+            g = GanModel.Load(dir);
         }
-        catch (Exception e) when (e is ArgumentException or KeyNotFoundException or SafeTensorsFormatException or InvalidOperationException)
+        catch (ArgumentException e)
         {
-            throw new UsageException($"--model {dir}: generator.safetensors does not fit config.json ({e.Message.ReplaceLineEndings(" ")}).");
+            throw new UsageException($"--model {dir}: {e.Message.ReplaceLineEndings(" ")}");
         }
+        Output.PrepareFile(path);
         WriteGrid(g, cfg, path, perClass, a.Int("--seed", 0));
         stdout.WriteLine($"{cfg.Classes} classes × {perClass} samples ({string.Join(", ", cfg.ClassNames.Take(10))}{(cfg.Classes > 10 ? ", …" : "")}) → {path}");
         return Program.Ok;

@@ -96,6 +96,7 @@ internal sealed record RunConfig
     public Training.Recipe ToRecipe() => new()
     {
         Model = Model, Activation = Activation, ModelOptions = TrainCommand.ModelOptionsOf(this), Ensemble = Ensemble,
+        NeuralAugmentations = new Nabla.Generative.NeuralAugmentations(),
         Optimizer = Optimizer, Lr = Lr, Momentum = Momentum, WeightDecay = WeightDecay, Betas = Betas, Eps = Eps, Alpha = Alpha,
         BatchSize = BatchSize, Epochs = Epochs, Shuffle = Shuffle, Seed = Seed, Schedule = Schedule, Warmup = Warmup,
         L1 = L1, L2 = L2, WeightNoise = WeightNoise, Adversarial = Adversarial, LabelSmoothing = LabelSmoothing,

@@ -334,7 +334,7 @@ internal static class RunOptions
         {
             if (c.LabelSmoothing > 0) throw new UsageException("--label-smoothing: regression has no labels to smooth.");
             if (c.ClassWeights != "none") throw new UsageException("--class-weights: regression has no classes.");
-            if (c.EffectiveAugment is { } aug && Nabla.Data.Transforms.Augmentation.Parse(aug).PerBatch is not null)
+            if (c.EffectiveAugment is { } aug && Nabla.Data.Transforms.Augmentation.Parse(aug, new Nabla.Generative.NeuralAugmentations()).PerBatch is not null)
                 throw new UsageException("--augment: mixup and cutmix mix class labels; regression has none.");
         }
         return c;
@@ -471,7 +471,7 @@ internal static class RunOptions
         if (spec.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)) return "none";
         try
         {
-            Nabla.Data.Transforms.Augmentation.Parse(spec);
+            Nabla.Data.Transforms.Augmentation.Parse(spec, new Nabla.Generative.NeuralAugmentations());
             return spec.Trim();
         }
         catch (FormatException e)

@@ -423,6 +423,11 @@ public class AugmentationRegistry
     public void Every_name_parses_its_example_and_bare_forms_and_augments_a_small_batch(string name)
     {
         var info = Augmentation.Registry.Single(r => r.Name == name);
+        if (info.TakesFolder)
+        {
+            FolderItem(info);
+            return;
+        }
         Assert.StartsWith(name, info.Example);
         Assert.StartsWith(name, info.Usage);
         Assert.Contains($"  {info.Usage}", Augmentation.Grammar);
@@ -443,6 +448,37 @@ public class AugmentationRegistry
         string Args(int count) => name + string.Concat(Enumerable.Repeat(":0.5", count));
         Assert.Contains("argument", Assert.Throws<FormatException>(() => Augmentation.Parse(Args(info.MaxArgs + 1))).Message);
         if (info.MinArgs > 0) Assert.Contains("argument", Assert.Throws<FormatException>(() => Augmentation.Parse(Args(info.MinArgs - 1))).Message);
+    }
+
+    // gan:DIR[:R]: an (untrained) generator saved as nabla gan train saves it replaces that fraction of the batch.
+    static void FolderItem(AugmentationInfo info)
+    {
+        var dir = Directory.CreateTempSubdirectory("nabla-gan-aug");
+        try
+        {
+            Nabla.Generative.GanModel.Save(new Nabla.Generative.DcganGenerator(8, 3, [3, 12, 12], new Generator(1), width: 4), dir.FullName);
+            var neural = new Nabla.Generative.NeuralAugmentations();
+            var batch = new Batch(Tensor.Rand([4, 3, 12, 12], 2), IntTensor.FromArray([0, 1, 2, 0]), null, [0, 1, 2, 3]);
+            var aug = Augmentation.Parse(info.Example.Replace("DIR", dir.FullName, StringComparison.Ordinal), neural);
+            Assert.NotNull(aug.Source);
+            var a = aug.Apply(batch, new Generator(5), 3);
+            Assert.Equal([4, 3, 12, 12], a.Features.Shape);
+            var (x, y) = (batch.Features.ToArray(), a.Features.ToArray());
+            int changed = Enumerable.Range(0, 4).Count(i => !x.AsSpan(i * 432, 432).SequenceEqual(y.AsSpan(i * 432, 432)));
+            Assert.Equal(2, changed);   // half of 4
+            Assert.All(y, v => Assert.InRange(v, 0f, 1f));
+            Assert.Equal(y, aug.Apply(batch, new Generator(5), 3).Features.ToArray());
+            Assert.Equal(4, Augmentation.Parse($"{info.Name}:{dir.FullName}:1", neural).Apply(batch, new Generator(6), 3).Labels!.Numel);
+            Assert.Contains("folder", Assert.Throws<FormatException>(() => Augmentation.Parse(info.Name, neural)).Message);
+            Assert.Contains("(0, 1]", Assert.Throws<FormatException>(() => Augmentation.Parse($"{info.Name}:{dir.FullName}:1.5", neural)).Message);
+            Assert.Contains("trained network", Assert.Throws<FormatException>(() => Augmentation.Parse($"{info.Name}:{dir.FullName}")).Message);
+            Assert.Contains("no trained GAN", Assert.Throws<FormatException>(() => Augmentation.Parse($"{info.Name}:{dir.FullName}/nothing:0.5", neural)).Message);
+            Assert.Contains("classes", Assert.Throws<ArgumentException>(() => aug.Apply(batch, new Generator(5), 4)).Message);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [Fact]

@@ -75,6 +75,18 @@ public class GanCliTests
             Assert.Contains("bars", s.Out);
             Assert.Equal(0x89, File.ReadAllBytes(grid)[0]);
 
+            // The generator as an augmentation: train a classifier with half of each batch generated, and preview it.
+            var t = Run(["train", "--data", data, "--image-size", "12", "--model", "cnn:4,8", "--epochs", "1", "--augment", $"gan:{run}:0.5,hflip",
+                "--validation", "none", "--out", Path.Combine(dir.FullName, "clf")]);
+            Assert.True(t.Code == 0, t.Err + t.Out);
+            var p = Run(["augment", "--augment", $"gan:{run}:1", "--data", data, "--image-size", "12", "--count", "4", "--versions", "2", "--out", Path.Combine(dir.FullName, "aug.png")]);
+            Assert.True(p.Code == 0, p.Err + p.Out);
+            var wrong = Run(["train", "--data", data, "--image-size", "16", "--model", "cnn:4,8", "--epochs", "1", "--augment", $"gan:{run}:0.5",
+                "--validation", "none", "--out", Path.Combine(dir.FullName, "wrong")]);
+            Assert.Equal(2, wrong.Code);
+            Assert.Contains("generator", wrong.Err);
+            Assert.Equal(2, Run(["train", "--data", data, "--image-size", "12", "--augment", $"gan:{dir.FullName}:0.5", "--out", Path.Combine(dir.FullName, "none")]).Code);
+
             // Refusals: one line, exit 2.
             Assert.Equal(2, Run(["gan", "sample", "--model", dir.FullName]).Code);
             Assert.Equal(2, Run(["gan", "sample"]).Code);

@@ -91,6 +91,9 @@ public sealed class DcganGenerator : ConditionalGenerator
     /// <inheritdoc/>
     public override int[] SampleShape => (int[])_sampleShape.Clone();
 
+    /// <summary>Channels of the last hidden map (the first has twice as many).</summary>
+    public int Width => _width;
+
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input, IntTensor labels)
     {

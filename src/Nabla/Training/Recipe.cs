@@ -74,6 +74,9 @@ public sealed record Recipe
     /// <summary>An augmentation spec (<see cref="Data.Transforms.Augmentation.Parse"/>), or null for none.</summary>
     public string? Augment { get; init; }
 
+    /// <summary>Builds the augment items that need a trained network (gan:DIR:R): Nabla.Generative's NeuralAugmentations, or null to refuse them.</summary>
+    public Data.Transforms.INeuralAugmentations? NeuralAugmentations { get; init; }
+
     /// <summary>The optimizer's registry entry.</summary>
     /// <exception cref="ArgumentException">an unknown optimizer name.</exception>
     public OptimizerInfo OptimizerInfo => Optimizers.Get(Optimizer);
@@ -145,7 +148,7 @@ public sealed record Recipe
 
     /// <summary>The loader transform of <see cref="Augment"/>, or null.</summary>
     public Func<Batch, Generator, Batch>? AugmentTransform(int classes) =>
-        Augment is not { } spec ? null : Data.Transforms.Augmentation.Parse(spec).AsLoaderTransform(classes);
+        Augment is not { } spec ? null : Data.Transforms.Augmentation.Parse(spec, NeuralAugmentations).AsLoaderTransform(classes);
 
     /// <summary>The trainer's options for this run (the schedule from <see cref="BuildSchedule"/>).</summary>
     public TrainerOptions TrainerOptions(int classes, LRScheduler? scheduler = null, ReduceLROnPlateau? plateau = null, bool validating = true,

@@ -17,6 +17,9 @@ public sealed record AugmentationInfo(string Name, string Usage, string Help, in
     /// <summary>Whether it acts on the whole batch (mixup, cutmix) rather than on each image.</summary>
     public bool PerBatch { get; init; }
 
+    /// <summary>Whether its first argument is a folder of a trained network (gan:DIR[:R]); such items need <see cref="INeuralAugmentations"/>.</summary>
+    public bool TakesFolder { get; init; }
+
     // The transform (a Transform, or a BatchTransform when PerBatch) from the arguments and the item's text for messages.
     internal Func<double[], string, object> Build { get; init; } = null!;
 }
@@ -72,6 +75,8 @@ public sealed partial class Augmentation
             (a, _) => new SunFlare(Arg(a, 0, 0.5), Arg(a, 1, 0.15))),
         Row("mixup", "mixup[:ALPHA]", "MixUp on the batch, ALPHA = 1 (at most one of mixup, cutmix)", 0, 1, "mixup", (a, _) => new MixUp(Arg(a, 0, 1)), perBatch: true),
         Row("cutmix", "cutmix[:ALPHA]", "CutMix on the batch, ALPHA = 1", 0, 1, "cutmix", (a, _) => new CutMix(Arg(a, 0, 1)), perBatch: true),
+        new("gan", "gan:DIR[:R]", "replace a fraction R = 0.5 of each batch by samples of the GAN in DIR (nabla gan train), classes drawn uniformly, hard labels",
+            1, 2, "gan:DIR:0.5") { TakesFolder = true },
     ];
 
     private static AugmentationInfo Row(string name, string usage, string help, int min, int max, string example, Func<double[], string, object> build,
@@ -131,13 +136,15 @@ public sealed partial class Augmentation
     /// <returns>The augmentation, with <see cref="Spec"/> set.</returns>
     /// <exception cref="FormatException">an unknown name, a wrong number of arguments, a value that is not a number or
     /// is out of range, or two batch items; the message names the item and lists the known names.</exception>
-    public static Augmentation Parse(string spec)
+    /// <param name="neural">Builds the items that need a trained network (gan:DIR[:R]; Nabla.Generative's
+    /// <c>NeuralAugmentations</c>); such an item runs first, on the real batch. Null refuses them.</param>
+    public static Augmentation Parse(string spec, INeuralAugmentations? neural = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         string trimmed = spec.Trim();
         if (trimmed.Length == 0 || trimmed.Equals("none", StringComparison.OrdinalIgnoreCase)) return new Augmentation { Spec = spec };
         var perSample = new List<Transform>();
-        BatchTransform? perBatch = null;
+        BatchTransform? perBatch = null, source = null;
         foreach (string raw in trimmed.Split(','))
         {
             string item = raw.Trim();
@@ -145,6 +152,11 @@ public sealed partial class Augmentation
             string name = parts[0].Trim().ToLowerInvariant();
             if (item.Length == 0) throw Error($"empty item in \"{spec}\"");
             var info = Registry.FirstOrDefault(k => k.Name == name) ?? throw Error($"unknown augmentation \"{parts[0].Trim()}\" in \"{spec}\"");
+            if (info.TakesFolder)
+            {
+                source = source is null ? FolderItem(info, item, neural) : throw Error($"\"{item}\": at most one gan item");
+                continue;
+            }
             int min = info.MinArgs, max = info.MaxArgs;
             int count = parts.Length - 1;
             if (count < min || count > max)
@@ -173,7 +185,31 @@ public sealed partial class Augmentation
             else perSample.Add((Transform)built);
         }
         var sample = perSample.Count switch { 0 => null, 1 => perSample[0], _ => new Compose([.. perSample]) };
-        return new Augmentation(sample, perBatch) { Spec = spec };
+        return new Augmentation(sample, perBatch, source) { Spec = spec };
+    }
+
+    // gan:DIR[:R]: the folder is everything after the name up to a last ':'-part that is a number (folders may hold ':').
+    private static BatchTransform FolderItem(AugmentationInfo info, string item, INeuralAugmentations? neural)
+    {
+        string rest = item[(item.IndexOf(':') is var colon and >= 0 ? colon + 1 : item.Length)..].Trim();
+        double ratio = 0.5;
+        int last = rest.LastIndexOf(':');
+        if (last >= 0 && double.TryParse(rest[(last + 1)..].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double r))
+        {
+            ratio = r;
+            rest = rest[..last].Trim();
+        }
+        if (rest.Length == 0) throw Error($"\"{item}\" needs a folder: {info.Usage}");
+        if (!(ratio > 0 && ratio <= 1)) throw Error($"\"{item}\": the fraction {ratio.ToString(CultureInfo.InvariantCulture)} must be in (0, 1]");
+        if (neural is null) throw Error($"\"{item}\" needs a trained network, which this caller cannot load (pass Nabla.Generative.NeuralAugmentations to Parse)");
+        try
+        {
+            return neural.GanSamples(rest, ratio);
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            throw new FormatException($"Augmentation: \"{item}\": {e.Message.Split(Environment.NewLine)[0]}", e);
+        }
     }
 
     private static FormatException Error(string what) =>

@@ -1,6 +1,16 @@
 namespace Nabla.Data.Transforms;
 
 /// <summary>
+/// Builds the augmentations that need a trained network from its folder: <c>gan:DIR:R</c> (Nabla.Generative's
+/// <c>NeuralAugmentations</c> implements it, so this layer does not depend on the generative models).
+/// </summary>
+public interface INeuralAugmentations
+{
+    /// <summary>A batch transform that replaces a fraction <paramref name="ratio"/> of each batch by samples of the conditional GAN saved in <paramref name="directory"/>.</summary>
+    BatchTransform GanSamples(string directory, double ratio);
+}
+
+/// <summary>
 /// Data augmentation for a <see cref="DataLoader"/>: a per-sample image <see cref="Transform"/> applied to each image
 /// of a batch, then an optional <see cref="BatchTransform"/> (MixUp, CutMix). Plug it in with
 /// <c>new DataLoader(...) { Transform = augmentation.AsLoaderTransform(classes) }</c> or
@@ -12,11 +22,16 @@ public sealed partial class Augmentation
     /// <summary>Creates an augmentation.</summary>
     /// <param name="perSample">Applied to each image (C, H, W) in turn; null for none.</param>
     /// <param name="perBatch">Applied to the whole batch afterwards; null for none.</param>
-    public Augmentation(Transform? perSample = null, BatchTransform? perBatch = null)
+    /// <param name="source">Applied first, to the real batch (generated samples replacing some of it); null for none.</param>
+    public Augmentation(Transform? perSample = null, BatchTransform? perBatch = null, BatchTransform? source = null)
     {
         PerSample = perSample;
         PerBatch = perBatch;
+        Source = source;
     }
+
+    /// <summary>The batch transform applied before the others (gan:DIR:R), or null.</summary>
+    public BatchTransform? Source { get; }
 
     /// <summary>The per-sample transform, or null.</summary>
     public Transform? PerSample { get; }
@@ -25,7 +40,7 @@ public sealed partial class Augmentation
     /// <summary>The spec this augmentation was parsed from (<see cref="Parse"/>), or null.</summary>
     public string? Spec { get; private init; }
     /// <summary>Whether it does nothing.</summary>
-    public bool IsEmpty => PerSample is null && PerBatch is null;
+    public bool IsEmpty => PerSample is null && PerBatch is null && Source is null;
 
     /// <summary>
     /// Augments one batch: <see cref="PerSample"/> on images 0, 1, … B−1 in order with the same generator (so the result
@@ -41,6 +56,7 @@ public sealed partial class Augmentation
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(g);
+        if (Source is not null) batch = Source.Apply(batch, g, numClasses);
         if (PerSample is not null) batch = batch with { Features = ApplyPerSample(batch.Features, PerSample, g) };
         if (PerBatch is not null) batch = PerBatch.Apply(batch, g, numClasses);
         return batch;
