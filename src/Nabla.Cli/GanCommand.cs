@@ -99,8 +99,13 @@ internal static class GanCommand
                 a.Int("--classifier-epochs", 3, 1, 1000));
             dir = a.String("--out") ?? Output.NewRunFolder("gan-");
         }
+        // The GAN trains on every training image; the quality measures test on the source's own test split (Fashion-MNIST's
+        // 10,000, an image folder's test/), which the GAN never sees, or else on 10% of the images (then seen by the GAN).
         var config = RunOptions.Apply(new RunConfig { Data = cfg.Data, Test = "none" }, a);
-        var data = DataSources.Load(config with { Test = DataSources.KindOf(cfg.Data) == SourceKind.FashionMnist ? config.Test : "none" }, given);
+        var kind = DataSources.KindOf(cfg.Data);
+        bool ownTest = kind is SourceKind.Embedded or SourceKind.FashionMnist or SourceKind.Idx ||
+            kind == SourceKind.Images && Directory.Exists(Path.Combine(cfg.Data, "train")) && Directory.Exists(Path.Combine(cfg.Data, "test"));
+        var data = DataSources.Load(config with { Test = ownTest ? "default" : "none" }, given);
         var train = data.Train;
         if (train.Task != TaskKind.Classification || train.SampleShape.Length != 3)
             throw new UsageException($"--data {cfg.Data}: a conditional GAN needs labelled images (C, H, W); this data is {Shapes.Format(train.SampleShape)}.");
@@ -282,6 +287,7 @@ internal static class GanCommand
             w.WriteString("fid_note", "Fréchet distance on the penultimate features of a cnn trained on the real training images (not Inception FID)");
             Reports.WriteNumber(w, "classifier_test_accuracy", quality.ClassifierAccuracy);
             w.WriteNumber("eval_samples", quality.Samples);
+            w.WriteNumber("real_test_images", quality.RealTest.Count);
         }
         if (tstr is double t) Reports.WriteNumber(w, "train_on_synthetic_test_on_real_accuracy", t);
         w.WriteStartArray("epochs");
@@ -323,7 +329,7 @@ internal static class GanCommand
             var rows = Enumerable.Range(0, n).Select(i => (int)((long)i * fit.Count / n)).ToArray();
             var real = GanEvaluation.Features(classifier, fit.Rows(rows));
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"domain classifier (cnn, {cfg.ClassifierEpochs} epochs on the real images): held-out accuracy {accuracy:F4}; measuring on {n} real vs {cfg.EvalSamples} generated images"));
+                $"domain classifier (cnn, {cfg.ClassifierEpochs} epochs on {fit.Count} real images): accuracy {accuracy:F4} on {held.Count} {(test is null ? "held-out training images (seen by the GAN)" : "test images")}; measuring on {n} real vs {cfg.EvalSamples} generated images"));
             return new Quality { Classifier = classifier, RealFeatures = real, RealTest = held, ClassifierAccuracy = accuracy, Samples = cfg.EvalSamples };
         }
 
