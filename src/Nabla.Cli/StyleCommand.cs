@@ -28,6 +28,7 @@ internal static class StyleCommand
         Usage:
           nabla style --content photo.png --style painting.png [--out styled.png] [--features vgg19.safetensors]
                       [--steps 300] [--size 128]
+          nabla style train [--data …] [--out DIR]    an AdaIN decoder for --augment style:DIR:P (see nabla style train --help)
 
         The output starts as the content picture and is optimised (Adam on its pixels) so that a convolutional
         network's features match the content picture's and their Gram matrices match the style picture's. The network
@@ -36,8 +37,18 @@ internal static class StyleCommand
         are then read in grayscale).
         """ + "\n" + Opt.Render([("Options", Options)]) + "\n";
 
+    private static readonly Opt TrainOut = new() { Name = "--out", Value = "DIR", Help = "the folder for the trained decoder", Default = "runs/style-<time>" };
+    private static readonly Opt Layer = new() { Name = "--layer", Value = "L", Help = "the encoder layer AdaIN restyles", Default = "relu4_1 (VGG), the last ReLU (cnn)" };
+    private static readonly Opt DecoderEpochs = new() { Name = "--epochs", Value = "N", Help = "passes over the data", Default = "2" };
+    private static readonly Opt DecoderBatch = new() { Name = "--batch-size", Value = "N", Help = "images per step (2..1024)", Default = "16" };
+    private static readonly Opt DecoderLr = new() { Name = "--lr", Value = "X", Help = "Adam's step size (Huang and Belongie's)", Default = "0.0001" };
+    private static readonly Opt DecoderStyleWeight = new() { Name = "--style-weight", Value = "X", Help = "λ, the weight of the style statistics' loss", Default = "10" };
+    private static readonly Opt[] TrainOptions = [RunOptions.Data, RunOptions.ImageSize, RunOptions.Grayscale, Features, Arch, ClassifierEpochs, Layer, DecoderEpochs,
+        DecoderBatch, DecoderLr, DecoderStyleWeight, RunOptions.Seed, TrainOut, RunOptions.Overwrite];
+
     public static int Run(string[] args, TextWriter stdout)
     {
+        if (args.Length > 0 && args[0] == "train") return Train(args[1..], stdout);
         var a = new CliArgs(args, Options);
         if (a.HelpRequested)
         {
@@ -129,6 +140,104 @@ internal static class StyleCommand
         stdout.WriteLine($"{content} in the style of {style} → {outPath} ({size}×{size}, {steps} steps)");
         return Program.Ok;
     }
+
+    // nabla style train: an AdaIN decoder over a VGG from --features or a cnn trained on the data, every image a style.
+    private static int Train(string[] args, TextWriter stdout)
+    {
+        var a = new CliArgs(args, TrainOptions);
+        if (a.HelpRequested)
+        {
+            stdout.Write(TrainHelp);
+            return Program.Ok;
+        }
+        string? features = a.String("--features");
+        if (features is not null && !File.Exists(features)) throw new UsageException($"--features {features}: no such file.");
+        int epochs = a.Int("--epochs", 2, 1, 10_000), batch = a.Int("--batch-size", 16, 2, 1024), seed = a.Int("--seed", 0);
+        double lr = a.Double("--lr", 1e-4, 0, 1, exclusiveMin: true), styleWeight = a.Double("--style-weight", 10, 0, 1e9);
+        IReadOnlyList<string> config = [];
+        if (features is not null)
+        {
+            string arch = a.String("--arch", "vgg19");
+            try
+            {
+                config = arch.Contains(',', StringComparison.Ordinal) ? arch.Split(',', StringSplitOptions.TrimEntries) : FeatureNetwork.VggConfig(arch);
+                FeatureNetwork.Vgg(config, new Generator(0));
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException($"--arch: {e.Message}");
+            }
+        }
+        var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var data = DataSources.Load(RunOptions.Apply(new RunConfig { Test = "none" }, a), given).Train;
+        if (data.SampleShape.Length != 3) throw new UsageException($"--data: a style decoder trains on images (C, H, W); this data is {Shapes.Format(data.SampleShape)}.");
+        if (data.Count < batch) throw new UsageException($"--batch-size {batch}: the data has only {data.Count} images.");
+        if (features is not null && data.SampleShape[0] != 3) throw new UsageException("--features: a VGG reads colour images; leave out --grayscale.");
+        string dir = a.String("--out") ?? Output.NewRunFolder("style-");
+        FeatureNetwork encoder;
+        string kind;
+        IReadOnlyList<string> recipe;
+        Sequential? cnn = null;
+        if (features is not null)
+        {
+            try
+            {
+                encoder = FeatureNetwork.LoadVgg(features, config);
+            }
+            catch (Exception e) when (e is ArgumentException or KeyNotFoundException or Serialization.SafeTensorsFormatException or InvalidOperationException)
+            {
+                throw new UsageException($"--features {features}: not these VGG features in torchvision's names ({e.Message.ReplaceLineEndings(" ")}).");
+            }
+            (kind, recipe) = (encoder.Kind!, encoder.Recipe);
+        }
+        else
+        {
+            // The cnn's layers are known before it trains: its convolutions become the encoder once trained (same modules).
+            cnn = (Sequential)Models.FromSpec("cnn", data.SampleShape, data.NumClasses, new Generator(seed));
+            encoder = FeatureNetwork.FromClassifier(cnn, data.SampleShape[0]);
+            (kind, recipe) = ("cnn", ["cnn", string.Join(',', data.SampleShape), data.NumClasses.ToString(CultureInfo.InvariantCulture)]);
+        }
+        string layer = a.String("--layer") ?? (features is not null ? "relu4_1" : encoder.LayerNames.Last(n => n.StartsWith("relu", StringComparison.Ordinal)));
+        try
+        {
+            encoder.IndexOf(layer);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--layer: {e.Message}");
+        }
+        Output.PrepareRunFolder(dir, a.Flag("--overwrite"));
+        if (cnn is not null)
+            new Training.Trainer(new Training.TrainerOptions { BatchSize = 128, Seed = seed })
+                .Fit(cnn, new CrossEntropyLoss(), new Adam(cnn.Parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999), data, null, a.Int("--classifier-epochs", 2, 1, 1000));
+        var styler = new AdaInStyler(encoder, layer, new Generator(seed + 1));
+        var losses = styler.Train(data, epochs, batch, lr, styleWeight, seed: seed);
+        for (int e = 0; e < losses.Length; e++) stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {e + 1}/{epochs}  loss {losses[e]:G5}"));
+        styler.Save(dir, kind, recipe);
+        // A preview: the first 8 images, each restyled with the next one's style.
+        int n = Math.Min(8, data.Count);
+        var content = data.Rows([.. Enumerable.Range(0, n)]);
+        var style = data.Rows([.. Enumerable.Range(0, n).Select(i => (i + 1) % n)]);
+        Tensor restyled;
+        using (Autograd.GradMode.NoGrad()) restyled = styler.Stylize(content, style).Clamp(0f, 1f);
+        var images = new List<Tensor>();
+        foreach (var t in new[] { content, style, restyled })
+            for (int i = 0; i < n; i++) images.Add(t.Select(0, i));
+        var grid = Data.Transforms.Augmentation.Grid(images, n, out int gh, out int gw);
+        Imaging.ImageFolder.SavePng(grid, 3, gh, gw, Path.Combine(dir, "preview.png"));
+        stdout.WriteLine($"wrote {dir}: config.json, encoder.safetensors, decoder.safetensors, preview.png (rows: content, style, restyled); use it as --augment style:{dir}:0.5");
+        return Program.Ok;
+    }
+
+    private static string TrainHelp => """
+        nabla style train — train an AdaIN decoder (Huang and Belongie) for fast style transfer and the style: augmentation
+
+        Usage:
+          nabla style train [--data embedded|fashion-mnist|DIR] [--features vgg19.safetensors] [--epochs 2] [--out DIR]
+
+        The encoder is a VGG from --features or, by default, a cnn trained here on --data; each batch is restyled with
+        the styles of the same images in another order, so every training image serves as a style.
+        """ + "\n" + Opt.Render([("Options", TrainOptions)]) + "\n";
 
     private static Tensor Load(string path, string option, int size, bool gray)
     {

@@ -163,7 +163,7 @@ internal static class TrainCommand
         if (c.EffectiveAugment is { } spec)
         {
             var aug = Data.Transforms.Augmentation.Parse(spec, new Generative.NeuralAugmentations());
-            bool needsImages = aug.PerSample is not null || aug.PerBatch is Data.Transforms.CutMix || aug.Source is not null;
+            bool needsImages = aug.PerSample is not null || aug.PerBatch is Data.Transforms.CutMix || aug.Source is not null || aug.Style is not null;
             if (needsImages && train.SampleShape.Length != 3)
                 throw new UsageException($"--augment {spec}: image transforms need images (C, H, W); {c.Data} gives samples of shape {Shapes.Format(train.SampleShape)}.");
             // A dry run on two samples: a transform that cannot work on these images fails here, not on the loader's worker.

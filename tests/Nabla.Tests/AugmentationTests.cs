@@ -456,24 +456,32 @@ public class AugmentationRegistry
         var dir = Directory.CreateTempSubdirectory("nabla-gan-aug");
         try
         {
-            Nabla.Generative.GanModel.Save(new Nabla.Generative.DcganGenerator(8, 3, [3, 12, 12], new Generator(1), width: 4), dir.FullName);
+            if (info.Name == "gan") Nabla.Generative.GanModel.Save(new Nabla.Generative.DcganGenerator(8, 3, [3, 12, 12], new Generator(1), width: 4), dir.FullName);
+            else
+            {
+                var encoder = Nabla.Generative.FeatureNetwork.Vgg(["4", "M", "8"], new Generator(2), 3, imageNetNormalisation: false);
+                new Nabla.Generative.AdaInStyler(encoder, "relu2_1", new Generator(3)).Save(dir.FullName, encoder.Kind!, encoder.Recipe);
+            }
             var neural = new Nabla.Generative.NeuralAugmentations();
             var batch = new Batch(Tensor.Rand([4, 3, 12, 12], 2), IntTensor.FromArray([0, 1, 2, 0]), null, [0, 1, 2, 3]);
             var aug = Augmentation.Parse(info.Example.Replace("DIR", dir.FullName, StringComparison.Ordinal), neural);
-            Assert.NotNull(aug.Source);
+            Assert.NotNull(info.Name == "gan" ? aug.Source : aug.Style);
             var a = aug.Apply(batch, new Generator(5), 3);
             Assert.Equal([4, 3, 12, 12], a.Features.Shape);
             var (x, y) = (batch.Features.ToArray(), a.Features.ToArray());
             int changed = Enumerable.Range(0, 4).Count(i => !x.AsSpan(i * 432, 432).SequenceEqual(y.AsSpan(i * 432, 432)));
-            Assert.Equal(2, changed);   // half of 4
+            if (info.Name == "gan") Assert.Equal(2, changed);   // half of 4
+            else Assert.InRange(changed, 1, 4);                 // each with probability ½ (this seed restyles some)
+            Assert.Equal(batch.Labels!.Data, info.Name == "gan" ? batch.Labels.Data : a.Labels!.Data);
             Assert.All(y, v => Assert.InRange(v, 0f, 1f));
             Assert.Equal(y, aug.Apply(batch, new Generator(5), 3).Features.ToArray());
             Assert.Equal(4, Augmentation.Parse($"{info.Name}:{dir.FullName}:1", neural).Apply(batch, new Generator(6), 3).Labels!.Numel);
             Assert.Contains("folder", Assert.Throws<FormatException>(() => Augmentation.Parse(info.Name, neural)).Message);
             Assert.Contains("(0, 1]", Assert.Throws<FormatException>(() => Augmentation.Parse($"{info.Name}:{dir.FullName}:1.5", neural)).Message);
             Assert.Contains("trained network", Assert.Throws<FormatException>(() => Augmentation.Parse($"{info.Name}:{dir.FullName}")).Message);
-            Assert.Contains("no trained GAN", Assert.Throws<FormatException>(() => Augmentation.Parse($"{info.Name}:{dir.FullName}/nothing:0.5", neural)).Message);
-            Assert.Contains("classes", Assert.Throws<ArgumentException>(() => aug.Apply(batch, new Generator(5), 4)).Message);
+            Assert.Contains("no trained", Assert.Throws<FormatException>(() => Augmentation.Parse($"{info.Name}:{dir.FullName}/nothing:0.5", neural)).Message);
+            if (info.Name == "gan") Assert.Contains("classes", Assert.Throws<ArgumentException>(() => aug.Apply(batch, new Generator(5), 4)).Message);
+            else Assert.Contains("(N, 3, H, W)", Assert.Throws<ArgumentException>(() => aug.Apply(batch with { Features = Tensor.Rand([4, 1, 12, 12], 3) }, new Generator(5), 3)).Message);
         }
         finally
         {

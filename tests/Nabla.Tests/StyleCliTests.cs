@@ -40,6 +40,20 @@ public class StyleCliTests
             Assert.True(d.Code == 0, d.Err + d.Out);
             Assert.Contains("feature network: a cnn", d.Out);
 
+            // An AdaIN decoder over that cnn, then the style: augmentation with it.
+            string styler = Path.Combine(dir.FullName, "styler");
+            var st = Run(["style", "train", "--data", root, "--image-size", "12", "--grayscale", "--classifier-epochs", "1", "--epochs", "2", "--batch-size", "8", "--out", styler]);
+            Assert.True(st.Code == 0, st.Err + st.Out);
+            foreach (var f in new[] { "config.json", "encoder.safetensors", "decoder.safetensors", "preview.png" }) Assert.True(File.Exists(Path.Combine(styler, f)), f);
+            var train = Run(["train", "--data", root, "--image-size", "12", "--grayscale", "--model", "cnn:4,8", "--epochs", "1", "--augment", $"style:{styler}:0.5,hflip",
+                "--validation", "none", "--out", Path.Combine(dir.FullName, "clf")]);
+            Assert.True(train.Code == 0, train.Err + train.Out);
+            var colour = Run(["train", "--data", root, "--image-size", "12", "--model", "cnn:4,8", "--epochs", "1", "--augment", $"style:{styler}:0.5",
+                "--validation", "none", "--out", Path.Combine(dir.FullName, "colour")]);
+            Assert.Equal(2, colour.Code);   // a grayscale decoder on colour images
+            Assert.Equal(2, Run(["style", "train", "--data", root, "--image-size", "12", "--grayscale", "--layer", "relu7_1", "--out", Path.Combine(dir.FullName, "bad")]).Code);
+            Assert.False(Directory.Exists(Path.Combine(dir.FullName, "bad")));
+
             // Refusals: one line, exit 2, nothing written.
             string never = Path.Combine(dir.FullName, "never.png");
             Assert.Equal(2, Run(["style", "--style", style, "--out", never]).Code);

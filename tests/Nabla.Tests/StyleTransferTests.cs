@@ -97,4 +97,32 @@ public class StyleTransferTests
         var f = net.Taps(Tensor.Rand([2, 1, 12, 12], 5), [net.IndexOf("relu2_1")]);
         Assert.Equal(8, f[0].shape[1]);
     }
+
+    [Fact]
+    public void An_AdaIN_decoder_learns_saves_and_loads()
+    {
+        var encoder = FeatureNetwork.Vgg(["4", "M", "8"], new Generator(2), 3, imageNetNormalisation: false);
+        var styler = new AdaInStyler(encoder, "relu2_1", new Generator(3));
+        Assert.Equal([1, 3, 12, 12], styler.Stylize(Tensor.Rand([1, 3, 12, 12], 1), Tensor.Rand([1, 3, 8, 8], 2)).shape);
+        var g = new Generator(4);
+        var images = Tensor.Rand([64, 3, 12, 12], g);
+        var data = new Data.TensorDataset(images, new IntTensor(new int[64], 64), 1);
+        var losses = styler.Train(data, 6, batchSize: 16, lr: 1e-3, seed: 1);
+        Assert.True(losses[^1] < 0.7 * losses[0], string.Join(", ", losses));
+        Assert.All(encoder.Parameters(), p => Assert.False(p.RequiresGrad));
+        var dir = Directory.CreateTempSubdirectory("nabla-adain");
+        try
+        {
+            styler.Save(dir.FullName, encoder.Kind!, encoder.Recipe);
+            var back = AdaInStyler.Load(dir.FullName);
+            var (c, st) = (images.Slice(0, 0, 2), images.Slice(0, 2, 4));
+            styler.Eval();
+            Assert.Equal(styler.Stylize(c, st).ToArray(), back.Stylize(c, st).ToArray());
+            Assert.Contains("no trained style decoder", Assert.Throws<ArgumentException>(() => AdaInStyler.Load(Path.Combine(dir.FullName, "none"))).Message);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
 }

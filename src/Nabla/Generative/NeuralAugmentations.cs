@@ -14,6 +14,9 @@ public sealed class NeuralAugmentations : INeuralAugmentations
 {
     /// <inheritdoc/>
     public BatchTransform GanSamples(string directory, double ratio) => new GanSamples(GanModel.Load(directory), ratio);
+
+    /// <inheritdoc/>
+    public BatchTransform StyleSamples(string directory, double p) => new StyleSamples(AdaInStyler.Load(directory), p);
 }
 
 /// <summary>Reads and writes a generator as <c>nabla gan train</c> saves it: config.json (its shape) and generator.safetensors.</summary>

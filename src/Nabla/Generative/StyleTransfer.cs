@@ -38,6 +38,15 @@ public sealed class FeatureNetwork : Module
     /// <summary>Channels of the images it reads.</summary>
     public int InChannels { get; }
 
+    /// <summary>The layers of <c>features</c>, in order.</summary>
+    public IReadOnlyList<Module> Layers => [.. Enumerable.Range(0, _features.Count).Select(i => _features[i])];
+
+    /// <summary>How it was built, for saving: "vgg" with its configuration, or "cnn" with the classifier's spec.</summary>
+    public string? Kind { get; init; }
+
+    /// <summary>The VGG configuration or the classifier spec, sample shape and classes (see <see cref="Kind"/>).</summary>
+    public IReadOnlyList<string> Recipe { get; init; } = [];
+
     /// <summary>A name per layer of <c>features</c> (relu3_1 …), index-aligned.</summary>
     public IReadOnlyList<string> LayerNames { get; }
 
@@ -117,8 +126,8 @@ public sealed class FeatureNetwork : Module
             c = outC;
         }
         return imageNetNormalisation && inChannels == 3
-            ? new FeatureNetwork(seq, inChannels, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f], names)
-            : new FeatureNetwork(seq, inChannels, null, null, names);
+            ? new FeatureNetwork(seq, inChannels, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f], names) { Kind = "vgg", Recipe = [.. config] }
+            : new FeatureNetwork(seq, inChannels, null, null, names) { Kind = "vgg-raw", Recipe = [.. config] };
     }
 
     /// <summary>

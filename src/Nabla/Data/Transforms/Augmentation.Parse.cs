@@ -77,6 +77,8 @@ public sealed partial class Augmentation
         Row("cutmix", "cutmix[:ALPHA]", "CutMix on the batch, ALPHA = 1", 0, 1, "cutmix", (a, _) => new CutMix(Arg(a, 0, 1)), perBatch: true),
         new("gan", "gan:DIR[:R]", "replace a fraction R = 0.5 of each batch by samples of the GAN in DIR (nabla gan train), classes drawn uniformly, hard labels",
             1, 2, "gan:DIR:0.5") { TakesFolder = true },
+        new("style", "style:DIR[:P]", "restyle each image with P = 0.5 by the AdaIN decoder in DIR (nabla style train), the style of another image of the batch",
+            1, 2, "style:DIR:0.5") { TakesFolder = true },
     ];
 
     private static AugmentationInfo Row(string name, string usage, string help, int min, int max, string example, Func<double[], string, object> build,
@@ -144,7 +146,7 @@ public sealed partial class Augmentation
         string trimmed = spec.Trim();
         if (trimmed.Length == 0 || trimmed.Equals("none", StringComparison.OrdinalIgnoreCase)) return new Augmentation { Spec = spec };
         var perSample = new List<Transform>();
-        BatchTransform? perBatch = null, source = null;
+        BatchTransform? perBatch = null, source = null, style = null;
         foreach (string raw in trimmed.Split(','))
         {
             string item = raw.Trim();
@@ -154,7 +156,8 @@ public sealed partial class Augmentation
             var info = Registry.FirstOrDefault(k => k.Name == name) ?? throw Error($"unknown augmentation \"{parts[0].Trim()}\" in \"{spec}\"");
             if (info.TakesFolder)
             {
-                source = source is null ? FolderItem(info, item, neural) : throw Error($"\"{item}\": at most one gan item");
+                if (name == "gan") source = source is null ? FolderItem(info, item, neural) : throw Error($"\"{item}\": at most one gan item");
+                else style = style is null ? FolderItem(info, item, neural) : throw Error($"\"{item}\": at most one style item");
                 continue;
             }
             int min = info.MinArgs, max = info.MaxArgs;
@@ -185,7 +188,7 @@ public sealed partial class Augmentation
             else perSample.Add((Transform)built);
         }
         var sample = perSample.Count switch { 0 => null, 1 => perSample[0], _ => new Compose([.. perSample]) };
-        return new Augmentation(sample, perBatch, source) { Spec = spec };
+        return new Augmentation(sample, perBatch, source) { Spec = spec, Style = style };
     }
 
     // gan:DIR[:R]: the folder is everything after the name up to a last ':'-part that is a number (folders may hold ':').
@@ -204,7 +207,7 @@ public sealed partial class Augmentation
         if (neural is null) throw Error($"\"{item}\" needs a trained network, which this caller cannot load (pass Nabla.Generative.NeuralAugmentations to Parse)");
         try
         {
-            return neural.GanSamples(rest, ratio);
+            return info.Name == "gan" ? neural.GanSamples(rest, ratio) : neural.StyleSamples(rest, ratio);
         }
         catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or UnauthorizedAccessException)
         {

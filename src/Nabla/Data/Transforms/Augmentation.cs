@@ -1,13 +1,16 @@
 namespace Nabla.Data.Transforms;
 
 /// <summary>
-/// Builds the augmentations that need a trained network from its folder: <c>gan:DIR:R</c> (Nabla.Generative's
+/// Builds the augmentations that need a trained network from its folder: <c>gan:DIR:R</c>, <c>style:DIR:P</c> (Nabla.Generative's
 /// <c>NeuralAugmentations</c> implements it, so this layer does not depend on the generative models).
 /// </summary>
 public interface INeuralAugmentations
 {
     /// <summary>A batch transform that replaces a fraction <paramref name="ratio"/> of each batch by samples of the conditional GAN saved in <paramref name="directory"/>.</summary>
     BatchTransform GanSamples(string directory, double ratio);
+
+    /// <summary>A batch transform that restyles each image with probability <paramref name="p"/> through the AdaIN styler saved in <paramref name="directory"/>.</summary>
+    BatchTransform StyleSamples(string directory, double p);
 }
 
 /// <summary>
@@ -33,6 +36,9 @@ public sealed partial class Augmentation
     /// <summary>The batch transform applied before the others (gan:DIR:R), or null.</summary>
     public BatchTransform? Source { get; }
 
+    /// <summary>The restyling applied after <see cref="Source"/> and before the per-image transforms (style:DIR:P), or null.</summary>
+    public BatchTransform? Style { get; init; }
+
     /// <summary>The per-sample transform, or null.</summary>
     public Transform? PerSample { get; }
     /// <summary>The batch transform, or null.</summary>
@@ -40,7 +46,7 @@ public sealed partial class Augmentation
     /// <summary>The spec this augmentation was parsed from (<see cref="Parse"/>), or null.</summary>
     public string? Spec { get; private init; }
     /// <summary>Whether it does nothing.</summary>
-    public bool IsEmpty => PerSample is null && PerBatch is null && Source is null;
+    public bool IsEmpty => PerSample is null && PerBatch is null && Source is null && Style is null;
 
     /// <summary>
     /// Augments one batch: <see cref="PerSample"/> on images 0, 1, … B−1 in order with the same generator (so the result
@@ -57,6 +63,7 @@ public sealed partial class Augmentation
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(g);
         if (Source is not null) batch = Source.Apply(batch, g, numClasses);
+        if (Style is not null) batch = Style.Apply(batch, g, numClasses);
         if (PerSample is not null) batch = batch with { Features = ApplyPerSample(batch.Features, PerSample, g) };
         if (PerBatch is not null) batch = PerBatch.Apply(batch, g, numClasses);
         return batch;
