@@ -65,34 +65,14 @@ internal static class StyleCommand
         double lr = a.Double("--lr", 0.02, 0, 10, exclusiveMin: true), styleWeight = a.Double("--style-weight", 1e6, 0, 1e15);
         int size = a.Int("--size", features is null ? 64 : 128, 8, 1024);
         string outPath = a.String("--out", "styled.png");
-        IReadOnlyList<string> config = [];
-        if (features is not null)
-        {
-            try
-            {
-                string arch = a.String("--arch", "vgg19");
-                config = arch.Contains(',', StringComparison.Ordinal) ? arch.Split(',', StringSplitOptions.TrimEntries) : FeatureNetwork.VggConfig(arch);
-                FeatureNetwork.Vgg(config, new Generator(0));   // checks the layer list before anything is written
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException($"--arch: {e.Message}");
-            }
-        }
+        IReadOnlyList<string> config = features is null ? [] : VggConfig(a);
         Output.PrepareFile(outPath);
 
         FeatureNetwork net;
         string[] contentLayers, styleLayers;
         if (features is not null)
         {
-            try
-            {
-                net = FeatureNetwork.LoadVgg(features, config);
-            }
-            catch (Exception e) when (e is ArgumentException or KeyNotFoundException or Serialization.SafeTensorsFormatException or InvalidOperationException)
-            {
-                throw new UsageException($"--features {features}: not the {a.String("--arch", "vgg19")} features in torchvision's names ({e.Message.ReplaceLineEndings(" ")}).");
-            }
+            net = LoadVgg(features, config);
             contentLayers = ["relu4_2"];
             styleLayers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"];
         }
@@ -154,20 +134,7 @@ internal static class StyleCommand
         if (features is not null && !File.Exists(features)) throw new UsageException($"--features {features}: no such file.");
         int epochs = a.Int("--epochs", 2, 1, 10_000), batch = a.Int("--batch-size", 16, 2, 1024), seed = a.Int("--seed", 0);
         double lr = a.Double("--lr", 1e-4, 0, 1, exclusiveMin: true), styleWeight = a.Double("--style-weight", 10, 0, 1e9);
-        IReadOnlyList<string> config = [];
-        if (features is not null)
-        {
-            string arch = a.String("--arch", "vgg19");
-            try
-            {
-                config = arch.Contains(',', StringComparison.Ordinal) ? arch.Split(',', StringSplitOptions.TrimEntries) : FeatureNetwork.VggConfig(arch);
-                FeatureNetwork.Vgg(config, new Generator(0));
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException($"--arch: {e.Message}");
-            }
-        }
+        IReadOnlyList<string> config = features is null ? [] : VggConfig(a);
         var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         var data = DataSources.Load(RunOptions.Apply(new RunConfig { Test = "none" }, a), given).Train;
         if (data.SampleShape.Length != 3) throw new UsageException($"--data: a style decoder trains on images (C, H, W); this data is {Shapes.Format(data.SampleShape)}.");
@@ -180,14 +147,7 @@ internal static class StyleCommand
         Sequential? cnn = null;
         if (features is not null)
         {
-            try
-            {
-                encoder = FeatureNetwork.LoadVgg(features, config);
-            }
-            catch (Exception e) when (e is ArgumentException or KeyNotFoundException or Serialization.SafeTensorsFormatException or InvalidOperationException)
-            {
-                throw new UsageException($"--features {features}: not these VGG features in torchvision's names ({e.Message.ReplaceLineEndings(" ")}).");
-            }
+            encoder = LoadVgg(features, config);
             (kind, recipe) = (encoder.Kind!, encoder.Recipe);
         }
         else
@@ -238,6 +198,34 @@ internal static class StyleCommand
         The encoder is a VGG from --features or, by default, a cnn trained here on --data; each batch is restyled with
         the styles of the same images in another order, so every training image serves as a style.
         """ + "\n" + Opt.Render([("Options", TrainOptions)]) + "\n";
+
+    // --arch: a torchvision VGG name or its layer list (channels and M), checked before anything is written.
+    private static IReadOnlyList<string> VggConfig(CliArgs a)
+    {
+        string arch = a.String("--arch", "vgg19");
+        try
+        {
+            IReadOnlyList<string> config = arch.Contains(',', StringComparison.Ordinal) ? arch.Split(',', StringSplitOptions.TrimEntries) : FeatureNetwork.VggConfig(arch);
+            FeatureNetwork.Vgg(config, new Generator(0));
+            return config;
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--arch: {e.Message}");
+        }
+    }
+
+    private static FeatureNetwork LoadVgg(string features, IReadOnlyList<string> config)
+    {
+        try
+        {
+            return FeatureNetwork.LoadVgg(features, config);
+        }
+        catch (Exception e) when (e is ArgumentException or KeyNotFoundException or Serialization.SafeTensorsFormatException or InvalidOperationException)
+        {
+            throw new UsageException($"--features {features}: not these VGG features in torchvision's names ({e.Message.ReplaceLineEndings(" ")}).");
+        }
+    }
 
     private static Tensor Load(string path, string option, int size, bool gray)
     {

@@ -271,10 +271,6 @@ public sealed class StyleSamples : BatchTransform
             if (y.shape[2] != shape[2] || y.shape[3] != shape[3]) y = Functional.Interpolate(y, (shape[2], shape[3]), mode: UpsampleMode.Bilinear);
             restyled = y.Clamp(0f, 1f).Contiguous();
         }
-        var values = x.ToArray();
-        var made = restyled.ToArray();
-        int per = values.Length / n;
-        for (int k = 0; k < chosen.Count; k++) made.AsSpan(k * per, per).CopyTo(values.AsSpan(chosen[k] * per, per));
-        return batch with { Features = Tensor.FromArray(values, [.. shape]) };
+        return batch with { Features = GanSamples.ReplaceRows(x, chosen, restyled) };
     }
 }

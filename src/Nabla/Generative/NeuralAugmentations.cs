@@ -131,15 +131,18 @@ public sealed class GanSamples : BatchTransform
             var z = Tensor.Normal([k, _generator.LatentDim], 0f, 1f, g);
             images = ((_generator.Forward(z, new IntTensor(classes, k)) + 1f) * 0.5f).Contiguous();
         }
-        var x = batch.Features.Contiguous().ToArray();
-        var made = images.ToArray();
-        int per = made.Length / k;
         var labels = (int[])batch.Labels.Data.Clone();
-        for (int i = 0; i < k; i++)
-        {
-            made.AsSpan(i * per, per).CopyTo(x.AsSpan(positions[i] * per, per));
-            labels[positions[i]] = classes[i];
-        }
-        return batch with { Features = Tensor.FromArray(x, [.. shape]), Labels = new IntTensor(labels, n) };
+        for (int i = 0; i < k; i++) labels[positions[i]] = classes[i];
+        return batch with { Features = ReplaceRows(batch.Features, positions, images), Labels = new IntTensor(labels, n) };
+    }
+
+    /// <summary>A copy of <paramref name="features"/> (N, …) with sample positions[i] replaced by row i of <paramref name="rows"/>.</summary>
+    internal static Tensor ReplaceRows(Tensor features, IReadOnlyList<int> positions, Tensor rows)
+    {
+        var x = features.Contiguous().ToArray();
+        var made = rows.Contiguous().ToArray();
+        int per = x.Length / Math.Max(1, features.Shape[0]);
+        for (int i = 0; i < positions.Count; i++) made.AsSpan(i * per, per).CopyTo(x.AsSpan(positions[i] * per, per));
+        return Tensor.FromArray(x, [.. features.Shape]);
     }
 }
