@@ -150,7 +150,23 @@ internal static class GanCommand
                 },
             };
             var trainer = new GanTrainer(o);
-            history = resume is null ? trainer.Train(g, d, train) : trainer.Resume(Path.Combine(dir, "checkpoint.safetensors"), g, d, train);
+            if (resume is null) history = trainer.Train(g, d, train);
+            else
+            {
+                // A checkpoint that cannot be read or does not fit is the user's file, not a bug: one line, exit 2.
+                StateDict checkpoint;
+                try
+                {
+                    checkpoint = SafeTensors.Read(Path.Combine(dir, "checkpoint.safetensors"));
+                }
+                catch (SafeTensorsFormatException e)
+                {
+                    throw new UsageException($"--resume {dir}: checkpoint.safetensors is not readable ({e.Message.ReplaceLineEndings(" ")}).");
+                }
+                if (!checkpoint.Metadata.ContainsKey("gan_history") || !checkpoint.Metadata.ContainsKey("epoch"))
+                    throw new UsageException($"--resume {dir}: checkpoint.safetensors is not a GAN training checkpoint.");
+                history = trainer.Resume(checkpoint, g, d, train);
+            }
         }
         string Line(GanEpoch e) => string.Create(CultureInfo.InvariantCulture,
             $"epoch {e.Epoch + 1}/{cfg.Epochs}  D {e.DiscriminatorLoss:F4}  G {e.GeneratorLoss:F4}  D(x) {e.RealScore:F3}  D(G(z)) {e.FakeScore:F3}") +

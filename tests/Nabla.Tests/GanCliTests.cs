@@ -69,6 +69,13 @@ public class GanCliTests
             Assert.True(File.Exists(Path.Combine(run, "samples-epoch-3.png")));
             Assert.Contains("epoch 3/3", resumed.Out);
 
+            // A damaged checkpoint is the user's file: one line, exit 2, the run folder left as it was.
+            File.WriteAllText(Path.Combine(run, "checkpoint.safetensors"), "not a checkpoint");
+            var damaged = Run(["gan", "train", "--data", data, "--image-size", "12", "--resume", run, "--epochs", "4"]);
+            Assert.Equal(2, damaged.Code);
+            Assert.Contains("checkpoint", damaged.Err);
+            Assert.False(File.Exists(Path.Combine(run, "samples-epoch-4.png")));
+
             string grid = Path.Combine(dir.FullName, "grid.png");
             var s = Run(["gan", "sample", "--model", run, "--per-class", "5", "--out", grid]);
             Assert.True(s.Code == 0, s.Err);

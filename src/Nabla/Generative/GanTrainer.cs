@@ -24,7 +24,7 @@ public sealed record GanOptions
     public float LabelSmoothing { get; init; }
     /// <summary>Seeds the loader's order, the latent codes and the generated samples' classes.</summary>
     public int Seed { get; init; }
-    /// <summary>A file the full training state is written to after each epoch, for <see cref="GanTrainer.Resume"/>.</summary>
+    /// <summary>A file the full training state is written to after each epoch, for <see cref="GanTrainer.Resume(string, ConditionalGenerator, ConditionalModule, TensorDataset)"/>.</summary>
     public string? CheckpointPath { get; init; }
     /// <summary>Capture the step after its first run and replay it (issue 20's one execution path); false runs every step eagerly.</summary>
     public bool CaptureStep { get; init; } = true;
@@ -103,6 +103,14 @@ public sealed class GanTrainer
     {
         ArgumentNullException.ThrowIfNull(checkpointPath);
         return Run(generator, discriminator, data, SafeTensors.Read(checkpointPath));
+    }
+
+    /// <summary>As <see cref="Resume(string, ConditionalGenerator, ConditionalModule, TensorDataset)"/>, from a checkpoint already read.</summary>
+    /// <exception cref="InvalidOperationException">the checkpoint is not a GAN checkpoint of these networks and seed.</exception>
+    public GanHistory Resume(StateDict checkpoint, ConditionalGenerator generator, ConditionalModule discriminator, TensorDataset data)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        return Run(generator, discriminator, data, checkpoint);
     }
 
     private GanHistory Run(ConditionalGenerator g, ConditionalModule d, TensorDataset data, StateDict? resume)

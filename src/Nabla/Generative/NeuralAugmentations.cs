@@ -77,9 +77,9 @@ public static class GanModel
         {
             g.LoadStateDict(SafeTensors.Read(weights));
         }
-        catch (SafeTensorsFormatException e)
+        catch (Exception e) when (e is SafeTensorsFormatException or InvalidOperationException or KeyNotFoundException or ArgumentException)
         {
-            throw new ArgumentException($"'{weights}' is not a readable safetensors file ({e.Message}).", nameof(directory), e);
+            throw new ArgumentException($"'{weights}' does not hold this generator's weights ({e.Message.ReplaceLineEndings(" ")}).", nameof(directory), e);
         }
         g.Eval();
         return g;
