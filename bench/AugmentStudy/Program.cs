@@ -2,6 +2,8 @@
 // 1,000 or 5,000 real Fashion-MNIST images? The generator, the style decoder and its feature net are trained on that
 // subset only. Test accuracy on the 10,000 test images, clean and shifted (a texture overlay the training never
 // showed), 3 seeds per condition. Usage: dotnet run -c Release [--sizes 1000,5000] [--seeds 3] [--out study.json]
+// [--conditions none,gan,gan-soft,gan25,gan25-soft,style,both] [--reuse] (--reuse loads the GAN and style decoder a previous run saved
+// in the temp folder instead of training them again; the cnn that labels gan-soft is the style encoder's classifier).
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -17,6 +19,8 @@ int[] sizes = [.. Arg("--sizes", "1000,5000").Split(',').Select(int.Parse)];
 int seeds = int.Parse(Arg("--seeds", "3"), CultureInfo.InvariantCulture);
 string outPath = Arg("--out", "study.json");
 int ganImages = int.Parse(Arg("--gan-images", "60000"), CultureInfo.InvariantCulture);   // images the GAN sees in training
+var conditions = Arg("--conditions", "none,gan,style,both").Split(',').ToHashSet();
+bool reuse = args.Contains("--reuse");
 var (trainAll, testAll) = FashionMnist.LoadFull();
 var clock = Stopwatch.StartNew();
 void Log(string s) => Console.WriteLine($"[{clock.Elapsed.TotalMinutes:F1} min] {s}");
@@ -38,27 +42,37 @@ foreach (int size in sizes)
 
     // The GAN on this subset only (DCGAN defaults; epochs so that it sees ~60k images).
     var gDir = Path.Combine(Path.GetTempPath(), $"study-gan-{size}");
-    var g = new DcganGenerator(64, 10, subset.SampleShape, new Generator(0));
-    var d = new DcganDiscriminator(10, subset.SampleShape, new Generator(1));
-    int ganEpochs = Math.Max(2, ganImages / size);
-    var gh = new GanTrainer(new GanOptions { Epochs = ganEpochs, Transform = static (b, _) => b with { Features = b.Features * 2f - 1f } }).Train(g, d, subset);
-    GanModel.Save(g, gDir);
-    Log($"GAN: {ganEpochs} epochs, last D {gh.Epochs[^1].DiscriminatorLoss:F3} G {gh.Epochs[^1].GeneratorLoss:F3}");
+    if (!(reuse && File.Exists(Path.Combine(gDir, "generator.safetensors"))))
+    {
+        var g = new DcganGenerator(64, 10, subset.SampleShape, new Generator(0));
+        var d = new DcganDiscriminator(10, subset.SampleShape, new Generator(1));
+        int ganEpochs = Math.Max(2, ganImages / size);
+        var gh = new GanTrainer(new GanOptions { Epochs = ganEpochs, Transform = static (b, _) => b with { Features = b.Features * 2f - 1f } }).Train(g, d, subset);
+        GanModel.Save(g, gDir);
+        Log($"GAN: {ganEpochs} epochs, last D {gh.Epochs[^1].DiscriminatorLoss:F3} G {gh.Epochs[^1].GeneratorLoss:F3}");
+    }
+    else Log($"GAN: reused {gDir}");
 
     // The style decoder over a cnn trained on this subset only.
     var sDir = Path.Combine(Path.GetTempPath(), $"study-style-{size}");
     var judge = (Sequential)Models.FromSpec("cnn", subset.SampleShape, 10, new Generator(5));
     new Trainer(new TrainerOptions { BatchSize = 128, Seed = 5 }).Fit(judge, new CrossEntropyLoss(), new Adam(judge.Parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999), subset, null, 10);
-    var encoder = FeatureNetwork.FromClassifier(judge, 1);
-    var styler = new AdaInStyler(encoder, "relu2_1", new Generator(6));
-    var sl = styler.Train(subset, Math.Max(2, ganImages / 4 / size), 16, 1e-4, 10, seed: 6);
-    styler.Save(sDir, "cnn", ["cnn", "1,28,28", "10"]);
-    Log($"style decoder: loss {sl[0]:F3} → {sl[^1]:F3}");
+    // The same cnn labels the gan-soft condition's generated images (trained on this subset only, as the GAN).
+    Nabla.Serialization.SafeTensors.Write(Path.Combine(gDir, "classifier.safetensors"), judge.StateDict());
+    if (!(reuse && File.Exists(Path.Combine(sDir, "decoder.safetensors"))))
+    {
+        var encoder = FeatureNetwork.FromClassifier(judge, 1);
+        var styler = new AdaInStyler(encoder, "relu2_1", new Generator(6));
+        var sl = styler.Train(subset, Math.Max(2, ganImages / 4 / size), 16, 1e-4, 10, seed: 6);
+        styler.Save(sDir, "cnn", ["cnn", "1,28,28", "10"]);
+        Log($"style decoder: loss {sl[0]:F3} → {sl[^1]:F3}");
+    }
+    else Log($"style decoder: reused {sDir}");
 
     var neural = new NeuralAugmentations();
     int epochs = size <= 1000 ? 30 : 15;
-    foreach (var (name, spec) in new[] { ("none", ""), ("gan", $"gan:{gDir}:0.5"), ("style", $"style:{sDir}:0.5"), ("both", $"gan:{gDir}:0.5,style:{sDir}:0.5") })
-        for (int seed = 0; seed < seeds; seed++)
+    foreach (var (name, spec) in new[] { ("none", ""), ("gan", $"gan:{gDir}:0.5"), ("gan-soft", $"gan:{gDir}:0.5:soft"), ("gan25", $"gan:{gDir}:0.25"), ("gan25-soft", $"gan:{gDir}:0.25:soft"), ("style", $"style:{sDir}:0.5"), ("both", $"gan:{gDir}:0.5,style:{sDir}:0.5") })
+        for (int seed = 0; seed < seeds && conditions.Contains(name); seed++)
         {
             var model = Models.FromSpec("cnn", subset.SampleShape, 10, new Generator(100 + seed));
             var loss = new CrossEntropyLoss();

@@ -43,7 +43,8 @@ internal static class StyleCommand
     private static readonly Opt DecoderBatch = new() { Name = "--batch-size", Value = "N", Help = "images per step (2..1024)", Default = "16" };
     private static readonly Opt DecoderLr = new() { Name = "--lr", Value = "X", Help = "Adam's step size (Huang and Belongie's)", Default = "0.0001" };
     private static readonly Opt DecoderStyleWeight = new() { Name = "--style-weight", Value = "X", Help = "λ, the weight of the style statistics' loss", Default = "10" };
-    private static readonly Opt[] TrainOptions = [RunOptions.Data, RunOptions.ImageSize, RunOptions.Grayscale, Features, Arch, ClassifierEpochs, Layer, DecoderEpochs,
+    private static readonly Opt Styles = new() { Name = "--styles", Value = "DIR", Help = "a folder of style pictures: the decoder trains on them and style:DIR:P draws from them", Default = "the data's own images" };
+    private static readonly Opt[] TrainOptions = [RunOptions.Data, RunOptions.ImageSize, RunOptions.Grayscale, Features, Arch, ClassifierEpochs, Layer, Styles, DecoderEpochs,
         DecoderBatch, DecoderLr, DecoderStyleWeight, RunOptions.Seed, TrainOut, RunOptions.Overwrite];
 
     public static int Run(string[] args, TextWriter stdout)
@@ -140,6 +141,21 @@ internal static class StyleCommand
         if (data.SampleShape.Length != 3) throw new UsageException($"--data: a style decoder trains on images (C, H, W); this data is {Shapes.Format(data.SampleShape)}.");
         if (data.Count < batch) throw new UsageException($"--batch-size {batch}: the data has only {data.Count} images.");
         if (features is not null && data.SampleShape[0] != 3) throw new UsageException("--features: a VGG reads colour images; leave out --grayscale.");
+        Tensor? styles = null;
+        if (a.String("--styles") is { } stylesFolder)
+        {
+            var (c, h, w) = (data.SampleShape[0], data.SampleShape[1], data.SampleShape[2]);
+            if (c is not (1 or 3)) throw new UsageException($"--styles: pictures load as 1 or 3 channels; this data has {c}.");
+            try
+            {
+                var (pixels, count) = Imaging.ImageFolder.LoadFlat(stylesFolder, h, w, grayscale: c == 1);
+                styles = Tensor.FromArray(pixels, count, c, h, w);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or NotSupportedException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"--styles {stylesFolder}: {e.Message.ReplaceLineEndings(" ")}");
+            }
+        }
         string dir = a.String("--out") ?? Output.NewRunFolder("style-");
         FeatureNetwork encoder;
         string kind;
@@ -171,13 +187,15 @@ internal static class StyleCommand
             new Training.Trainer(new Training.TrainerOptions { BatchSize = 128, Seed = seed })
                 .Fit(cnn, new CrossEntropyLoss(), new Adam(cnn.Parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999), data, null, a.Int("--classifier-epochs", 2, 1, 1000));
         var styler = new AdaInStyler(encoder, layer, new Generator(seed + 1));
-        var losses = styler.Train(data, epochs, batch, lr, styleWeight, seed: seed);
+        var losses = styler.Train(data, epochs, batch, lr, styleWeight, seed: seed, styles: styles);
         for (int e = 0; e < losses.Length; e++) stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {e + 1}/{epochs}  loss {losses[e]:G5}"));
-        styler.Save(dir, kind, recipe);
-        // A preview: the first 8 images, each restyled with the next one's style.
+        styler.Save(dir, kind, recipe, styles);
+        // A preview: the first 8 images, each restyled with the next one's style (or with the style pictures in turn).
         int n = Math.Min(8, data.Count);
         var content = data.Rows([.. Enumerable.Range(0, n)]);
-        var style = data.Rows([.. Enumerable.Range(0, n).Select(i => (i + 1) % n)]);
+        var style = styles is null
+            ? data.Rows([.. Enumerable.Range(0, n).Select(i => (i + 1) % n)])
+            : styles.IndexSelect(0, new IntTensor([.. Enumerable.Range(0, n).Select(i => i % styles.Shape[0])], n));
         Tensor restyled;
         using (Autograd.GradMode.NoGrad()) restyled = styler.Stylize(content, style).Clamp(0f, 1f);
         var images = new List<Tensor>();
@@ -185,7 +203,7 @@ internal static class StyleCommand
             for (int i = 0; i < n; i++) images.Add(t.Select(0, i));
         var grid = Data.Transforms.Augmentation.Grid(images, n, out int gh, out int gw);
         Imaging.ImageFolder.SavePng(grid, 3, gh, gw, Path.Combine(dir, "preview.png"));
-        stdout.WriteLine($"wrote {dir}: config.json, encoder.safetensors, decoder.safetensors, preview.png (rows: content, style, restyled); use it as --augment style:{dir}:0.5");
+        stdout.WriteLine($"wrote {dir}: config.json, encoder.safetensors, decoder.safetensors, {(styles is null ? "" : $"styles.safetensors ({styles.Shape[0]} style pictures), ")}preview.png (rows: content, style, restyled); use it as --augment style:{dir}:0.5");
         return Program.Ok;
     }
 
@@ -193,10 +211,11 @@ internal static class StyleCommand
         nabla style train — train an AdaIN decoder (Huang and Belongie) for fast style transfer and the style: augmentation
 
         Usage:
-          nabla style train [--data embedded|fashion-mnist|DIR] [--features vgg19.safetensors] [--epochs 2] [--out DIR]
+          nabla style train [--data embedded|fashion-mnist|DIR] [--features vgg19.safetensors] [--styles DIR] [--epochs 2] [--out DIR]
 
-        The encoder is a VGG from --features or, by default, a cnn trained here on --data; each batch is restyled with
-        the styles of the same images in another order, so every training image serves as a style.
+        The encoder is a VGG from --features or, by default, a cnn trained here on --data. Each image is restyled with
+        a picture drawn from --styles (resized to the data's size; kept in DIR, and style:DIR:P draws from them) or,
+        without it, with the styles of the same batch in another order, so every training image serves as a style.
         """ + "\n" + Opt.Render([("Options", TrainOptions)]) + "\n";
 
     // --arch: a torchvision VGG name or its layer list (channels and M), checked before anything is written.

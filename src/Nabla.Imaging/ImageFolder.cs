@@ -20,6 +20,28 @@ public static class ImageFolder
 
     private static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"];
 
+    /// <summary>
+    /// The images directly in <paramref name="folder"/> (no classes: e.g. a folder of style pictures), files sorted
+    /// ordinally, each decoded and resized to (C, <paramref name="height"/>, <paramref name="width"/>), as one
+    /// (N, C, H, W) array of values in [0, 1].
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">the folder is missing.</exception>
+    /// <exception cref="InvalidDataException">it holds no image, or one that cannot be decoded (the message names it).</exception>
+    public static (float[] Pixels, int Count) LoadFlat(string folder, int height, int width, bool grayscale = false)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        CheckSize(height, width);
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"ImageFolder: '{folder}' is not a folder.");
+        var files = Directory.GetFiles(folder).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToArray();
+        if (files.Length == 0) throw new InvalidDataException($"ImageFolder: '{folder}' has no PNG or JPEG images (nor BMP, GIF, WebP).");
+        int size = (grayscale ? 1 : 3) * height * width;
+        if ((long)files.Length * size > Array.MaxLength)
+            throw new InvalidDataException($"ImageFolder: '{folder}' has {files.Length} images; at {height}×{width} they are more values than one tensor holds.");
+        var pixels = new float[files.Length * size];
+        for (int i = 0; i < files.Length; i++) DecodeInto(files[i], height, width, grayscale, pixels.AsSpan(i * size, size));
+        return (pixels, files.Length);
+    }
+
     /// <summary>The class names of an image folder: its sub-folder names, sorted ordinally.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="root"/> is null.</exception>
     /// <exception cref="DirectoryNotFoundException">the folder is missing.</exception>

@@ -86,6 +86,10 @@ public class GanCliTests
             var t = Run(["train", "--data", data, "--image-size", "12", "--model", "cnn:4,8", "--epochs", "1", "--augment", $"gan:{run}:0.5,hflip",
                 "--validation", "none", "--out", Path.Combine(dir.FullName, "clf")]);
             Assert.True(t.Code == 0, t.Err + t.Out);
+            // Soft labels: the domain classifier gan train saved labels the generated half.
+            var soft = Run(["train", "--data", data, "--image-size", "12", "--model", "cnn:4,8", "--epochs", "1", "--augment", $"gan:{run}:0.5:soft",
+                "--validation", "none", "--out", Path.Combine(dir.FullName, "soft")]);
+            Assert.True(soft.Code == 0, soft.Err + soft.Out);
             var p = Run(["augment", "--augment", $"gan:{run}:1", "--data", data, "--image-size", "12", "--count", "4", "--versions", "2", "--out", Path.Combine(dir.FullName, "aug.png")]);
             Assert.True(p.Code == 0, p.Err + p.Out);
             var wrong = Run(["train", "--data", data, "--image-size", "16", "--model", "cnn:4,8", "--epochs", "1", "--augment", $"gan:{run}:0.5",

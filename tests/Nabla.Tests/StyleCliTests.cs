@@ -51,6 +51,29 @@ public class StyleCliTests
             var colour = Run(["train", "--data", root, "--image-size", "12", "--model", "cnn:4,8", "--epochs", "1", "--augment", $"style:{styler}:0.5",
                 "--validation", "none", "--out", Path.Combine(dir.FullName, "colour")]);
             Assert.Equal(2, colour.Code);   // a grayscale decoder on colour images
+            // A folder of style pictures (any size, colour): the decoder trains on them and style: draws from them.
+            var pictures = Path.Combine(dir.FullName, "pictures");
+            Directory.CreateDirectory(pictures);
+            File.Copy(style, Path.Combine(pictures, "stripes.png"));
+            File.Copy(content, Path.Combine(pictures, "noise.png"));
+            string banked = Path.Combine(dir.FullName, "banked");
+            var sb = Run(["style", "train", "--data", root, "--image-size", "12", "--grayscale", "--classifier-epochs", "1", "--epochs", "1", "--batch-size", "8",
+                "--styles", pictures, "--out", banked]);
+            Assert.True(sb.Code == 0, sb.Err + sb.Out);
+            Assert.Contains("2 style pictures", sb.Out);
+            Assert.Equal([2, 1, 12, 12], Nabla.Generative.AdaInStyler.LoadStyles(banked)!.Shape);
+            var withBank = Run(["train", "--data", root, "--image-size", "12", "--grayscale", "--model", "cnn:4,8", "--epochs", "1", "--augment", $"style:{banked}:0.5",
+                "--validation", "none", "--out", Path.Combine(dir.FullName, "clf-bank")]);
+            Assert.True(withBank.Code == 0, withBank.Err + withBank.Out);
+            var empty = Directory.CreateDirectory(Path.Combine(dir.FullName, "empty")).FullName;
+            File.WriteAllText(Path.Combine(empty, "notes.txt"), "no pictures here");
+            foreach (var bad in new[] { Path.Combine(dir.FullName, "no-such"), empty })
+            {
+                var refused = Run(["style", "train", "--data", root, "--image-size", "12", "--grayscale", "--styles", bad, "--out", Path.Combine(dir.FullName, "never-bank")]);
+                Assert.Equal(2, refused.Code);
+                Assert.Contains("--styles", refused.Err);
+                Assert.False(Directory.Exists(Path.Combine(dir.FullName, "never-bank")));
+            }
             Assert.Equal(2, Run(["style", "train", "--data", root, "--image-size", "12", "--grayscale", "--layer", "relu7_1", "--out", Path.Combine(dir.FullName, "bad")]).Code);
             Assert.False(Directory.Exists(Path.Combine(dir.FullName, "bad")));
 

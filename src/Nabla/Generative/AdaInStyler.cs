@@ -113,14 +113,25 @@ public sealed class AdaInStyler : Module
     }
 
     /// <summary>
-    /// Trains the decoder on <paramref name="data"/>'s images (values in [0, 1]): each batch is restyled with the same
-    /// batch in a random order as styles (so every image serves as a style), Adam 1e-4 as the paper; returns the mean
-    /// loss per epoch.
+    /// Trains the decoder on <paramref name="data"/>'s images (values in [0, 1]), Adam 1e-4 as the paper; returns the mean
+    /// loss per epoch. Each image is restyled with a style image drawn uniformly from <paramref name="styles"/> (as the
+    /// paper pairs content images with a collection of paintings) or, without one, with the same batch in a random order
+    /// (so every image serves as a style).
     /// </summary>
+    /// <param name="data">Content images (N, C, H, W) in [0, 1].</param>
+    /// <param name="epochs">Passes over the data.</param>
+    /// <param name="batchSize">Images per step, at least 2.</param>
+    /// <param name="lr">Adam's step size.</param>
+    /// <param name="styleWeight">λ, the weight of the style statistics' loss.</param>
+    /// <param name="styleLayers">Encoder layers whose statistics must match (default: each block's first ReLU up to the AdaIN layer).</param>
+    /// <param name="seed">Seeds the batches and the style draws.</param>
+    /// <param name="onBatch">Called after each step with (step, steps per epoch).</param>
+    /// <param name="styles">Style images (S, C, H′, W′) in [0, 1] with the encoder's channels, or null.</param>
     public double[] Train(TensorDataset data, int epochs, int batchSize = 16, double lr = 1e-4, double styleWeight = 10, IReadOnlyList<string>? styleLayers = null,
-        int seed = 0, Action<int, int>? onBatch = null)
+        int seed = 0, Action<int, int>? onBatch = null, Tensor? styles = null)
     {
         ArgumentNullException.ThrowIfNull(data);
+        if (styles is not null) CheckStyles(styles, nameof(styles));
         if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "AdaInStyler: at least one epoch.");
         if (batchSize < 2) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "AdaInStyler: batches of at least 2 images.");
         var layers = (styleLayers ?? _encoder.LayerNames.Take(_last + 1).Where(n => n.StartsWith("relu", StringComparison.Ordinal) && n.EndsWith("_1", StringComparison.Ordinal)).ToArray())
@@ -137,8 +148,18 @@ public sealed class AdaInStyler : Module
             int n = 0;
             foreach (var b in loader.Epoch(e))
             {
-                var perm = shuffle.Permutation(b.Count);
-                var style = b.Features.IndexSelect(0, new IntTensor(perm, perm.Length));
+                Tensor style;
+                if (styles is null)
+                {
+                    var perm = shuffle.Permutation(b.Count);
+                    style = b.Features.IndexSelect(0, new IntTensor(perm, perm.Length));
+                }
+                else
+                {
+                    var pick = new int[b.Count];
+                    for (int i = 0; i < pick.Length; i++) pick[i] = shuffle.NextInt(styles.Shape[0]);
+                    style = styles.IndexSelect(0, new IntTensor(pick, pick.Length));
+                }
                 opt.ZeroGrad();
                 var loss = Loss(b.Features, style, layers, styleWeight);
                 loss.Backward();
@@ -157,8 +178,14 @@ public sealed class AdaInStyler : Module
     /// encoder.safetensors and decoder.safetensors. <paramref name="encoderRecipe"/> rebuilds the encoder: for a VGG its
     /// configuration (<see cref="FeatureNetwork.VggConfig"/>), for a classifier's convolutions ["cnn spec", "C,H,W", "classes"].
     /// </summary>
-    public void Save(string directory, string encoderKind, IReadOnlyList<string> encoderRecipe)
+    /// <param name="directory">The folder, created if missing.</param>
+    /// <param name="encoderKind">"vgg", "vgg-raw" or "cnn".</param>
+    /// <param name="encoderRecipe">How to rebuild the encoder (see above).</param>
+    /// <param name="styles">The style images the decoder trained with (S, C, H′, W′) in [0, 1], written to
+    /// styles.safetensors for the <c>style:</c> augmentation to draw from, or null.</param>
+    public void Save(string directory, string encoderKind, IReadOnlyList<string> encoderRecipe, Tensor? styles = null)
     {
+        if (styles is not null) CheckStyles(styles, nameof(styles));
         ArgumentNullException.ThrowIfNull(directory);
         Directory.CreateDirectory(directory);
         using (var stream = new MemoryStream())
@@ -179,6 +206,34 @@ public sealed class AdaInStyler : Module
         }
         SafeTensors.Write(Path.Combine(directory, "encoder.safetensors"), _encoder.StateDict());
         SafeTensors.Write(Path.Combine(directory, "decoder.safetensors"), StateDict());
+        string bank = Path.Combine(directory, "styles.safetensors");
+        if (styles is not null) SafeTensors.Write(bank, new StateDict { ["styles"] = styles.Contiguous() });
+        else if (File.Exists(bank)) File.Delete(bank);
+    }
+
+    /// <summary>The style images saved with the styler in <paramref name="directory"/> (styles.safetensors), or null when it has none.</summary>
+    /// <exception cref="ArgumentException">the file is malformed.</exception>
+    public static Tensor? LoadStyles(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        string path = Path.Combine(directory, "styles.safetensors");
+        if (!File.Exists(path)) return null;
+        try
+        {
+            var styles = SafeTensors.Read(path)["styles"].Float ?? throw new InvalidCastException("its \"styles\" tensor is not F32");
+            CheckStyles(styles, nameof(directory));
+            return styles;
+        }
+        catch (Exception e) when (e is SafeTensorsFormatException or KeyNotFoundException or InvalidCastException)
+        {
+            throw new ArgumentException($"'{path}' is not a set of style images ({e.Message.ReplaceLineEndings(" ")}).", nameof(directory), e);
+        }
+    }
+
+    private static void CheckStyles(Tensor styles, string argument)
+    {
+        if (styles.Rank != 4 || styles.Shape[0] < 1)
+            throw new ArgumentException($"AdaInStyler: style images {Shapes.Format([.. styles.Shape])} must be (S, C, H, W) with S ≥ 1.", argument);
     }
 
     /// <summary>Reads a styler written by <see cref="Save"/> (<c>nabla style train</c>), in evaluation mode.</summary>
@@ -222,26 +277,44 @@ public sealed class AdaInStyler : Module
 }
 
 /// <summary>
-/// Restyles each image of a batch with probability <see cref="P"/>, taking the style (AdaIN statistics) of another
-/// image of the same batch drawn at random, through a trained <see cref="AdaInStyler"/>; labels stay. Runs on the
-/// loader's worker (<c>style:DIR:P</c> in the augment grammar). Outputs are clamped to [0, 1].
+/// Restyles each image of a batch with probability <see cref="P"/> through a trained <see cref="AdaInStyler"/>, taking
+/// the style (AdaIN statistics) of an image drawn uniformly from <see cref="Styles"/> (a folder of style images given
+/// to <c>nabla style train --styles</c>) or, without them, of another image of the same batch; labels stay. Runs on the
+/// loader's worker (<c>style:DIR:P</c> in the augment grammar). Outputs are clamped to [0, 1]. The chosen images go
+/// through the styler in blocks padded to a multiple of <see cref="Block"/> rows, one captured forward pass per padded
+/// size (the rows are independent in evaluation mode, so padding changes no chosen row's value).
 /// </summary>
 public sealed class StyleSamples : BatchTransform
 {
-    private readonly AdaInStyler _styler;
+    /// <summary>The restyled images' count is padded up to a multiple of this, so a few captures serve every batch.</summary>
+    public const int Block = 16;
 
-    /// <summary>Wraps a trained styler.</summary>
-    public StyleSamples(AdaInStyler styler, double p)
+    private readonly AdaInStyler _styler;
+    private readonly object _gate = new();
+    private readonly CapturedCalls _calls;
+
+    /// <summary>Wraps a trained styler, with the style images to draw from or null for the batch's own images.</summary>
+    public StyleSamples(AdaInStyler styler, double p, Tensor? styles = null)
     {
         ArgumentNullException.ThrowIfNull(styler);
         if (!(p > 0 && p <= 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "StyleSamples: the probability must be in (0, 1].");
+        if (styles is not null && (styles.Rank != 4 || styles.Shape[0] < 1 || styles.Shape[1] != styler.Encoder.InChannels))
+            throw new ArgumentException($"StyleSamples: style images {Shapes.Format([.. styles.Shape])} must be (S, {styler.Encoder.InChannels}, H, W).", nameof(styles));
         _styler = styler;
         _styler.Eval();
+        Styles = styles?.Contiguous();
         P = p;
+        _calls = new CapturedCalls([.. styler.NamedModules().Select(m => m.Module)]);
     }
 
     /// <summary>Probability that an image is restyled.</summary>
     public double P { get; }
+
+    /// <summary>The style images (S, C, H, W) drawn from, or null: styles come from the batch.</summary>
+    public Tensor? Styles { get; }
+
+    /// <summary>Replays of the captured styler so far.</summary>
+    public long Replays { get { lock (_gate) return _calls.Replays; } }
 
     /// <inheritdoc/>
     public override Batch Apply(Batch batch, Generator g, int numClasses)
@@ -251,26 +324,40 @@ public sealed class StyleSamples : BatchTransform
         var shape = batch.Features.Shape;
         if (shape.Count != 4 || shape[1] != _styler.Encoder.InChannels)
             throw new ArgumentException($"StyleSamples: images {Shapes.Format([.. shape])} must be (N, {_styler.Encoder.InChannels}, H, W) for this style decoder.", nameof(batch));
-        int n = shape[0];
+        int n = shape[0], pool = Styles?.Shape[0] ?? n;
         var chosen = new List<int>();
         var styles = new List<int>();
         for (int i = 0; i < n; i++)
         {
             bool on = g.NextDouble() < P;
-            int other = g.NextInt(n);
+            int other = g.NextInt(pool);
             if (on) { chosen.Add(i); styles.Add(other); }
         }
         if (chosen.Count == 0) return batch;
-        var x = batch.Features.Contiguous();
-        Tensor restyled;
-        using (GradMode.NoGrad())
+        int m = chosen.Count, padded = (m + Block - 1) / Block * Block;
+        var source = batch.Features.Contiguous();
+        var x = GanSamples.HostValues(source);
+        var bank = Styles is null ? x : GanSamples.HostValues(Styles);
+        int per = x.Length / n, stylePer = Styles is null ? per : bank.Length / pool;
+        int[] styleShape = Styles is null ? [padded, .. shape.Skip(1)] : [padded, .. Styles.Shape.Skip(1)];
+        lock (_gate)
         {
-            var content = x.IndexSelect(0, new IntTensor([.. chosen], chosen.Count));
-            var style = x.IndexSelect(0, new IntTensor([.. styles], styles.Count));
-            var y = _styler.Stylize(content, style);
-            if (y.shape[2] != shape[2] || y.shape[3] != shape[3]) y = Functional.Interpolate(y, (shape[2], shape[3]), mode: UpsampleMode.Bilinear);
-            restyled = y.Clamp(0f, 1f).Contiguous();
+            var made = _calls.Run(padded, () => ([Tensor.Zeros([padded, .. shape.Skip(1)]), Tensor.Zeros(styleShape)], []), (inputs, _) =>
+            {
+                if (!inputs[0].TryHostMemory(out var content) || !inputs[1].TryHostMemory(out var style))
+                    throw new InvalidOperationException("StyleSamples: the styler's inputs are not in host memory.");
+                for (int i = 0; i < m; i++)
+                {
+                    x.Span.Slice(chosen[i] * per, per).CopyTo(content.Span.Slice(i * per, per));
+                    bank.Span.Slice(styles[i] * stylePer, stylePer).CopyTo(style.Span.Slice(i * stylePer, stylePer));
+                }
+            }, (inputs, _) =>
+            {
+                var y = _styler.Stylize(inputs[0], inputs[1]);
+                if (y.shape[2] != shape[2] || y.shape[3] != shape[3]) y = Functional.Interpolate(y, (shape[2], shape[3]), mode: UpsampleMode.Bilinear);
+                return y.Clamp(0f, 1f).Contiguous();
+            });
+            return batch with { Features = GanSamples.ReplaceRows(source, chosen, GanSamples.HostValues(made), per, per) };
         }
-        return batch with { Features = GanSamples.ReplaceRows(x, chosen, restyled) };
     }
 }

@@ -13,10 +13,11 @@ namespace Nabla.Generative;
 public sealed class NeuralAugmentations : INeuralAugmentations
 {
     /// <inheritdoc/>
-    public BatchTransform GanSamples(string directory, double ratio) => new GanSamples(GanModel.Load(directory), ratio);
+    public BatchTransform GanSamples(string directory, double ratio, bool softLabels = false) =>
+        new GanSamples(GanModel.Load(directory), ratio, softLabels ? GanModel.LoadClassifier(directory) : null);
 
     /// <inheritdoc/>
-    public BatchTransform StyleSamples(string directory, double p) => new StyleSamples(AdaInStyler.Load(directory), p);
+    public BatchTransform StyleSamples(string directory, double p) => new StyleSamples(AdaInStyler.Load(directory), p, AdaInStyler.LoadStyles(directory));
 }
 
 /// <summary>Reads and writes a generator as <c>nabla gan train</c> saves it: config.json (its shape) and generator.safetensors.</summary>
@@ -73,41 +74,84 @@ public static class GanModel
         {
             throw new ArgumentException($"'{config}' describes an impossible generator ({e.Message.ReplaceLineEndings(" ")}).", nameof(directory), e);
         }
+        LoadWeights(g, weights, "this generator's weights", nameof(directory));
+        return g;
+    }
+
+    // Weights into a module built from the folder's configuration, in evaluation mode; a file that does not fit is an ArgumentException naming it.
+    private static void LoadWeights(Module module, string path, string what, string argument)
+    {
         try
         {
-            g.LoadStateDict(SafeTensors.Read(weights));
+            module.LoadStateDict(SafeTensors.Read(path));
         }
         catch (Exception e) when (e is SafeTensorsFormatException or InvalidOperationException or KeyNotFoundException or ArgumentException)
         {
-            throw new ArgumentException($"'{weights}' does not hold this generator's weights ({e.Message.ReplaceLineEndings(" ")}).", nameof(directory), e);
+            throw new ArgumentException($"'{path}' does not hold {what} ({e.Message.ReplaceLineEndings(" ")}).", argument, e);
         }
-        g.Eval();
-        return g;
+        module.Eval();
+    }
+
+    /// <summary>
+    /// The domain classifier <c>nabla gan train</c> saves beside the generator (classifier.safetensors: the <c>cnn</c>
+    /// model trained on the real images in [0, 1]), in evaluation mode; it labels generated samples softly.
+    /// </summary>
+    /// <exception cref="ArgumentException">the folder holds no GAN run or no classifier, or its weights do not fit.</exception>
+    public static Sequential LoadClassifier(string directory)
+    {
+        var g = Load(directory);
+        string path = Path.Combine(directory, "classifier.safetensors");
+        if (!File.Exists(path))
+            throw new ArgumentException($"'{directory}' holds no classifier.safetensors (nabla gan train writes it) to give generated samples soft labels.", nameof(directory));
+        var classifier = (Sequential)Models.FromSpec("cnn", g.SampleShape, g.Classes, new Generator(0));
+        LoadWeights(classifier, path, "the cnn classifier of this GAN's images", nameof(directory));
+        return classifier;
     }
 }
 
 /// <summary>
 /// Replaces a fraction <see cref="Ratio"/> of each batch by samples of a conditional generator: ⌊R·B + ½⌋ positions
 /// drawn without replacement, a class drawn uniformly for each, z ~ N(0, I), all from the batch's generator; the images
-/// are mapped from the generator's (−1, 1) to the data's [0, 1] and get hard labels. Runs on the loader's worker,
-/// before the per-image and batch transforms.
+/// are mapped from the generator's (−1, 1) to the data's [0, 1]. Labels are hard (the class each sample was generated
+/// for) or, with a <see cref="Labeller"/>, soft: the batch gets targets (B, K), one-hot for the real images and the
+/// labeller's softmax p(k | x) for the generated ones, so a sample the generator drew poorly teaches its ambiguity
+/// rather than a wrong certainty. Runs on the loader's worker, before the per-image and batch transforms; the
+/// generator's (and the labeller's) forward pass is captured once per batch size and replayed.
 /// </summary>
 public sealed class GanSamples : BatchTransform
 {
     private readonly ConditionalGenerator _generator;
+    private readonly object _gate = new();
+    private readonly Generator _rng = new(0);   // holds the batch generator's state while a captured draw reads it
+    private readonly CapturedCalls _calls;
 
-    /// <summary>Wraps a trained generator (it is put in evaluation mode).</summary>
-    public GanSamples(ConditionalGenerator generator, double ratio)
+    /// <summary>Wraps a trained generator (it is put in evaluation mode), with hard labels or, given <paramref name="labeller"/>, soft ones.</summary>
+    /// <param name="generator">The conditional generator, outputs in (−1, 1).</param>
+    /// <param name="ratio">Fraction of each batch replaced, in (0, 1].</param>
+    /// <param name="labeller">A classifier of the data (images in [0, 1] → K logits) whose softmax labels the generated
+    /// samples, e.g. the domain classifier <c>nabla gan train</c> saves; null for hard labels.</param>
+    public GanSamples(ConditionalGenerator generator, double ratio, Module? labeller = null)
     {
         ArgumentNullException.ThrowIfNull(generator);
         if (!(ratio > 0 && ratio <= 1)) throw new ArgumentOutOfRangeException(nameof(ratio), ratio, "GanSamples: the fraction must be in (0, 1].");
         _generator = generator;
         _generator.Eval();
+        labeller?.Eval();
+        Labeller = labeller;
         Ratio = ratio;
+        var modules = generator.NamedModules().Select(m => m.Module);
+        if (labeller is not null) modules = modules.Concat(labeller.NamedModules().Select(m => m.Module));
+        _calls = new CapturedCalls([.. modules]);
     }
 
     /// <summary>Fraction of each batch replaced.</summary>
     public double Ratio { get; }
+
+    /// <summary>The classifier whose softmax gives the generated samples' soft labels, or null for hard labels.</summary>
+    public Module? Labeller { get; }
+
+    /// <summary>Replays of the captured generator so far (every batch after the first of its size).</summary>
+    public long Replays { get { lock (_gate) return _calls.Replays; } }
 
     /// <inheritdoc/>
     public override Batch Apply(Batch batch, Generator g, int numClasses)
@@ -125,24 +169,50 @@ public sealed class GanSamples : BatchTransform
         var positions = g.Permutation(n).AsSpan(0, k).ToArray();
         var classes = new int[k];
         for (int i = 0; i < k; i++) classes[i] = g.NextInt(numClasses);
-        Tensor images;
-        using (GradMode.NoGrad())
+        int per = batch.Features.Numel / n, latent = _generator.LatentDim;
+        lock (_gate)
         {
-            var z = Tensor.Normal([k, _generator.LatentDim], 0f, 1f, g);
-            images = ((_generator.Forward(z, new IntTensor(classes, k)) + 1f) * 0.5f).Contiguous();
+            // z is drawn inside the captured call from _rng carrying g's state, then g continues after those draws.
+            _rng.SetState(g.GetState());
+            var made = _calls.Run(k, () => ([], [new IntTensor(new int[k], k)]), (_, labels) => classes.CopyTo(labels[0].Data), (_, labels) =>
+            {
+                var z = Tensor.Normal([k, latent], 0f, 1f, _rng);
+                var images = (_generator.Forward(z, labels[0]) + 1f) * 0.5f;
+                if (Labeller is null) return images.Contiguous();
+                var p = Labeller.Forward(images).Softmax(1);
+                return Tensor.Concat([images.Reshape(k, per), p], 1);
+            });
+            g.SetState(_rng.GetState());
+            var rows = HostValues(made);
+            var features = ReplaceRows(batch.Features, positions, rows, Labeller is null ? per : per + numClasses, per);
+            if (Labeller is null)
+            {
+                var labels = (int[])batch.Labels.Data.Clone();
+                for (int i = 0; i < k; i++) labels[positions[i]] = classes[i];
+                return batch with { Features = features, Labels = new IntTensor(labels, n) };
+            }
+            var t = SoftTargets(batch, numClasses, nameof(GanSamples), out _);
+            for (int i = 0; i < k; i++)
+            {
+                var dst = t.AsSpan(positions[i] * numClasses, numClasses);
+                rows.Span.Slice(i * (per + numClasses) + per, numClasses).CopyTo(dst);
+            }
+            return batch with { Features = features, Labels = null, Targets = Tensor.FromArray(t, n, numClasses) };
         }
-        var labels = (int[])batch.Labels.Data.Clone();
-        for (int i = 0; i < k; i++) labels[positions[i]] = classes[i];
-        return batch with { Features = ReplaceRows(batch.Features, positions, images), Labels = new IntTensor(labels, n) };
     }
 
-    /// <summary>A copy of <paramref name="features"/> (N, …) with sample positions[i] replaced by row i of <paramref name="rows"/>.</summary>
-    internal static Tensor ReplaceRows(Tensor features, IReadOnlyList<int> positions, Tensor rows)
+    // A tensor's values, read in place when it is in host memory (a captured output is).
+    internal static ReadOnlyMemory<float> HostValues(Tensor t) => t.TryHostMemory(out var m) ? m : t.ToArray();
+
+    /// <summary>
+    /// A copy of <paramref name="features"/> (N, …) in a pooled tensor, with sample positions[i] replaced by the first
+    /// <paramref name="width"/> values of row i of <paramref name="rows"/> (rows of <paramref name="stride"/> values).
+    /// </summary>
+    internal static Tensor ReplaceRows(Tensor features, IReadOnlyList<int> positions, ReadOnlyMemory<float> rows, int stride, int width)
     {
-        var x = features.Contiguous().ToArray();
-        var made = rows.Contiguous().ToArray();
-        int per = x.Length / Math.Max(1, features.Shape[0]);
-        for (int i = 0; i < positions.Count; i++) made.AsSpan(i * per, per).CopyTo(x.AsSpan(positions[i] * per, per));
-        return Tensor.FromArray(x, [.. features.Shape]);
+        var (_, x, output, o) = InPlaceAndPooled(features);
+        x.Span.CopyTo(o);
+        for (int i = 0; i < positions.Count; i++) rows.Span.Slice(i * stride, width).CopyTo(o.AsSpan(positions[i] * width, width));
+        return output;
     }
 }

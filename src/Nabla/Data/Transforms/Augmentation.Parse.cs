@@ -75,9 +75,9 @@ public sealed partial class Augmentation
             (a, _) => new SunFlare(Arg(a, 0, 0.5), Arg(a, 1, 0.15))),
         Row("mixup", "mixup[:ALPHA]", "MixUp on the batch, ALPHA = 1 (at most one of mixup, cutmix)", 0, 1, "mixup", (a, _) => new MixUp(Arg(a, 0, 1)), perBatch: true),
         Row("cutmix", "cutmix[:ALPHA]", "CutMix on the batch, ALPHA = 1", 0, 1, "cutmix", (a, _) => new CutMix(Arg(a, 0, 1)), perBatch: true),
-        new("gan", "gan:DIR[:R]", "replace a fraction R = 0.5 of each batch by samples of the GAN in DIR (nabla gan train), classes drawn uniformly, hard labels",
+        new("gan", "gan:DIR[:R][:soft]", "replace a fraction R = 0.5 of each batch by samples of the GAN in DIR (nabla gan train), classes drawn uniformly; hard labels, or soft: its classifier's softmax",
             1, 2, "gan:DIR:0.5") { TakesFolder = true },
-        new("style", "style:DIR[:P]", "restyle each image with P = 0.5 by the AdaIN decoder in DIR (nabla style train), the style of another image of the batch",
+        new("style", "style:DIR[:P]", "restyle each image with P = 0.5 by the AdaIN decoder in DIR (nabla style train), the style of a random image of its --styles folder, else of the batch",
             1, 2, "style:DIR:0.5") { TakesFolder = true },
     ];
 
@@ -191,12 +191,19 @@ public sealed partial class Augmentation
         return new Augmentation(sample, perBatch, source) { Spec = spec, Style = style };
     }
 
-    // gan:DIR[:R]: the folder is everything after the name up to a last ':'-part that is a number (folders may hold ':').
+    // gan:DIR[:R][:soft|:hard]: the folder is everything after the name up to a last ':'-part that is a number (folders may hold ':').
     private static BatchTransform FolderItem(AugmentationInfo info, string item, INeuralAugmentations? neural)
     {
         string rest = item[(item.IndexOf(':') is var colon and >= 0 ? colon + 1 : item.Length)..].Trim();
         double ratio = 0.5;
+        bool soft = false;
         int last = rest.LastIndexOf(':');
+        if (info.Name == "gan" && last >= 0 && rest[(last + 1)..].Trim().ToLowerInvariant() is "soft" or "hard")
+        {
+            soft = rest[(last + 1)..].Trim().Equals("soft", StringComparison.OrdinalIgnoreCase);
+            rest = rest[..last].Trim();
+            last = rest.LastIndexOf(':');
+        }
         if (last >= 0 && double.TryParse(rest[(last + 1)..].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double r))
         {
             ratio = r;
@@ -207,7 +214,7 @@ public sealed partial class Augmentation
         if (neural is null) throw Error($"\"{item}\" needs a trained network, which this caller cannot load (pass Nabla.Generative.NeuralAugmentations to Parse)");
         try
         {
-            return info.Name == "gan" ? neural.GanSamples(rest, ratio) : neural.StyleSamples(rest, ratio);
+            return info.Name == "gan" ? neural.GanSamples(rest, ratio, soft) : neural.StyleSamples(rest, ratio);
         }
         catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or UnauthorizedAccessException)
         {

@@ -6,8 +6,12 @@ namespace Nabla.Data.Transforms;
 /// </summary>
 public interface INeuralAugmentations
 {
-    /// <summary>A batch transform that replaces a fraction <paramref name="ratio"/> of each batch by samples of the conditional GAN saved in <paramref name="directory"/>.</summary>
-    BatchTransform GanSamples(string directory, double ratio);
+    /// <summary>
+    /// A batch transform that replaces a fraction <paramref name="ratio"/> of each batch by samples of the conditional GAN
+    /// saved in <paramref name="directory"/>, with hard labels or, when <paramref name="softLabels"/>, the softmax of the
+    /// domain classifier saved beside it.
+    /// </summary>
+    BatchTransform GanSamples(string directory, double ratio, bool softLabels = false);
 
     /// <summary>A batch transform that restyles each image with probability <paramref name="p"/> through the AdaIN styler saved in <paramref name="directory"/>.</summary>
     BatchTransform StyleSamples(string directory, double p);
