@@ -22,8 +22,49 @@ public abstract class Module
     /// <summary>Computes the module's output (shape documented on each layer).</summary>
     public abstract Tensor Forward(Tensor input);
 
-    /// <summary>Same as <see cref="Forward"/>; reads like PyTorch's <c>module(x)</c>.</summary>
-    public Tensor Call(Tensor input) => Forward(input);
+    private List<Action<Module, Tensor, Tensor>>? _forwardHooks;
+
+    /// <summary>
+    /// <see cref="Forward"/>, then each forward hook with (module, input, output); reads like PyTorch's
+    /// <c>module(x)</c>. <see cref="Sequential"/> calls its layers this way, so hooks on them run.
+    /// </summary>
+    public Tensor Call(Tensor input)
+    {
+        var output = Forward(input);
+        if (_forwardHooks is { } hooks)
+            for (int i = 0; i < hooks.Count; i++) hooks[i](this, input, output);
+        return output;
+    }
+
+    /// <summary>Whether forward hooks are registered (a container then calls this module on its own, unfused).</summary>
+    public bool HasForwardHooks => _forwardHooks is { Count: > 0 };
+
+    /// <summary>
+    /// Registers hook(module, input, output) to run after each <see cref="Call"/> (torch.nn.Module.register_forward_hook);
+    /// dispose the returned handle to remove it. Inside a captured training step a hook runs while the step is captured,
+    /// so what it computes with tensor ops is replayed with the step; it must not read values on the host (keep the
+    /// results in tensors and read them after the step). Registering or removing a hook makes the next step capture anew.
+    /// </summary>
+    public IDisposable RegisterForwardHook(Action<Module, Tensor, Tensor> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        (_forwardHooks ??= []).Add(hook);
+        Version++;
+        return new HookHandle(this, hook);
+    }
+
+    private sealed class HookHandle(Module module, Action<Module, Tensor, Tensor> hook) : IDisposable
+    {
+        private bool _removed;
+
+        public void Dispose()
+        {
+            if (_removed) return;
+            _removed = true;
+            module._forwardHooks?.Remove(hook);
+            module.Version++;
+        }
+    }
 
     /// <summary>Counts registrations, so a captured step can tell that the module's structure changed since.</summary>
     internal int Version { get; private set; }

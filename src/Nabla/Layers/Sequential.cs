@@ -51,14 +51,16 @@ public sealed class Sequential : Module
         var x = FlattenInput && input.Rank > 2 ? input.Flatten(1) : input;
         for (int i = 0; i < _modules.Count; i++)
         {
-            if (FuseLinearRelu && _modules[i] is Linear linear && i + 1 < _modules.Count && _modules[i + 1] is ReLU)
+            // A hooked layer runs on its own, so its hook sees its own output.
+            bool hooked = _modules[i].HasForwardHooks || i + 1 < _modules.Count && _modules[i + 1].HasForwardHooks;
+            if (FuseLinearRelu && !hooked && _modules[i] is Linear linear && i + 1 < _modules.Count && _modules[i + 1] is ReLU)
             {
                 // One node, the ReLU in place on the Linear's output: no second tensor, pass or node (same bits).
                 x = Functional.LinearRelu(x, linear.Weight, linear.Bias);
                 i++;
                 continue;
             }
-            if (ReorderReluMaxPool && _modules[i] is ReLU relu && i + 1 < _modules.Count && _modules[i + 1] is MaxPool2d pool)
+            if (ReorderReluMaxPool && !hooked && _modules[i] is ReLU relu && i + 1 < _modules.Count && _modules[i + 1] is MaxPool2d pool)
             {
                 // max(relu(a), relu(b)) = relu(max(a, b)) exactly, so pooling first gives the same values and
                 // gradients with a quarter of the ReLU work (a 2×2 pool); see the test of the same name.
@@ -66,7 +68,7 @@ public sealed class Sequential : Module
                 i++;
                 continue;
             }
-            x = _modules[i].Forward(x);
+            x = _modules[i].Call(x);
         }
         return x;
     }
