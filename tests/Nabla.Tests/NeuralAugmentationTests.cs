@@ -55,6 +55,31 @@ public class NeuralAugmentationTests
             Assert.Equal(after.NextUInt64(), g.NextUInt64());   // the batch generator continues after the same draws
         }
         Assert.Equal(3, transform.Replays);   // the first batch of each size captures, the rest replay
+        // Past the captures it keeps (4 shapes), a new size runs eagerly and still gives the eager bits.
+        foreach (int n in new[] { 2, 11, 13, 15, 17 })
+        {
+            var batch = RealBatch(n, n);
+            var got = transform.Apply(batch, new Generator(n), 3).Features.ToArray();
+            var (positions, _, images, _) = Eager(gen, n, 0.5, new Generator(n));
+            int per = 3 * 12 * 12;
+            for (int i = 0; i < positions.Length; i++)
+                Assert.True(images.AsSpan(i * per, per).SequenceEqual(got.AsSpan(positions[i] * per, per)), $"n {n} sample {i}");
+        }
+    }
+
+    [Fact]
+    public void Weights_loaded_after_the_capture_are_what_a_replay_uses()
+    {
+        var gen = SmallGenerator();
+        var transform = new GanSamples(gen, 0.5);
+        transform.Apply(RealBatch(8, 1), new Generator(1), 3);   // captured with the first weights
+        gen.LoadStateDict(new DcganGenerator(8, 3, [3, 12, 12], new Generator(77), width: 4).StateDict());
+        var got = transform.Apply(RealBatch(8, 2), new Generator(2), 3).Features.ToArray();
+        Assert.Equal(1, transform.Replays);
+        var (positions, _, images, _) = Eager(gen, 8, 0.5, new Generator(2));
+        int per = 3 * 12 * 12;
+        for (int i = 0; i < positions.Length; i++)
+            Assert.True(images.AsSpan(i * per, per).SequenceEqual(got.AsSpan(positions[i] * per, per)), $"sample {i}");
     }
 
     [Fact]
@@ -149,6 +174,24 @@ public class NeuralAugmentationTests
             }
         }
         Assert.True(transform.Replays >= 2, $"replays {transform.Replays}");   // 4 batches of ~10 restyled images: padded to 16 each time
+        // Another image size through the same transform is captured apart, not packed into the first size's buffers.
+        var small = new Batch(Tensor.Rand([20, 3, 8, 8], 9), IntTensor.FromArray([.. Enumerable.Range(0, 20).Select(i => i % 3)]), null, [.. Enumerable.Range(0, 20)]);
+        var s8 = transform.Apply(small, new Generator(3), 3).Features;
+        Assert.Equal([20, 3, 8, 8], s8.Shape);
+        var r8 = new Generator(3);
+        var (c8, st8) = (new List<int>(), new List<int>());
+        for (int i = 0; i < 20; i++)
+        {
+            bool on = r8.NextDouble() < 0.5;
+            int other = r8.NextInt(20);
+            if (on) { c8.Add(i); st8.Add(other); }
+        }
+        float[] e8;
+        using (GradMode.NoGrad())
+            e8 = styler.Stylize(small.Features.IndexSelect(0, IntTensor.FromArray([.. c8])), small.Features.IndexSelect(0, IntTensor.FromArray([.. st8]))).Clamp(0f, 1f).ToArray();
+        var g8 = s8.ToArray();
+        for (int i = 0; i < c8.Count; i++)
+            for (int j = 0; j < 192; j++) Assert.Equal(e8[i * 192 + j], g8[c8[i] * 192 + j], 5e-6f);
     }
 
     [Fact]

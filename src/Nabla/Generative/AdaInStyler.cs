@@ -221,7 +221,8 @@ public sealed class AdaInStyler : Module
         try
         {
             var styles = SafeTensors.Read(path)["styles"].Float ?? throw new InvalidCastException("its \"styles\" tensor is not F32");
-            CheckStyles(styles, nameof(directory));
+            if (styles.Rank != 4 || styles.Shape.Any(d => d < 1))
+                throw new ArgumentException($"'{path}': style images {Shapes.Format([.. styles.Shape])} must be (S, C, H, W), none of them 0.", nameof(directory));
             return styles;
         }
         catch (Exception e) when (e is SafeTensorsFormatException or KeyNotFoundException or InvalidCastException)
@@ -232,8 +233,8 @@ public sealed class AdaInStyler : Module
 
     private static void CheckStyles(Tensor styles, string argument)
     {
-        if (styles.Rank != 4 || styles.Shape[0] < 1)
-            throw new ArgumentException($"AdaInStyler: style images {Shapes.Format([.. styles.Shape])} must be (S, C, H, W) with S ≥ 1.", argument);
+        if (styles.Rank != 4 || styles.Shape.Any(d => d < 1))
+            throw new ArgumentException($"AdaInStyler: style images {Shapes.Format([.. styles.Shape])} must be (S, C, H, W), none of them 0.", argument);
     }
 
     /// <summary>Reads a styler written by <see cref="Save"/> (<c>nabla style train</c>), in evaluation mode.</summary>
@@ -282,7 +283,8 @@ public sealed class AdaInStyler : Module
 /// to <c>nabla style train --styles</c>) or, without them, of another image of the same batch; labels stay. Runs on the
 /// loader's worker (<c>style:DIR:P</c> in the augment grammar). Outputs are clamped to [0, 1]. The chosen images go
 /// through the styler in blocks padded to a multiple of <see cref="Block"/> rows, one captured forward pass per padded
-/// size (the rows are independent in evaluation mode, so padding changes no chosen row's value).
+/// size and image size (the rows are independent in evaluation mode, so the padding rows do not enter a chosen row's
+/// value; a different row count may change its last bits, as any batch size can through the kernels' blocking).
 /// </summary>
 public sealed class StyleSamples : BatchTransform
 {
@@ -291,20 +293,20 @@ public sealed class StyleSamples : BatchTransform
 
     private readonly AdaInStyler _styler;
     private readonly object _gate = new();
-    private readonly CapturedCalls _calls;
+    private readonly CapturedCalls<(int, int, int, int, int, int)> _calls;
 
     /// <summary>Wraps a trained styler, with the style images to draw from or null for the batch's own images.</summary>
     public StyleSamples(AdaInStyler styler, double p, Tensor? styles = null)
     {
         ArgumentNullException.ThrowIfNull(styler);
         if (!(p > 0 && p <= 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "StyleSamples: the probability must be in (0, 1].");
-        if (styles is not null && (styles.Rank != 4 || styles.Shape[0] < 1 || styles.Shape[1] != styler.Encoder.InChannels))
+        if (styles is not null && (styles.Rank != 4 || styles.Shape.Any(d => d < 1) || styles.Shape[1] != styler.Encoder.InChannels))
             throw new ArgumentException($"StyleSamples: style images {Shapes.Format([.. styles.Shape])} must be (S, {styler.Encoder.InChannels}, H, W).", nameof(styles));
         _styler = styler;
         _styler.Eval();
         Styles = styles?.Contiguous();
         P = p;
-        _calls = new CapturedCalls([.. styler.NamedModules().Select(m => m.Module)]);
+        _calls = new CapturedCalls<(int, int, int, int, int, int)>([.. styler.NamedModules().Select(m => m.Module), .. styler.Encoder.NamedModules().Select(m => m.Module)]);
     }
 
     /// <summary>Probability that an image is restyled.</summary>
@@ -342,7 +344,8 @@ public sealed class StyleSamples : BatchTransform
         int[] styleShape = Styles is null ? [padded, .. shape.Skip(1)] : [padded, .. Styles.Shape.Skip(1)];
         lock (_gate)
         {
-            var made = _calls.Run(padded, () => ([Tensor.Zeros([padded, .. shape.Skip(1)]), Tensor.Zeros(styleShape)], []), (inputs, _) =>
+            var key = (padded, shape[1], shape[2], shape[3], styleShape[2], styleShape[3]);
+            var made = _calls.Run(key, () => ([Tensor.Zeros([padded, .. shape.Skip(1)]), Tensor.Zeros(styleShape)], []), (inputs, _) =>
             {
                 if (!inputs[0].TryHostMemory(out var content) || !inputs[1].TryHostMemory(out var style))
                     throw new InvalidOperationException("StyleSamples: the styler's inputs are not in host memory.");
@@ -357,7 +360,9 @@ public sealed class StyleSamples : BatchTransform
                 if (y.shape[2] != shape[2] || y.shape[3] != shape[3]) y = Functional.Interpolate(y, (shape[2], shape[3]), mode: UpsampleMode.Bilinear);
                 return y.Clamp(0f, 1f).Contiguous();
             });
-            return batch with { Features = GanSamples.ReplaceRows(source, chosen, GanSamples.HostValues(made), per, per) };
+            var restyled = GanSamples.ReplaceRows(source, chosen, GanSamples.HostValues(made), per, per);
+            GC.KeepAlive(made);
+            return batch with { Features = restyled };
         }
     }
 }

@@ -5,13 +5,15 @@ namespace Nabla.Generative;
 /// <summary>
 /// A network's inference on the loader's worker, captured once per input shape and replayed (the trainer's capture
 /// applied to a forward pass): static inputs the caller fills, the launches of the first call recorded by a
-/// <see cref="StepGraph"/>, later calls with the same shape replaying them into the same output buffer. A change of the
-/// modules' structure, weights loaded or train/eval mode makes a new capture; a capture that fails leaves the call eager.
+/// <see cref="StepGraph"/>, later calls with the same key (the inputs' shapes) replaying them into the same output
+/// buffer. A change of the modules' structure (a registration, a hook) or train/eval mode makes a new capture; weights
+/// loaded later are copied into the same buffers, which the launches read when they run. A capture that fails leaves
+/// the call eager. At most <c>maxShapes</c> captures are kept (each holds its working memory); later shapes run eagerly.
 /// Not thread-safe: the transform that owns it serialises calls.
 /// </summary>
-internal sealed class CapturedCalls(Module[] modules, int maxShapes = 8) : IDisposable
+internal sealed class CapturedCalls<TKey>(Module[] modules, int maxShapes = 4) : IDisposable where TKey : notnull
 {
-    private readonly Dictionary<int, Call> _calls = [];
+    private readonly Dictionary<TKey, Call> _calls = [];
 
     /// <summary>Replays run so far, over every shape.</summary>
     public long Replays { get; private set; }
@@ -24,7 +26,7 @@ internal sealed class CapturedCalls(Module[] modules, int maxShapes = 8) : IDisp
     /// (a shape's identity) and filled by <paramref name="fill"/>; the returned tensor belongs to the capture and holds
     /// the result until the next call with the same key.
     /// </summary>
-    public Tensor Run(int key, Func<(Tensor[] Inputs, IntTensor[] Labels)> make, Action<Tensor[], IntTensor[]> fill, Func<Tensor[], IntTensor[], Tensor> body)
+    public Tensor Run(TKey key, Func<(Tensor[] Inputs, IntTensor[] Labels)> make, Action<Tensor[], IntTensor[]> fill, Func<Tensor[], IntTensor[], Tensor> body)
     {
         if (_calls.TryGetValue(key, out var call) && call.Graph.IsValid && call.Unchanged(modules))
         {

@@ -123,13 +123,14 @@ public sealed class GanSamples : BatchTransform
     private readonly ConditionalGenerator _generator;
     private readonly object _gate = new();
     private readonly Generator _rng = new(0);   // holds the batch generator's state while a captured draw reads it
-    private readonly CapturedCalls _calls;
+    private readonly CapturedCalls<int> _calls;
 
     /// <summary>Wraps a trained generator (it is put in evaluation mode), with hard labels or, given <paramref name="labeller"/>, soft ones.</summary>
     /// <param name="generator">The conditional generator, outputs in (−1, 1).</param>
     /// <param name="ratio">Fraction of each batch replaced, in (0, 1].</param>
     /// <param name="labeller">A classifier of the data (images in [0, 1] → K logits) whose softmax labels the generated
-    /// samples, e.g. the domain classifier <c>nabla gan train</c> saves; null for hard labels.</param>
+    /// samples, e.g. the domain classifier <c>nabla gan train</c> saves; null for hard labels. It is put in evaluation
+    /// mode and runs on the loader's worker: pass a trained, frozen classifier, not the model being trained.</param>
     public GanSamples(ConditionalGenerator generator, double ratio, Module? labeller = null)
     {
         ArgumentNullException.ThrowIfNull(generator);
@@ -141,7 +142,7 @@ public sealed class GanSamples : BatchTransform
         Ratio = ratio;
         var modules = generator.NamedModules().Select(m => m.Module);
         if (labeller is not null) modules = modules.Concat(labeller.NamedModules().Select(m => m.Module));
-        _calls = new CapturedCalls([.. modules]);
+        _calls = new CapturedCalls<int>([.. modules]);
     }
 
     /// <summary>Fraction of each batch replaced.</summary>
@@ -183,12 +184,15 @@ public sealed class GanSamples : BatchTransform
                 return Tensor.Concat([images.Reshape(k, per), p], 1);
             });
             g.SetState(_rng.GetState());
+            if (Labeller is not null && made.Numel != k * (per + numClasses))
+                throw new ArgumentException($"GanSamples: the labeller gives {made.Numel / k - per} outputs per image, the data has {numClasses} classes.", nameof(numClasses));
             var rows = HostValues(made);
             var features = ReplaceRows(batch.Features, positions, rows, Labeller is null ? per : per + numClasses, per);
             if (Labeller is null)
             {
                 var labels = (int[])batch.Labels.Data.Clone();
                 for (int i = 0; i < k; i++) labels[positions[i]] = classes[i];
+                GC.KeepAlive(made);
                 return batch with { Features = features, Labels = new IntTensor(labels, n) };
             }
             var t = SoftTargets(batch, numClasses, nameof(GanSamples), out _);
@@ -197,6 +201,7 @@ public sealed class GanSamples : BatchTransform
                 var dst = t.AsSpan(positions[i] * numClasses, numClasses);
                 rows.Span.Slice(i * (per + numClasses) + per, numClasses).CopyTo(dst);
             }
+            GC.KeepAlive(made);   // rows reads its buffer: an eager result must not go back to the pool before
             return batch with { Features = features, Labels = null, Targets = Tensor.FromArray(t, n, numClasses) };
         }
     }
@@ -210,9 +215,10 @@ public sealed class GanSamples : BatchTransform
     /// </summary>
     internal static Tensor ReplaceRows(Tensor features, IReadOnlyList<int> positions, ReadOnlyMemory<float> rows, int stride, int width)
     {
-        var (_, x, output, o) = InPlaceAndPooled(features);
+        var (source, x, output, o) = InPlaceAndPooled(features);
         x.Span.CopyTo(o);
         for (int i = 0; i < positions.Count; i++) rows.Span.Slice(i * stride, width).CopyTo(o.AsSpan(positions[i] * width, width));
+        GC.KeepAlive(source);   // x reads its buffer, which the pool may take back once the tensor is unreachable
         return output;
     }
 }

@@ -75,7 +75,7 @@ public sealed partial class Augmentation
             (a, _) => new SunFlare(Arg(a, 0, 0.5), Arg(a, 1, 0.15))),
         Row("mixup", "mixup[:ALPHA]", "MixUp on the batch, ALPHA = 1 (at most one of mixup, cutmix)", 0, 1, "mixup", (a, _) => new MixUp(Arg(a, 0, 1)), perBatch: true),
         Row("cutmix", "cutmix[:ALPHA]", "CutMix on the batch, ALPHA = 1", 0, 1, "cutmix", (a, _) => new CutMix(Arg(a, 0, 1)), perBatch: true),
-        new("gan", "gan:DIR[:R][:soft]", "replace a fraction R = 0.5 of each batch by samples of the GAN in DIR (nabla gan train), classes drawn uniformly; hard labels, or soft: its classifier's softmax",
+        new("gan", "gan:DIR[:R][:soft|:hard]", "replace a fraction R = 0.5 of each batch by samples of the GAN in DIR (nabla gan train), classes drawn uniformly; hard labels, or soft: its classifier's softmax",
             1, 2, "gan:DIR:0.5") { TakesFolder = true },
         new("style", "style:DIR[:P]", "restyle each image with P = 0.5 by the AdaIN decoder in DIR (nabla style train), the style of a random image of its --styles folder, else of the batch",
             1, 2, "style:DIR:0.5") { TakesFolder = true },
