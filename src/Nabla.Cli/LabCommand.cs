@@ -6,9 +6,45 @@ using Nabla.Training;
 
 namespace Nabla.Cli;
 
-/// <summary><c>nabla lab degradation</c>: plain against residual networks of growing depth, trained alike.</summary>
+/// <summary>
+/// <c>nabla lab CLAIM|all</c>: the lecture's claims as experiments (Nabla.Lab), each trained alike over several seeds and
+/// judged by one rule, with a report; and <c>nabla lab degradation --depths …</c>, the single configurable run of the
+/// degradation problem.
+/// </summary>
 internal static class LabCommand
 {
+    private static readonly Opt[] LabOptions =
+    [
+        new() { Name = "--seeds", Value = "N", Help = "seeds per condition (2..100)", Default = "3" },
+        new() { Name = "--full", Help = "the full setting (larger subsets and budgets; see docs/LAB.md for the times)" },
+        new() { Name = "--tiny", Help = "a seconds-long wiring run (what CI runs): no verdict to read anything into" },
+        new() { Name = "--data", Value = "SOURCE", Help = "embedded, fashion-mnist, an image folder or a CSV (the image labs need images)", Default = "embedded" },
+        new() { Name = "--label", Value = "COLUMN", Help = "the label column of a CSV" },
+        new() { Name = "--gan", Value = "DIR", Help = "a GAN from nabla gan train, for the augmentation lab" },
+        new() { Name = "--style", Value = "DIR", Help = "a style decoder from nabla style train, for the augmentation lab" },
+        new() { Name = "--threads", Value = "N", Help = "threads", Default = "all cores" },
+        new() { Name = "--out", Value = "DIR", Help = "where the report goes", Default = "runs/lab-<timestamp>" },
+        new() { Name = "--overwrite", Help = "replace an earlier lab report in --out" },
+    ];
+
+    private static readonly string[] SingleRunOptions = ["--depths", "--epochs", "--subset", "--test-subset", "--lr", "--batch-size", "--zero-init-residual", "--json", "--seed"];
+
+    public static string LabHelp => $"""
+        nabla lab — the lecture's claims, measured and judged from the data
+
+        Usage:
+          nabla lab CLAIM|all [--seeds 3] [--full] [--data embedded|fashion-mnist|DIR|FILE.csv] [--gan DIR] [--style DIR] [--out DIR]
+          nabla lab degradation --depths 20,56 [--epochs 12] …   (the single configurable run: nabla lab degradation --help)
+
+        Claims: {string.Join(", ", Nabla.Lab.LabRegistry.Names)}.
+        Each lab trains what it compares alike (same data, seeds, budget) over several seeds and decides by one rule:
+        supported when the mean difference goes the claimed way by more than two standard errors (Welch), contradicted
+        when it goes the other way by as much, otherwise not shown (a claim of no effect: within its stated margin).
+        It writes report.html (figures inline), report.md, report.json (every number) and the figures into --out.
+        Quick mode (the default) keeps each lab within about 3 minutes on 2 cores; docs/LAB.md has each lab's budget.
+
+        """;
+
     private static readonly Opt[] Options =
     [
         new() { Name = "--depths", Value = "D1,D2,…", Help = "depths 6n + 2 to compare", Default = "20,56" },
@@ -43,6 +79,83 @@ internal static class LabCommand
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        string? claim = args.FirstOrDefault(x => !x.StartsWith('-'));
+        if (claim == "degradation" && args.Any(x => SingleRunOptions.Contains(x.Split('=')[0])))
+            return RunDegradation(args, stdout, stderr);
+        if (claim == "degradation" && args.Contains("--help")) return RunDegradation(args, stdout, stderr);
+        return RunLabs(args, stdout, stderr);
+    }
+
+    private static int RunLabs(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var a = new CliArgs(args, LabOptions, positionals: 1);
+        if (a.HelpRequested)
+        {
+            stdout.Write(LabHelp + Opt.Render([("Options", LabOptions)]) + "\n");
+            return Program.Ok;
+        }
+        if (a.Positionals.Count == 0)
+            throw new UsageException($"lab needs a claim: one of {string.Join(", ", Nabla.Lab.LabRegistry.Names)}, or all (see --help).");
+        string name = a.Positionals[0];
+        var labs = name == "all" ? Nabla.Lab.LabRegistry.All
+            : Nabla.Lab.LabRegistry.Find(name) is { } one ? [one]
+            : throw new UsageException($"lab: unknown claim '{CliArgs.Clip(name)}'; expected one of {string.Join(", ", Nabla.Lab.LabRegistry.Names)}, or all.");
+        int seeds = a.Int("--seeds", 3, 2, 100);
+        if (a.Flag("--full") && a.Flag("--tiny")) throw new UsageException("--full and --tiny exclude each other.");
+        var scale = a.Flag("--full") ? Nabla.Lab.LabScale.Full : a.Flag("--tiny") ? Nabla.Lab.LabScale.Tiny : Nabla.Lab.LabScale.Quick;
+        Threads.Count = a.Int("--threads", Environment.ProcessorCount, 1, 1024);
+        string? gan = a.String("--gan"), style = a.String("--style");
+        foreach (var (opt, dir) in new[] { ("--gan", gan), ("--style", style) })
+            if (dir is not null && !Directory.Exists(dir)) throw new UsageException($"{opt} {dir}: no such folder.");
+        if (gan is not null) CheckNeural(() => Nabla.Generative.GanModel.LoadClassifier(gan), "--gan");
+        if (style is not null) CheckNeural(() => Nabla.Generative.AdaInStyler.Load(style), "--style");
+        var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var loaded = DataSources.Load(new RunConfig { Data = a.String("--data", "embedded"), Label = a.String("--label"), Seed = 0 }, given);
+        var (train, test) = loaded.Test is { } t ? (loaded.Train, t) : DataSources.Holdout(loaded.Train, 0.3, 0, "--data");
+        if (train.Labels is null) throw new UsageException("--data: the labs compare classifiers; this data has no class labels.");
+        bool images = train.SampleShape.Length == 3;
+        var skipped = labs.Where(l => l.NeedsImages && !images).Select(l => l.Name).ToArray();
+        if (name != "all" && skipped.Length > 0) throw new UsageException($"--data: the {name} lab trains convolutional nets on images (C, H, W); this data is {Shapes.Format(train.SampleShape)}.");
+        labs = [.. labs.Where(l => images || !l.NeedsImages)];
+        string outDir = a.String("--out") ?? Output.NewRunFolder("lab-");
+        Output.PrepareRunFolder(outDir, a.Flag("--overwrite"));
+        var settings = new Nabla.Lab.LabSettings
+        {
+            Train = train, Test = test, DataDescription = loaded.Description, Seeds = seeds, Scale = scale, GanDirectory = gan, StyleDirectory = style,
+        };
+        string header = $"nabla {Program.Version}, {scale.ToString().ToLowerInvariant()} setting, {seeds} seeds, on {loaded.Description} ({train.Count} training and {test.Count} test samples); " +
+            $"{Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC" + (skipped.Length > 0 ? $"; not run on this data (they need images): {string.Join(", ", skipped)}" : "");
+        stdout.WriteLine(header);
+        var results = new List<Nabla.Lab.LabResult>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var lab in labs)
+        {
+            var r = lab.Run(settings, stdout);
+            results.Add(r);
+            foreach (var c in r.Comparisons.Where(c => c.Deciding)) stdout.WriteLine("  " + c.Sentence);
+            // The report so far, after every lab: a long `lab all` that is stopped keeps what it measured.
+            Nabla.Lab.LabReport.Write(results, outDir, header);
+        }
+        stdout.WriteLine();
+        foreach (var r in results) stdout.WriteLine($"{r.Name,-22} {Nabla.Lab.Comparison.Words(r.Verdict),-24} {r.Seconds,6:F0} s");
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalMinutes:F1} minutes; report.html, report.md and report.json in {outDir}"));
+        return Program.Ok;
+    }
+
+    private static void CheckNeural(Action load, string option)
+    {
+        try
+        {
+            load();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"{option}: {e.Message.Split(Environment.NewLine)[0]}");
+        }
+    }
+
+    private static int RunDegradation(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var a = new CliArgs(args, Options, positionals: 1);
         if (a.HelpRequested)

@@ -99,7 +99,7 @@ public static class Program
           nabla search [options]     choose hyperparameters by cross-validation (grid or random)
           nabla split [options]      show the splits a validation scheme makes
           nabla summary [options]    a model's layers, parameters, FLOPs and memory, without training
-          nabla lab degradation      plain vs residual nets of growing depth (the degradation problem)
+          nabla lab CLAIM|all          the lecture's claims measured over seeds and judged (activations, optimizers, …, degradation)
           nabla bench WORKLOAD       measure gemm, mlp, cnn or cnn-bn on this machine
           nabla augment [options]    preview an augmentation as a PNG grid
           nabla gan train|sample     a class-conditional GAN: train it on images, draw sample grids

@@ -1,0 +1,161 @@
+using Nabla.Lab;
+using Xunit;
+
+namespace Nabla.Tests;
+
+public class LabVerdictTests
+{
+    static Comparison C(double[] a, double[] b, Expect e, double margin = 0) =>
+        new() { Claim = "c", Metric = "m", A = "a", B = "b", ValuesA = a, ValuesB = b, Expect = e, Margin = margin };
+
+    [Fact]
+    public void The_rule_calls_a_clear_win_a_tie_within_the_noise_and_a_reversal()
+    {
+        double[] b = [0.80, 0.81, 0.79];
+        // A clear win: d = 0.05, SE ≈ 0.008.
+        Assert.Equal(Verdict.Supported, C([0.85, 0.86, 0.84], b, Expect.Higher).Verdict);
+        Assert.Equal(Verdict.Contradicted, C([0.85, 0.86, 0.84], b, Expect.Lower).Verdict);
+        // Within the noise: d = 0.01, 2·SE ≈ 0.05.
+        Assert.Equal(0.01, C([0.85, 0.77, 0.81], b, Expect.Higher).Difference, 10);
+        Assert.Equal(Verdict.NotShown, C([0.86, 0.76, 0.82], b, Expect.Higher).Verdict);
+        // A reversal.
+        Assert.Equal(Verdict.Contradicted, C([0.70, 0.71, 0.69], b, Expect.Higher).Verdict);
+        Assert.Equal(Verdict.Supported, C([0.70, 0.71, 0.69], b, Expect.Lower).Verdict);
+        // Welch's SE: √(s²a/na + s²b/nb).
+        var w = C([1, 2, 3, 4], [2, 4], Expect.Higher);
+        Assert.Equal(Math.Sqrt(5.0 / 3 / 4 + 2.0 / 2), w.StandardError, 12);
+        // No effect: within the margin, clearly outside it, or not clear.
+        Assert.Equal(Verdict.Supported, C([0.805, 0.815, 0.795], b, Expect.Same, 0.01).Verdict);
+        Assert.Equal(Verdict.Contradicted, C([0.90, 0.91, 0.89], b, Expect.Same, 0.01).Verdict);
+        Assert.Equal(Verdict.NotShown, C([0.84, 0.78, 0.83], b, Expect.Same, 0.01).Verdict);
+        Assert.Equal(Verdict.Supported, C([0.70, 0.71, 0.69], b, Expect.NoHigher, 0.01).Verdict);
+        Assert.Equal(Verdict.Contradicted, C([0.90, 0.91, 0.89], b, Expect.NoHigher, 0.01).Verdict);
+        // One seed gives no estimate of the noise; a NaN decides nothing.
+        Assert.Equal(Verdict.NotShown, C([0.9], [0.1], Expect.Higher).Verdict);
+        Assert.Equal(Verdict.NotShown, C([0.9, double.NaN], [0.1, 0.2], Expect.Higher).Verdict);
+        Assert.Contains("supported", C([0.85, 0.86, 0.84], b, Expect.Higher).Sentence);
+    }
+
+    [Fact]
+    public void A_labs_verdict_needs_every_deciding_comparison()
+    {
+        var r = new LabResult { Name = "x", Title = "x", SeedLines = "1", Claim = "x", Published = "x", Budget = "x" };
+        Assert.Equal(Verdict.NotShown, r.Verdict);
+        r.Comparisons.Add(C([2, 2.1], [1, 1.1], Expect.Higher));
+        Assert.Equal(Verdict.Supported, r.Verdict);
+        r.Comparisons.Add(C([2, 2.1], [1, 1.1], Expect.Lower) with { Deciding = false });
+        Assert.Equal(Verdict.Supported, r.Verdict);
+        r.Comparisons.Add(C([1.5, 1.6], [1, 2], Expect.Higher));
+        Assert.Equal(Verdict.NotShown, r.Verdict);
+        r.Comparisons.Add(C([2, 2.1], [1, 1.1], Expect.Lower));
+        Assert.Equal(Verdict.Contradicted, r.Verdict);
+    }
+}
+
+/// <summary>
+/// Every lab in its tiny setting (seconds), then its wiring both ways: fed its own measurements with each deciding
+/// comparison's numbers made to hold, it must say supported; reversed, contradicted.
+/// </summary>
+public class LabWiringTests
+{
+    public static TheoryData<string> Names() => [.. LabRegistry.Names];
+
+    static readonly Lazy<(Nabla.Data.TensorDataset Train, Nabla.Data.TensorDataset Test)> Data = new(() => Nabla.Data.FashionMnist.LoadEmbedded());
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Each_lab_runs_tiny_and_its_verdict_follows_its_numbers(string name)
+    {
+        var lab = LabRegistry.Find(name)!;
+        var settings = new LabSettings { Train = Data.Value.Train, Test = Data.Value.Test, Seeds = 2, Scale = LabScale.Tiny };
+        var r = lab.Run(settings, TextWriter.Null);
+        Assert.Contains(r.Comparisons, c => c.Deciding);
+        Assert.NotEmpty(r.Tables);
+        Assert.NotEmpty(r.Figures);
+        Assert.All(r.Comparisons.Where(c => c.Deciding), c => Assert.Equal(2, c.ValuesA.Length));
+        foreach (bool holds in new[] { true, false })
+        {
+            var m = Copy(r.Measurements);
+            foreach (var c in r.Comparisons.Where(c => c.Deciding))
+            {
+                double[] b = [1.0, 1.02];
+                double shift = c.Expect switch
+                {
+                    Expect.Higher => holds ? 0.5 : -0.5,
+                    Expect.Lower => holds ? -0.5 : 0.5,
+                    _ => holds ? 0 : c.Margin + 0.5,
+                };
+                Set(m, c.Metric, c.B, b);
+                Set(m, c.Metric, c.A, [.. b.Select(v => v + shift)]);
+            }
+            var judged = lab.Judge(m, settings);
+            Assert.True(judged.Verdict == (holds ? Verdict.Supported : Verdict.Contradicted),
+                $"{name}, claim {(holds ? "holding" : "reversed")}: {string.Join(" | ", judged.Comparisons.Where(c => c.Deciding).Select(c => c.Sentence))}");
+        }
+        var dir = Directory.CreateTempSubdirectory("nabla-lab-report");
+        try
+        {
+            var files = LabReport.Write([r], dir.FullName, "test");
+            Assert.All(files, f => Assert.True(new FileInfo(f).Length > 0, f));
+            Assert.Contains($"## {name}", File.ReadAllText(Path.Combine(dir.FullName, "report.md")));
+            Assert.Contains("data:image/png;base64,", File.ReadAllText(Path.Combine(dir.FullName, "report.html")));
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir.FullName, "report.json")));
+            Assert.Equal(Comparison.Words(r.Verdict), json.RootElement.GetProperty("labs")[0].GetProperty("verdict").GetString());
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    static Measurements Copy(Measurements m)
+    {
+        var c = new Measurements();
+        foreach (var (metric, byCondition) in m.Values)
+            foreach (var (condition, values) in byCondition)
+                foreach (var v in values) c.Add(metric, condition, v);
+        foreach (var (curve, byCondition) in m.Curves)
+            foreach (var (condition, series) in byCondition)
+                foreach (var s in series) c.AddCurve(curve, condition, s);
+        return c;
+    }
+
+    static void Set(Measurements m, string metric, string condition, double[] values)
+    {
+        if (!m.Values.TryGetValue(metric, out var byCondition)) m.Values[metric] = byCondition = [];
+        byCondition[condition] = [.. values];
+    }
+}
+
+public class LabCliTests
+{
+    [Fact]
+    public void Nabla_lab_writes_a_report_and_refuses_what_it_cannot_run()
+    {
+        var dir = Directory.CreateTempSubdirectory("nabla-lab-cli");
+        try
+        {
+            string outDir = Path.Combine(dir.FullName, "run");
+            var (code, stdout, stderr) = CliRunner.Run("lab", "stopping", "--tiny", "--seeds", "2", "--out", outDir);
+            Assert.True(code == 0, stderr + stdout);
+            foreach (var f in new[] { "report.html", "report.md", "report.json", "stopping-val-loss.png" })
+                Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+            Assert.Contains("stopping", stdout);
+            // An earlier report is not replaced without --overwrite; unknown claims, bad seeds and non-image data for an image lab are one line, exit 2.
+            Assert.Equal(2, CliRunner.Run("lab", "stopping", "--tiny", "--out", outDir).code);
+            var unknown = CliRunner.Run("lab", "sparkle", "--out", Path.Combine(dir.FullName, "never"));
+            Assert.Equal(2, unknown.code);
+            Assert.Contains("activations", unknown.stderr);
+            Assert.Equal(2, CliRunner.Run("lab", "stopping", "--seeds", "1", "--out", Path.Combine(dir.FullName, "never")).code);
+            Assert.Equal(2, CliRunner.Run("lab", "stopping", "--tiny", "--full", "--out", Path.Combine(dir.FullName, "never")).code);
+            Assert.Equal(2, CliRunner.Run("lab", "augmentation", "--data", Path.Combine(Fixtures.Dir, "cli_train.csv"), "--label", "y", "--out", Path.Combine(dir.FullName, "never")).code);
+            Assert.Equal(2, CliRunner.Run("lab", "augmentation", "--gan", Path.Combine(dir.FullName, "no-gan"), "--out", Path.Combine(dir.FullName, "never")).code);
+            Assert.False(Directory.Exists(Path.Combine(dir.FullName, "never")));
+            Assert.Equal(0, CliRunner.Run("lab", "--help").code);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
