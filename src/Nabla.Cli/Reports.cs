@@ -9,7 +9,7 @@ namespace Nabla.Cli;
 
 /// <summary>What a training run produced, as written to metrics.json.</summary>
 internal sealed record RunReport(RunConfig Config, string Data, int TrainCount, int ValidationCount, TensorDataset? Test,
-    History History, Evaluation? TestEval, double Seconds, int? BestEpoch)
+    History History, Evaluation? TestEval, double Seconds, int? BestEpoch, LayerStatistics? LayerStatistics = null)
 {
     public void Write(Utf8JsonWriter w)
     {
@@ -72,6 +72,34 @@ internal sealed record RunReport(RunConfig Config, string Data, int TrainCount, 
         w.WriteBoolean("captured_step", History.CapturedStep);
         if (History.CaptureNote is { } note) w.WriteString("capture_note", note);
         else w.WriteNull("capture_note");
+        if (LayerStatistics is { } stats) WriteLayerStatistics(w, stats);
+        w.WriteEndObject();
+    }
+
+    // Per layer: gradient norm of its weight (null for a layer without one) and its output's mean and deviation, every N steps.
+    private static void WriteLayerStatistics(Utf8JsonWriter w, LayerStatistics stats)
+    {
+        w.WriteStartObject("layer_statistics");
+        w.WriteNumber("every", stats.Every);
+        w.WriteStartArray("layers");
+        foreach (var l in stats.Layers) w.WriteStringValue(l);
+        w.WriteEndArray();
+        w.WriteStartArray("samples");
+        foreach (var s in stats.Samples)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("step", s.Step);
+            foreach (var (key, values) in new[] { ("gradient_norm", s.GradientNorm), ("mean", s.Mean), ("std", s.Std) })
+            {
+                w.WriteStartArray(key);
+                foreach (var v in values)
+                    if (double.IsFinite(v)) w.WriteNumberValue(v);
+                    else w.WriteNullValue();
+                w.WriteEndArray();
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
         w.WriteEndObject();
     }
 }

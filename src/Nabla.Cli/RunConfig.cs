@@ -56,6 +56,7 @@ internal sealed record RunConfig
     public double Validation { get; init; } = 0.1;
     public int EarlyStopping { get; init; } = 5;
     public double StopWhenStable { get; init; }
+    public int LayerStats { get; init; }
     public string Schedule { get; init; } = Defaults.Schedule;
     public int Warmup { get; init; }
     public string? Init { get; init; }

@@ -204,6 +204,9 @@ internal static class RunOptions
     public static readonly Opt StopWhenStable = Number("--stop-when-stable", "stop_when_stable", "TOL", OptGroup.Training,
         "stop when the relative weight change of an epoch falls below TOL (0 = off)", 0, 1, false, c => c.StopWhenStable, (c, v) => c with { StopWhenStable = v });
 
+    public static readonly Opt LayerStats = Integer("--layer-stats", "layer_stats", "N", OptGroup.Training,
+        "every N steps record each layer's gradient norm and output mean/deviation into metrics.json (0 = off)", 0, 1_000_000, c => c.LayerStats, (c, v) => c with { LayerStats = v });
+
     public static readonly Opt Schedule = Text("--schedule", "schedule", "KIND", OptGroup.Training, string.Join(", ", Nabla.Optim.Schedules.Registry.Select(s => s.Form)),
         c => c.Schedule, (c, v) => c with { Schedule = ParseSchedule(v) });
 
@@ -268,7 +271,7 @@ internal static class RunOptions
     public static readonly Opt[] All =
     [
         Data, Label, Task, Test, Model, Activation, Optimizer, Lr, Momentum, WeightDecay, Betas, Eps, Alpha, BatchSize, Epochs, Shuffle, Validation,
-        EarlyStopping, StopWhenStable, Schedule, Warmup, Init, Seed, Threads, Normalize, Dropout, InputDropout, Noise, DropConnect, DropoutMode,
+        EarlyStopping, StopWhenStable, LayerStats, Schedule, Warmup, Init, Seed, Threads, Normalize, Dropout, InputDropout, Noise, DropConnect, DropoutMode,
         L1, L2, WeightNoise, Ensemble, Norm, NormAfter, WeightNorm, ZeroInitResidual, ImageSize, Grayscale, Augment, Adversarial, LabelSmoothing,
         ClassWeights, ClipGrad,
     ];
@@ -280,7 +283,7 @@ internal static class RunOptions
 
     public static readonly Opt[] TrainingOptions =
     [
-        Optimizer, Lr, Momentum, WeightDecay, Betas, Eps, Alpha, BatchSize, Epochs, Shuffle, Validation, EarlyStopping, StopWhenStable, Schedule,
+        Optimizer, Lr, Momentum, WeightDecay, Betas, Eps, Alpha, BatchSize, Epochs, Shuffle, Validation, EarlyStopping, StopWhenStable, LayerStats, Schedule,
         Warmup, Init, Seed, Normalize, L1, L2, WeightNoise, Augment, Adversarial, LabelSmoothing, ClassWeights, ClipGrad, Ensemble,
     ];
 

@@ -306,6 +306,8 @@ internal static class TrainCommand
             var (rank, energy) = RunOptions.SpectralFilterSetting(config.WeightNorm);
             callbacks.Add(new SpectralFilterCallback(p.BatchesPerEpoch, rank, energy)); // once per epoch
         }
+        LayerStatistics? layerStats = config.LayerStats > 0 ? new LayerStatistics(config.LayerStats) : null;
+        if (layerStats is not null) callbacks.Add(layerStats);
         callbacks.Add(new ModelCheckpoint(outDir, p.Validation is not null ? "val_loss" : "loss"));
 
         using var cancel = new CancellationTokenSource();
@@ -364,7 +366,7 @@ internal static class TrainCommand
         var testEval = p.Test is null ? null : trainer.Evaluate(p.Model, p.Loss, p.Test);
         p.Model.Save(Path.Combine(outDir, "model.safetensors"));
         var metricsPath = Path.Combine(outDir, "metrics.json");
-        var report = new RunReport(config, p.Description, p.Train.Count, p.Validation?.Count ?? 0, p.Test, history, testEval, seconds, early?.BestEpoch);
+        var report = new RunReport(config, p.Description, p.Train.Count, p.Validation?.Count ?? 0, p.Test, history, testEval, seconds, early?.BestEpoch, layerStats);
         Reports.WriteJson(metricsPath, report.Write);
         Plots.SaveCurves(history, Path.Combine(outDir, "curves.png"), task == TaskKind.Classification);
         if (testEval?.Confusion is not null) Plots.SaveConfusion(testEval.Confusion, p.Test!.ClassNames, Path.Combine(outDir, "confusion.png"));

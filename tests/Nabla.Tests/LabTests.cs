@@ -159,3 +159,34 @@ public class LabCliTests
         }
     }
 }
+
+public class LayerStatisticsCliTests
+{
+    [Fact]
+    public void Train_with_layer_stats_writes_them_into_metrics_json()
+    {
+        var dir = Directory.CreateTempSubdirectory("nabla-layer-stats");
+        try
+        {
+            var (code, _, stderr) = CliRunner.Run("train", "--data", Path.Combine(Fixtures.Dir, "cli_train.csv"), "--label", "y", "--model", "mlp:8",
+                "--activation", "sigmoid", "--epochs", "2", "--batch-size", "8", "--layer-stats", "2", "--out", dir.FullName);
+            Assert.True(code == 0, stderr);
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir.FullName, "metrics.json")));
+            var stats = doc.RootElement.GetProperty("layer_statistics");
+            Assert.Equal(2, stats.GetProperty("every").GetInt32());
+            var layers = stats.GetProperty("layers").EnumerateArray().Select(e => e.GetString()!).ToArray();
+            Assert.Contains(layers, l => l.Contains("Sigmoid", StringComparison.Ordinal));
+            var samples = stats.GetProperty("samples").EnumerateArray().ToArray();
+            Assert.True(samples.Length >= 2);
+            Assert.Equal(1, samples[0].GetProperty("step").GetInt32());
+            Assert.Equal(layers.Length, samples[0].GetProperty("mean").GetArrayLength());
+            Assert.True(samples[0].GetProperty("gradient_norm")[0].GetDouble() > 0);
+            Assert.True(doc.RootElement.GetProperty("captured_step").GetBoolean());
+            Assert.Equal(2, CliRunner.Run("train", "--layer-stats", "-1", "--out", Path.Combine(dir.FullName, "never")).code);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}

@@ -25,7 +25,7 @@ public sealed class AugmentationLab : Lab
         "Zhong et al. (2017): random erasing took a ResNet-20 on Fashion-MNIST from 4.39% to 4.02% test error; Simard et al. (2003): affine and elastic distortions are the largest single gain on MNIST; Zhang et al. (2018): mixup lowers CIFAR-10 error by ~1 point.";
 
     private static int Images(LabSettings s) => s.Pick(100, 1000, 2000);
-    private static int Epochs(LabSettings s) => s.Pick(1, 12, 30);
+    private static int Epochs(LabSettings s) => s.Pick(1, 24, 40);
 
     private static (string Name, string Spec)[] Families(LabSettings s)
     {

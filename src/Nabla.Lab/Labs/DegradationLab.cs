@@ -23,9 +23,9 @@ public sealed class DegradationLab : Lab
     public override string Published =>
         "He et al. (2016): on CIFAR-10 plain nets get worse as they deepen (plain-56 above plain-20 in training and test error) while ResNet-20 … ResNet-56 improve (8.75% … 6.97% test error).";
 
-    private static int[] Depths(LabSettings s) => s.Pick(new[] { 8, 14 }, [8, 20], [20, 56]);
-    private static int Images(LabSettings s) => s.Pick(64, 1000, 5000);
-    private static int Epochs(LabSettings s) => s.Pick(1, 6, 15);
+    private static int[] Depths(LabSettings s) => s.Pick(new[] { 8, 14 }, [8, 20], [20, 44]);
+    private static int Images(LabSettings s) => s.Pick(64, 1000, 2000);
+    private static int Epochs(LabSettings s) => s.Pick(1, 6, 8);
 
     /// <inheritdoc/>
     public override string Budget(LabSettings s) =>

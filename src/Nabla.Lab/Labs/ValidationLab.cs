@@ -25,7 +25,7 @@ public sealed class ValidationLab : Lab
         "Kohavi (1995): on real datasets, stratified 10-fold cross-validation has the best bias/variance trade-off; the .632 bootstrap has low variance but large bias on some sets; holdout wastes data and varies most.";
 
     private static int Images(LabSettings s) => s.Pick(100, 200, 500);
-    private static int Draws(LabSettings s) => s.Pick(2, 2 * s.Seeds, 4 * s.Seeds);
+    private static int Draws(LabSettings s) => s.Pick(2, 4 * s.Seeds, 4 * s.Seeds);
 
     /// <inheritdoc/>
     public override string Budget(LabSettings s) =>

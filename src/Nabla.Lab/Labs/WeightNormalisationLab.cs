@@ -37,7 +37,7 @@ public sealed class WeightNormalisationLab : Lab
     /// <inheritdoc/>
     public override string Budget(LabSettings s) =>
         $"mlp:256,128 (ReLU), Adam 1e-3, batch 64, {Epochs(s)} epochs on {Images(s)} training images; spectral filtering keeps the singular values holding 90% of each weight's energy every 50 steps; " +
-        $"σ_max by SVD of each Linear weight after training (the effective weight for the normalised ones); {s.Seeds} seeds; deciding metrics: the largest σ_max (spectral normalisation against none) and test accuracy within 0.01 of none for each";
+        $"σ_max by SVD of each hidden Linear layer's weight after training (the effective weight for the normalised ones; the classifier layer is not normalised by these options); {s.Seeds} seeds; deciding metrics: the largest σ_max (spectral normalisation against none) and test accuracy within 0.01 of none for each";
 
     /// <inheritdoc/>
     public override Measurements Measure(LabSettings s, TextWriter log)
@@ -63,17 +63,20 @@ public sealed class WeightNormalisationLab : Lab
         return m;
     }
 
-    // The weights the layers multiply by: each Linear layer of the net (or the wrapper that normalises its weight) run on
-    // the identity, minus its bias — the reparametrised weight, not the raw parameter.
+    // The weights the hidden layers multiply by (the options normalise the hidden layers, not the classifier): each
+    // hidden Linear layer of the net (or the wrapper that normalises its weight) run on the identity, minus its bias —
+    // the reparametrised weight, not the raw parameter.
     private static IEnumerable<float[,]> EffectiveWeights(Module model)
     {
         var net = (Sequential)model;
-        for (int k = 0; k < net.Count; k++)
+        // A fully connected layer, plain or wrapped: its (out, in) weight is its one matrix parameter.
+        static Tensor? MatrixOf(Module layer) => layer.NamedParameters().Select(p => p.Parameter).FirstOrDefault(p => p.Rank == 2);
+        int last = Enumerable.Range(0, net.Count).Last(k => MatrixOf(net[k]) is not null);
+        for (int k = 0; k < last; k++)
         {
             var layer = net[k];
-            var linear = layer as Linear ?? layer.NamedModules().Select(x => x.Module).OfType<Linear>().FirstOrDefault();
-            if (linear is null) continue;
-            int inF = linear.InFeatures, outF = linear.OutFeatures;
+            if (MatrixOf(layer) is not { } weight) continue;
+            int inF = weight.Shape[1], outF = weight.Shape[0];
             var eye = new float[inF * inF];
             for (int i = 0; i < inF; i++) eye[i * inF + i] = 1;
             float[] y, b;
@@ -102,7 +105,7 @@ public sealed class WeightNormalisationLab : Lab
     public override LabResult Judge(Measurements m, LabSettings s)
     {
         var r = NewResult(m, s);
-        r.Comparisons.Add(Compare(m, "spectral normalisation bounds the weights' largest singular value", "largest singular value", "spectral normalisation", "none", Expect.Lower));
+        r.Comparisons.Add(Compare(m, "spectral normalisation bounds the hidden layers' largest singular value", "largest singular value", "spectral normalisation", "none", Expect.Lower));
         foreach (var (name, _, _) in Conditions.Skip(1))
             r.Comparisons.Add(Compare(m, $"{name} costs no test accuracy", "test accuracy", name, "none", Expect.NoHigher, margin: 0.01) with
             {
