@@ -108,8 +108,6 @@ internal static class LabCommand
         string? gan = a.String("--gan"), style = a.String("--style");
         foreach (var (opt, dir) in new[] { ("--gan", gan), ("--style", style) })
             if (dir is not null && !Directory.Exists(dir)) throw new UsageException($"{opt} {dir}: no such folder.");
-        if (gan is not null) CheckNeural(() => Nabla.Generative.GanModel.LoadClassifier(gan), "--gan");
-        if (style is not null) CheckNeural(() => Nabla.Generative.AdaInStyler.Load(style), "--style");
         var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         var loaded = DataSources.Load(new RunConfig { Data = a.String("--data", "embedded"), Label = a.String("--label"), Seed = 0 }, given);
         var (train, test) = loaded.Test is { } t ? (loaded.Train, t) : DataSources.Holdout(loaded.Train, 0.3, 0, "--data");
@@ -118,12 +116,30 @@ internal static class LabCommand
         var skipped = labs.Where(l => l.NeedsImages && !images).Select(l => l.Name).ToArray();
         if (name != "all" && skipped.Length > 0) throw new UsageException($"--data: the {name} lab trains convolutional nets on images (C, H, W); this data is {Shapes.Format(train.SampleShape)}.");
         labs = [.. labs.Where(l => images || !l.NeedsImages)];
-        string outDir = a.String("--out") ?? Output.NewRunFolder("lab-");
-        Output.PrepareRunFolder(outDir, a.Flag("--overwrite"));
+        // What the run would meet only after earlier labs' reports are written is checked now: a GAN or style decoder
+        // that does not fit the data (one dry batch of two images), data too small for a lab's schemes.
+        var probe = new Batch(train.Rows([0, Math.Min(1, train.Count - 1)]), IntTensor.FromArray([train.Labels.Data[0], train.Labels.Data[Math.Min(1, train.Count - 1)]]), null, [0, 1]);
+        foreach (var (opt, spec) in new[] { ("--gan", gan is null ? null : $"gan:{gan}:0.25:soft"), ("--style", style is null ? null : $"style:{style}:0.5") })
+        {
+            if (spec is null) continue;
+            if (!images) throw new UsageException($"{opt}: the augmentation lab needs image data.");
+            try
+            {
+                Data.Transforms.Augmentation.Parse(spec, new Nabla.Generative.NeuralAugmentations()).Apply(probe, new Generator(0), train.NumClasses);
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException)
+            {
+                throw new UsageException($"{opt}: {e.Message.Split(Environment.NewLine)[0]}");
+            }
+        }
         var settings = new Nabla.Lab.LabSettings
         {
             Train = train, Test = test, DataDescription = loaded.Description, Seeds = seeds, Scale = scale, GanDirectory = gan, StyleDirectory = style,
         };
+        foreach (var lab in labs)
+            if (lab.Refusal(settings) is { } why) throw new UsageException($"--data: {why}");
+        string outDir = a.String("--out") ?? Output.NewRunFolder("lab-");
+        Output.PrepareRunFolder(outDir, a.Flag("--overwrite"));
         string header = $"nabla {Program.Version}, {scale.ToString().ToLowerInvariant()} setting, {seeds} seeds, on {loaded.Description} ({train.Count} training and {test.Count} test samples); " +
             $"{Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC" + (skipped.Length > 0 ? $"; not run on this data (they need images): {string.Join(", ", skipped)}" : "");
         stdout.WriteLine(header);
@@ -141,18 +157,6 @@ internal static class LabCommand
         foreach (var r in results) stdout.WriteLine($"{r.Name,-22} {Nabla.Lab.Comparison.Words(r.Verdict),-24} {r.Seconds,6:F0} s");
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalMinutes:F1} minutes; report.html, report.md and report.json in {outDir}"));
         return Program.Ok;
-    }
-
-    private static void CheckNeural(Action load, string option)
-    {
-        try
-        {
-            load();
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException($"{option}: {e.Message.Split(Environment.NewLine)[0]}");
-        }
     }
 
     private static int RunDegradation(string[] args, TextWriter stdout, TextWriter stderr)

@@ -283,7 +283,7 @@ internal static class RunOptions
 
     public static readonly Opt[] TrainingOptions =
     [
-        Optimizer, Lr, Momentum, WeightDecay, Betas, Eps, Alpha, BatchSize, Epochs, Shuffle, Validation, EarlyStopping, StopWhenStable, LayerStats, Schedule,
+        Optimizer, Lr, Momentum, WeightDecay, Betas, Eps, Alpha, BatchSize, Epochs, Shuffle, Validation, EarlyStopping, StopWhenStable, Schedule,
         Warmup, Init, Seed, Normalize, L1, L2, WeightNoise, Augment, Adversarial, LabelSmoothing, ClassWeights, ClipGrad, Ensemble,
     ];
 

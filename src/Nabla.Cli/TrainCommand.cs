@@ -14,7 +14,7 @@ internal static class TrainCommand
     internal static readonly Opt[] Options =
     [
         .. RunOptions.DataOptions, RunOptions.Model, .. RunOptions.ModelShapeOptions, .. RunOptions.TrainingOptions,
-        RunOptions.Threads, RunOptions.Out, RunOptions.Resume, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json,
+        RunOptions.LayerStats, RunOptions.Threads, RunOptions.Out, RunOptions.Resume, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json,
     ];
 
     /// <summary>The checkpoint metadata key holding the SHA-256 of the run's config.json.</summary>
@@ -35,7 +35,7 @@ internal static class TrainCommand
             ("Data", RunOptions.DataOptions),
             ("Model", [RunOptions.Model, .. RunOptions.ModelShapeOptions]),
             ("Training", RunOptions.TrainingOptions),
-            ("Output", [RunOptions.Threads, RunOptions.Out, RunOptions.Resume, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json]),
+            ("Output", [RunOptions.LayerStats, RunOptions.Threads, RunOptions.Out, RunOptions.Resume, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json]),
         ]) + CliOptimizers.HelpTable() + """
 
         Writes model.safetensors (PyTorch key names), metrics.json, curves.png, confusion.png, config.json and a resumable

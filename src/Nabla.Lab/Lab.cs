@@ -163,6 +163,9 @@ public abstract class Lab
     /// <summary>Whether it trains convolutional nets, so needs image data (C, H, W).</summary>
     public virtual bool NeedsImages => false;
 
+    /// <summary>Why this lab cannot run on these settings (e.g. too few samples of a class for its schemes), or null.</summary>
+    public virtual string? Refusal(LabSettings settings) => null;
+
     /// <summary>The budget at these settings, in words.</summary>
     public abstract string Budget(LabSettings settings);
 

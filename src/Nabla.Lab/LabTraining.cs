@@ -30,6 +30,13 @@ public static class LabTraining
         return trainer.Fit(model, new CrossEntropyLoss(), optimizer, train, validation, epochs, callbacks);
     }
 
+    /// <summary>The mean training loss of the last epoch, or NaN when the run diverged (no verdict is drawn from NaN).</summary>
+    public static double FinalLoss(History history) =>
+        history.Diverged || history.Epochs.Count == 0 ? double.NaN : history.Epochs[^1]["loss"];
+
+    /// <summary>The last value of a per-step series, or NaN when there is none (a run that diverged at its first step).</summary>
+    public static double Last(IReadOnlyList<double> series) => series.Count == 0 ? double.NaN : series[^1];
+
     /// <summary>Accuracy of <paramref name="model"/> on <paramref name="data"/> (evaluation mode).</summary>
     public static double Accuracy(Module model, TensorDataset data) =>
         new Trainer(new TrainerOptions { BatchSize = 256 }).Evaluate(model, new CrossEntropyLoss(), data).Metrics["accuracy"];

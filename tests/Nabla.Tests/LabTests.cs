@@ -53,14 +53,32 @@ public class LabVerdictTests
 }
 
 /// <summary>
-/// Every lab in its tiny setting (seconds), then its wiring both ways: fed its own measurements with each deciding
-/// comparison's numbers made to hold, it must say supported; reversed, contradicted.
+/// Every lab in its tiny setting (seconds); its deciding comparisons are the ones this table states (metric, A, B, claimed
+/// direction), so none is wired to the wrong metric or backwards; then its judge is fed its own measurements rewritten
+/// so that every deciding comparison clearly holds (it must say supported), and then so that each one alone is
+/// reversed (that comparison and the lab must say contradicted).
 /// </summary>
 public class LabWiringTests
 {
     public static TheoryData<string> Names() => [.. LabRegistry.Names];
 
     static readonly Lazy<(Nabla.Data.TensorDataset Train, Nabla.Data.TensorDataset Test)> Data = new(() => Nabla.Data.FashionMnist.LoadEmbedded());
+
+    static readonly Dictionary<string, (string Metric, string A, string B, Expect Expect)[]> Deciding = new()
+    {
+        ["activations"] = [("loss@4", "sigmoid", "relu", Expect.Higher), ("log10 first/last gradient at init", "sigmoid", "relu", Expect.Lower)],
+        ["optimizers"] = [("training loss", "momentum", "mini-batch SGD", Expect.Lower), ("training loss", "RMSProp", "mini-batch SGD", Expect.Lower),
+            ("training loss", "Adam", "mini-batch SGD", Expect.Lower)],
+        ["stopping"] = [("epochs used", "early stopping", "fixed budget", Expect.Lower), ("test accuracy", "early stopping", "fixed budget", Expect.Same)],
+        ["validation"] = [("squared error", "holdout 30%", "10-fold", Expect.Higher)],
+        ["co-adaptation"] = [("train-test gap", "dropout", "none", Expect.Lower), ("test accuracy", "dropout", "none", Expect.Higher)],
+        ["augmentation"] = [("test accuracy", "combined", "none", Expect.Higher), ("train-test gap", "combined", "none", Expect.Lower)],
+        ["normalisation"] = [("steps to target loss", "BatchNorm", "none", Expect.Lower), ("log10 highest learning rate that trains", "BatchNorm", "none", Expect.Higher)],
+        ["weight-normalisation"] = [("largest singular value", "spectral normalisation", "none", Expect.Lower),
+            ("test accuracy", "none", "weight standardisation", Expect.NoHigher), ("test accuracy", "none", "min-max standardisation", Expect.NoHigher),
+            ("test accuracy", "none", "spectral normalisation", Expect.NoHigher), ("test accuracy", "none", "spectral filtering", Expect.NoHigher)],
+        ["degradation"] = [("training error", "plain-14", "plain-8", Expect.Higher), ("training error", "resnet-14", "resnet-8", Expect.NoHigher)],
+    };
 
     [Theory]
     [MemberData(nameof(Names))]
@@ -69,28 +87,45 @@ public class LabWiringTests
         var lab = LabRegistry.Find(name)!;
         var settings = new LabSettings { Train = Data.Value.Train, Test = Data.Value.Test, Seeds = 2, Scale = LabScale.Tiny };
         var r = lab.Run(settings, TextWriter.Null);
-        Assert.Contains(r.Comparisons, c => c.Deciding);
+        var deciding = r.Comparisons.Where(c => c.Deciding).ToArray();
+        Assert.Equal(Deciding[name], deciding.Select(c => (c.Metric, c.A, c.B, c.Expect)).ToArray());
         Assert.NotEmpty(r.Tables);
         Assert.NotEmpty(r.Figures);
-        Assert.All(r.Comparisons.Where(c => c.Deciding), c => Assert.Equal(2, c.ValuesA.Length));
-        foreach (bool holds in new[] { true, false })
+        Assert.All(deciding, c => Assert.Equal(2, c.ValuesA.Length));
+        // The side of a comparison that no other deciding comparison shares is the one moved.
+        bool MoveA(Comparison c) => deciding.Count(o => o.Metric == c.Metric && (o.A == c.A || o.B == c.A)) == 1;
+        double Shift(Comparison c, bool holds) => c.Expect switch
+        {
+            Expect.Higher => holds ? 0.5 : -0.5,
+            Expect.Lower => holds ? -0.5 : 0.5,
+            _ => holds ? 0 : c.Margin + 0.5,
+        };
+        Measurements Rewritten(int reversed)
         {
             var m = Copy(r.Measurements);
-            foreach (var c in r.Comparisons.Where(c => c.Deciding))
+            double[] b = [1.0, 1.02];
+            foreach (var c in deciding)
             {
-                double[] b = [1.0, 1.02];
-                double shift = c.Expect switch
-                {
-                    Expect.Higher => holds ? 0.5 : -0.5,
-                    Expect.Lower => holds ? -0.5 : 0.5,
-                    _ => holds ? 0 : c.Margin + 0.5,
-                };
+                Set(m, c.Metric, c.A, b);
                 Set(m, c.Metric, c.B, b);
-                Set(m, c.Metric, c.A, [.. b.Select(v => v + shift)]);
             }
-            var judged = lab.Judge(m, settings);
-            Assert.True(judged.Verdict == (holds ? Verdict.Supported : Verdict.Contradicted),
-                $"{name}, claim {(holds ? "holding" : "reversed")}: {string.Join(" | ", judged.Comparisons.Where(c => c.Deciding).Select(c => c.Sentence))}");
+            for (int i = 0; i < deciding.Length; i++)
+            {
+                var c = deciding[i];
+                double shift = Shift(c, i != reversed);
+                if (MoveA(c)) Set(m, c.Metric, c.A, [.. b.Select(v => v + shift)]);
+                else Set(m, c.Metric, c.B, [.. b.Select(v => v - shift)]);
+            }
+            return m;
+        }
+        var holding = lab.Judge(Rewritten(-1), settings);
+        Assert.True(holding.Verdict == Verdict.Supported, $"{name}, every claim holding: {string.Join(" | ", holding.Comparisons.Where(c => c.Deciding).Select(c => c.Sentence))}");
+        for (int i = 0; i < deciding.Length; i++)
+        {
+            var judged = lab.Judge(Rewritten(i), settings);
+            var d = judged.Comparisons.Where(c => c.Deciding).ToArray();
+            Assert.True(d[i].Verdict == Verdict.Contradicted && judged.Verdict == Verdict.Contradicted, $"{name}, comparison {i} reversed: {d[i].Sentence}");
+            Assert.All(d.Where((_, j) => j != i), c => Assert.Equal(Verdict.Supported, c.Verdict));
         }
         var dir = Directory.CreateTempSubdirectory("nabla-lab-report");
         try

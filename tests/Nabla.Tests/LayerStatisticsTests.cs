@@ -68,3 +68,22 @@ public class LayerStatisticsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new LayerStatistics(0));
     }
 }
+
+public class LayerStatisticsCoverageTests
+{
+    [Theory]
+    [InlineData("resnet:8", "none", "Conv2d")]
+    [InlineData("mlp:16", "ws", "WeightStandardization")]
+    [InlineData("mlp:16", "spectral", "SpectralNorm")]
+    public void Residual_nets_and_wrapped_layers_are_recorded(string spec, string weightNorm, string kind)
+    {
+        var data = new TensorDataset(Tensor.Rand([32, 1, 8, 8], 3), IntTensor.FromArray([.. Enumerable.Range(0, 32).Select(i => i % 3)]), 3);
+        var model = Models.FromSpec(spec, data.SampleShape, 3, new Generator(4), options: new ModelOptions(WeightNorm: weightNorm));
+        var stats = new LayerStatistics(every: 1);
+        new Trainer(new TrainerOptions { BatchSize = 16, Seed = 1 }).Fit(model, new CrossEntropyLoss(), new SGD(model.Parameters(), 0.1), data, null, 1, [stats]);
+        int k = stats.Layers.ToList().FindIndex(l => l.Contains($"({kind})", StringComparison.Ordinal));
+        Assert.True(k >= 0, string.Join(", ", stats.Layers));
+        Assert.True(stats.Samples[^1].GradientNorm[k] > 0);
+        Assert.True(double.IsFinite(stats.Samples[^1].Mean[k]) && stats.Samples[^1].Std[k] > 0);
+    }
+}

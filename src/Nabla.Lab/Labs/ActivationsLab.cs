@@ -35,7 +35,7 @@ public sealed class ActivationsLab : Lab
     public override string Budget(LabSettings s) =>
         $"MLPs of {string.Join(", ", Depths(s))} hidden layers of 64 units, {string.Join(", ", ActivationNames)}, each initialised as recommended for its activation " +
         "(Glorot uniform with gain 1 for sigmoid and 5/3 for tanh, He normal for ReLU and GELU; biases 0); SGD lr 0.1 without momentum, batch 64, " +
-        $"{Epochs(s)} epochs on {Images(s)} training images; {s.Seeds} seeds; deciding metric: training loss after the last epoch at the greatest depth";
+        $"{Epochs(s)} epochs on {Images(s)} training images; {s.Seeds} seeds; deciding metric: the mean training loss of the last epoch at the greatest depth";
 
     /// <inheritdoc/>
     public override Measurements Measure(LabSettings s, TextWriter log)
@@ -54,9 +54,10 @@ public sealed class ActivationsLab : Lab
                     Initialise(model, act, new Generator(100 + seed));
                     var stats = new LayerStatistics(every: 20);
                     var h = LabTraining.Fit(model, new SGD(model.Parameters(), 0.1, momentum: 0), train, null, Epochs(s), 64, seed, [stats]);
-                    double loss = h.Epochs[^1]["loss"];
+                    double loss = LabTraining.FinalLoss(h);
                     m.Add($"loss@{depth}", act, loss);
-                    if (depth == deepest)
+                    if (h.Diverged) m.Notes.Add($"seed {seed}, {depth} layers, {act}: the run diverged ({h.StopReason}); its loss is NaN.");
+                    if (depth == deepest && stats.Samples.Count > 0)
                     {
                         m.AddCurve("loss", act, h.Series("loss"));
                         // Gradient norms of the Linear weights at the first step, input layer first.

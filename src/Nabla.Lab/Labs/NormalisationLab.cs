@@ -32,9 +32,11 @@ public sealed class NormalisationLab : Lab
     private static int CnnImages(LabSettings s) => s.Pick(64, 600, 2000);
     private const double Target = 0.8;
 
+    private static string Key(double lr) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"final loss at lr {lr}");
+
     /// <inheritdoc/>
     public override string Budget(LabSettings s) =>
-        $"mlp:256,256,256 (ReLU) with and without BatchNorm, SGD without momentum, batch 64, {Epochs(s)} epochs on {Images(s)} images, learning rates {string.Join(", ", Rates)}; " +
+        $"mlp:256,256,256 (ReLU) with and without BatchNorm, SGD without momentum, batch 64, {Epochs(s)} epochs on {Images(s)} images, learning rates {string.Join(", ", Rates.Select(r => r.ToString(System.Globalization.CultureInfo.InvariantCulture)))}; " +
         $"a rate 'trains' when the final training loss is below 1.0; steps to a smoothed training loss of {Target} at lr 0.3; the cnn with batch/group:4/layer/instance/switch " +
         $"normalisation at batch 32 and 2 (Adam 1e-3, 2 epochs on {CnnImages(s)} images); {s.Seeds} seeds; deciding metrics: steps to the target loss and the highest learning rate that trains";
 
@@ -57,7 +59,7 @@ public sealed class NormalisationLab : Lab
                     var h = LabTraining.Fit(model, new SGD(model.Parameters(), lr, momentum: 0), train, null, Epochs(s), 64, seed, stats is null ? [trace] : [trace, stats]);
                     double loss = h.Diverged ? double.PositiveInfinity : LabTraining.Loss(model, train);
                     if (double.IsFinite(loss) && loss < 1.0) highest = double.IsNaN(highest) ? lr : Math.Max(highest, lr);
-                    m.Add($"final loss at lr {lr}", name, double.IsFinite(loss) ? loss : double.NaN);
+                    m.Add(Key(lr), name, double.IsFinite(loss) ? loss : double.NaN);
                     if (lr == 0.3)
                     {
                         m.Add("steps to target loss", name, StepsTo(trace.Losses, Target));
@@ -68,7 +70,7 @@ public sealed class NormalisationLab : Lab
                     }
                 }
                 if (name != "BatchNorm after ReLU") m.Add("log10 highest learning rate that trains", name, double.IsNaN(highest) ? Math.Log10(Rates[0]) - 1 : Math.Log10(highest));
-                log.WriteLine($"  seed {seed} {name}: highest lr that trains {highest}");
+                log.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"  seed {seed} {name}: highest lr that trains {highest}"));
             }
             // Small batches: BatchNorm against the normalisations that do not use the batch.
             var small = LabTraining.Subset(s.Train, CnnImages(s), 2000 + seed);
@@ -151,7 +153,7 @@ public sealed class NormalisationLab : Lab
         r.Comparisons.Add(Compare(m, "the covariate-shift hypothesis: with BatchNorm the hidden activations' statistics move less during training", "activation drift", "BatchNorm", "none", Expect.Lower, deciding: false));
         string[] mlp = ["none", "BatchNorm", "BatchNorm after ReLU"];
         r.Tables.Add(Table(m, "MLP, SGD: final training loss by learning rate, and the highest rate that trains", mlp,
-            [.. Rates.Select(lr => $"final loss at lr {lr}"), "log10 highest learning rate that trains", "steps to target loss", "test accuracy", "activation drift"]));
+            [.. Rates.Select(lr => Key(lr)), "log10 highest learning rate that trains", "steps to target loss", "test accuracy", "activation drift"]));
         string[] norms = ["batch", "group:4", "layer", "instance", "switch"];
         r.Tables.Add(Table(m, "cnn: test accuracy at batch 32 and 2", norms, "cnn test accuracy, batch 32", "cnn test accuracy, batch 2", "accuracy lost from batch 32 to 2"));
         r.Figures.Add(CurveFigure(m, "normalisation-loss.png", "Training loss per step at lr 0.3", "loss", mlp, "step", "loss"));

@@ -54,10 +54,10 @@ public sealed class OptimizersLab : Lab
                 LabTraining.Fit(model, make(model.Parameters()), train, null, Epochs(s), b, seed, [trace]);
                 double loss = LabTraining.Loss(model, train);
                 m.Add("training loss", name, loss);
-                m.Add("seconds", name, trace.Seconds[^1]);
+                m.Add("seconds", name, LabTraining.Last(trace.Seconds));
                 m.AddCurve("loss per step", name, [.. trace.Losses]);
                 m.AddCurve("seconds per step", name, [.. trace.Seconds]);
-                log.WriteLine($"  seed {seed} {name}: loss {loss:F4} in {trace.Seconds[^1]:F2} s");
+                log.WriteLine($"  seed {seed} {name}: loss {loss:F4} in {LabTraining.Last(trace.Seconds):F2} s");
             }
             {
                 // Stochastic gradient descent on single samples: one epoch is as many steps as samples.
@@ -65,7 +65,7 @@ public sealed class OptimizersLab : Lab
                 var trace = new LossTrace();
                 LabTraining.Fit(model, new SGD(model.Parameters(), 0.01, momentum: 0), train, null, 1, 1, seed, [trace]);
                 m.Add("training loss after one epoch", "SGD, one sample", LabTraining.Loss(model, train));
-                m.Add("seconds for one epoch", "SGD, one sample", trace.Seconds[^1]);
+                m.Add("seconds for one epoch", "SGD, one sample", LabTraining.Last(trace.Seconds));
             }
             foreach (int batch in new[] { 16, 64, 256 })
             {
@@ -74,7 +74,7 @@ public sealed class OptimizersLab : Lab
                 LabTraining.Fit(model, new SGD(model.Parameters(), 0.01, momentum: 0.9), train, null, Epochs(s), batch, seed, [trace]);
                 m.Add("training loss", $"momentum, batch {batch}", LabTraining.Loss(model, train));
                 m.Add("steps", $"momentum, batch {batch}", trace.Losses.Count);
-                m.Add("seconds", $"momentum, batch {batch}", trace.Seconds[^1]);
+                m.Add("seconds", $"momentum, batch {batch}", LabTraining.Last(trace.Seconds));
             }
         }
         return m;

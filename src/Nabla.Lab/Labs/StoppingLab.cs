@@ -54,7 +54,7 @@ public sealed class StoppingLab : Lab
                 double test = LabTraining.Accuracy(model, s.Test);
                 m.Add("epochs used", name, h.Epochs.Count);
                 m.Add("test accuracy", name, test);
-                m.Add("train-test gap", name, h.Epochs[^1]["accuracy"] - test);
+                m.Add("train-test gap", name, h.Diverged || h.Epochs.Count == 0 ? double.NaN : h.Epochs[^1]["accuracy"] - test);
                 m.AddCurve("val_loss", name, h.Series("val_loss"));
                 log.WriteLine($"  seed {seed} {name}: {h.Epochs.Count} epochs, test {test:F4}");
             }

@@ -28,6 +28,19 @@ public sealed class ValidationLab : Lab
     private static int Draws(LabSettings s) => s.Pick(2, 4 * s.Seeds, 4 * s.Seeds);
 
     /// <inheritdoc/>
+    public override string? Refusal(LabSettings s)
+    {
+        // Stratified 10-fold needs 10 images of every class in each draw.
+        int k = Math.Max(1, s.Train.NumClasses), per = Images(s) / k;
+        var counts = new int[k];
+        if (s.Train.Labels is { } labels) foreach (int y in labels.Data) counts[y]++;
+        int fewest = counts.Min();
+        return per < 10 || fewest < Math.Min(per, 10)
+            ? $"the validation lab draws {Images(s)} images with 10 of each class for stratified 10-fold; this data has {fewest} of its rarest class and {k} classes."
+            : null;
+    }
+
+    /// <inheritdoc/>
     public override string Budget(LabSettings s) =>
         $"mlp:64 (ReLU), Adam 1e-3, batch 32, 8 epochs; {Draws(s)} draws of {Images(s)} training images (each a seed); truth: the net trained on all of them, " +
         $"tested on {s.Test.Count} test images; schemes: holdout 30% (stratified), 10-fold, stratified 10-fold, repeated 5-fold × 3, bootstrap × 20, leave-one-out" +

@@ -54,7 +54,7 @@ public sealed class WeightNormalisationLab : Lab
                 double test = LabTraining.Accuracy(model, s.Test);
                 double sigma = EffectiveWeights(model).Max(LargestSingularValue);
                 m.Add("test accuracy", name, test);
-                m.Add("training loss", name, h.Epochs[^1]["loss"]);
+                m.Add("training loss", name, LabTraining.FinalLoss(h));
                 m.Add("largest singular value", name, sigma);
                 m.AddCurve("loss", name, h.Series("loss"));
                 log.WriteLine($"  seed {seed} {name}: test {test:F4}, σ_max {sigma:F3}");

@@ -39,7 +39,7 @@ public sealed class Ensemble : Module
         Tensor? sum = null;
         foreach (var m in _members)
         {
-            var y = m.Forward(input);
+            var y = m.Call(input);
             if (Mode == EnsembleMode.Probabilities) y = y.Softmax(-1);
             sum = sum is null ? y : sum + y;
         }

@@ -73,10 +73,10 @@ public sealed class BasicBlock : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        var y = _activation.Forward(ResNet.Normalize(_bn1, _conv1.Forward(input)));
-        y = ResNet.Normalize(_bn2, _conv2.Forward(y));
-        if (HasShortcut) y = y + (_downsample?.Forward(input) ?? input);
-        return _activation.Forward(y);
+        var y = _activation.Call(ResNet.Normalize(_bn1, _conv1.Call(input)));
+        y = ResNet.Normalize(_bn2, _conv2.Call(y));
+        if (HasShortcut) y = y + (_downsample?.Call(input) ?? input);
+        return _activation.Call(y);
     }
 }
 
@@ -119,10 +119,10 @@ public sealed class Bottleneck : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        var y = _bn1.Forward(_conv1.Forward(input)).Relu();
-        y = _bn2.Forward(_conv2.Forward(y)).Relu();
-        y = _bn3.Forward(_conv3.Forward(y));
-        if (HasShortcut) y = y + (_downsample?.Forward(input) ?? input);
+        var y = _bn1.Call(_conv1.Call(input)).Relu();
+        y = _bn2.Call(_conv2.Call(y)).Relu();
+        y = _bn3.Call(_conv3.Call(y));
+        if (HasShortcut) y = y + (_downsample?.Call(input) ?? input);
         return y.Relu();
     }
 }
@@ -241,7 +241,7 @@ public sealed class ResNet : Module
 
     internal static Module? NormLayer(string norm, int channels) => NormChoice(norm, channels)?.Create();
 
-    internal static Tensor Normalize(Module? norm, Tensor x) => norm is null ? x : norm.Forward(x);
+    internal static Tensor Normalize(Module? norm, Tensor x) => norm is null ? x : norm.Call(x);
 
     // γ of a normalisation this net builds.
     private static Tensor Gamma(Module norm) => norm switch
@@ -275,11 +275,11 @@ public sealed class ResNet : Module
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Rank != 4) throw new ArgumentException($"ResNet: input {Shapes.Format(input.Shape.ToArray())} must be (N, C, H, W).", nameof(input));
-        var y = _activation.Forward(Normalize(_bn1, _conv1.Forward(input)));
-        foreach (var stage in _layers) y = stage.Forward(y);
+        var y = _activation.Call(Normalize(_bn1, _conv1.Call(input)));
+        foreach (var stage in _layers) y = stage.Call(y);
         y = Functional.AdaptiveAvgPool2d(y, 1, 1).Flatten(1);
-        if (_dropout is not null) y = _dropout.Forward(y);
-        return _fc.Forward(y);
+        if (_dropout is not null) y = _dropout.Call(y);
+        return _fc.Call(y);
     }
 
     /// <inheritdoc/>

@@ -15,6 +15,8 @@ public sealed record LayerSample(long Step, double[] GradientNorm, double[] Mean
 /// deviation of the output of each Linear, convolution, normalisation and activation layer. The output statistics are
 /// reductions computed by forward hooks inside the step (so a captured step stays captured and replays them) into
 /// tensors that are read after the step; the gradient norms are read after the step from the weights' gradients.
+/// Hooks run where a container calls its layers through <see cref="Module.Call"/> (Sequential, the ResNets, Ensemble);
+/// weight-normalisation and DropConnect wrappers are recorded as the layer they wrap.
 /// </summary>
 public sealed class LayerStatistics : Callback
 {
@@ -45,7 +47,13 @@ public sealed class LayerStatistics : Callback
 
     /// <summary>Whether <paramref name="m"/> is a layer whose output is recorded.</summary>
     public static bool Records(Module m) =>
-        m is Linear or Conv2d or ConvTranspose2d or BatchNorm1d or BatchNorm2d or LayerNorm or GroupNorm or InstanceNormBase or SwitchNorm || ActivationTypes.Contains(m.GetType());
+        m is Linear or Conv2d or ConvTranspose2d or WeightStandardization or SpectralNorm or DropConnect
+            or BatchNorm1d or BatchNorm2d or LayerNorm or GroupNorm or InstanceNormBase or SwitchNorm || ActivationTypes.Contains(m.GetType());
+
+    // The weight whose gradient is recorded: a layer's own matrix or kernel (a wrapper's reparametrised one).
+    private static Tensor? WeightOf(Module m) => m is Linear or Conv2d or ConvTranspose2d or WeightStandardization or SpectralNorm or DropConnect
+        ? m.NamedParameters().Select(p => p.Parameter).FirstOrDefault(p => p.Rank >= 2)
+        : null;
 
     /// <summary>Hooks the layers of <paramref name="model"/> without a trainer (call <see cref="Sample"/> after each step, <see cref="Detach"/> at the end).</summary>
     public void Attach(Module model)
@@ -55,7 +63,7 @@ public sealed class LayerStatistics : Callback
         _layers.Clear();
         foreach (var (name, m) in model.NamedModules())
             if (Records(m))
-                _layers.Add((name.Length == 0 ? m.GetType().Name : name, m, m switch { Linear l => l.Weight, Conv2d c => c.Weight, ConvTranspose2d t => t.Weight, _ => null }));
+                _layers.Add((name.Length == 0 ? m.GetType().Name : name, m, WeightOf(m)));
         _means = new Tensor?[_layers.Count];
         _stds = new Tensor?[_layers.Count];
         for (int i = 0; i < _layers.Count; i++)
