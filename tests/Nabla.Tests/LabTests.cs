@@ -77,13 +77,15 @@ public class LabWiringTests
         ["weight-normalisation"] = [("largest singular value", "spectral normalisation", "none", Expect.Lower),
             ("test accuracy", "none", "weight standardisation", Expect.NoHigher), ("test accuracy", "none", "min-max standardisation", Expect.NoHigher),
             ("test accuracy", "none", "spectral normalisation", Expect.NoHigher), ("test accuracy", "none", "spectral filtering", Expect.NoHigher)],
-        ["degradation"] = [("training error", "plain-14", "plain-8", Expect.Higher), ("training error", "resnet-14", "resnet-8", Expect.NoHigher)],
+        ["degradation"] = [("training error", "plain-14", "plain-8", Expect.Higher), ("training error", "resnet-14", "resnet-8", Expect.NoHigher),
+            ("identity layers: test accuracy", "mlp:64,64 + 4 identity layers", "mlp:64,64", Expect.NoHigher)],
     };
 
     [Theory]
     [MemberData(nameof(Names))]
     public void Each_lab_runs_tiny_and_its_verdict_follows_its_numbers(string name)
     {
+        Assert.Equal(LabRegistry.Names.Order(), Deciding.Keys.Order());
         var lab = LabRegistry.Find(name)!;
         var settings = new LabSettings { Train = Data.Value.Train, Test = Data.Value.Test, Seeds = 2, Scale = LabScale.Tiny };
         var r = lab.Run(settings, TextWriter.Null);
@@ -223,5 +225,18 @@ public class LayerStatisticsCliTests
         {
             dir.Delete(recursive: true);
         }
+    }
+}
+
+public class IdentityLayerTests
+{
+    [Fact]
+    public void Extra_identity_layers_leave_the_function_unchanged_at_first()
+    {
+        var train = new Nabla.Data.TensorDataset(Tensor.Rand([8, 1, 6, 6], 1), IntTensor.FromArray([0, 1, 2, 0, 1, 2, 0, 1]), 3);
+        var shallow = Nabla.Lab.Labs.DegradationLab.IdentityStack(train, 3, 0);
+        var deep = Nabla.Lab.Labs.DegradationLab.IdentityStack(train, 3, 4);
+        Assert.Equal(shallow.Count + 8, deep.Count);
+        Assert.Equal(shallow.Forward(train.Features).ToArray(), deep.Forward(train.Features).ToArray());
     }
 }

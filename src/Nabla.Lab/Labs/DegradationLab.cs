@@ -31,7 +31,8 @@ public sealed class DegradationLab : Lab
     public override string Budget(LabSettings s) =>
         $"plain and residual nets of depth {string.Join(" and ", Depths(s))} (He et al.'s 6n + 2 CIFAR nets, BatchNorm), SGD lr 0.05, momentum 0.9, weight decay 1e-4, cosine schedule, " +
         $"batch 64, {Epochs(s)} epochs on {Images(s)} training images; {s.Seeds} seeds; deciding metrics: final training error — the deeper plain net above the shallower, " +
-        "the deeper residual net no more than 0.01 above the shallower";
+        $"the deeper residual net no more than 0.01 above the shallower; and mlp:64,64 against the same net with {IdentityLayers} extra hidden layers initialised to the identity " +
+        "(no shortcuts; Adam 1e-3): the deeper no more than 0.01 above in test accuracy";
 
     /// <inheritdoc/>
     public override Measurements Measure(LabSettings s, TextWriter log)
@@ -56,9 +57,51 @@ public sealed class DegradationLab : Lab
                     m.AddCurve("training error", name, [.. h.Series("accuracy").Select(a => 1 - a)]);
                     log.WriteLine($"  seed {seed} {name}: training error {trainError:F4}, test error {testError:F4}");
                 }
+            // The lecture's identity-layer argument: the same MLP with extra hidden layers that start as the identity (no
+            // shortcuts) computes the same function at first; trained alike, it gains nothing.
+            foreach (bool extra in new[] { false, true })
+            {
+                var net = IdentityStack(train, seed, extra ? IdentityLayers : 0);
+                LabTraining.Fit(net, new Adam(net.Parameters(), 1e-3, beta1: 0.9, beta2: 0.999), train, null, Epochs(s), 64, seed);
+                string name = extra ? Deeper : Shallow;
+                double test = LabTraining.Accuracy(net, s.Test);
+                m.Add("identity layers: test accuracy", name, test);
+                m.Add("identity layers: training error", name, 1 - LabTraining.Accuracy(net, train));
+                log.WriteLine($"  seed {seed} {name}: test accuracy {test:F4}");
+            }
         }
-        m.Notes.Add("The lecture's identity-layer argument (extra layers initialised to the identity without shortcuts give no gain) is not measured here.");
         return m;
+    }
+
+    private const int IdentityLayers = 4;
+    private const string Shallow = "mlp:64,64";
+    private static readonly string Deeper = $"mlp:64,64 + {IdentityLayers} identity layers";
+
+    // mlp:64,64 from the seed and, before its classifier, `extra` Linear(64, 64) + ReLU layers with W = I, b = 0: the
+    // previous ReLU's output is non-negative, so each extra pair passes it through unchanged.
+    internal static Sequential IdentityStack(Data.TensorDataset train, int seed, int extra)
+    {
+        var source = (Sequential)Models.FromSpec(Shallow, train.SampleShape, train.NumClasses, new Generator(seed));
+        var net = new Sequential { FlattenInput = true };
+        var eye = new float[64 * 64];
+        for (int i = 0; i < 64; i++) eye[i * 64 + i] = 1;
+        for (int k = 0; k < source.Count; k++)
+        {
+            if (k == source.Count - 1)
+                for (int j = 0; j < extra; j++)
+                {
+                    var layer = new Linear(64, 64, new Generator(0));
+                    using (Autograd.GradMode.NoGrad())
+                    {
+                        layer.Weight.CopyFrom(Tensor.FromArray(eye, 64, 64));
+                        layer.Bias!.FillInPlace(0f);
+                    }
+                    net.Add(layer);
+                    net.Add(new ReLU());
+                }
+            net.Add(source[k]);
+        }
+        return net;
     }
 
     /// <inheritdoc/>
@@ -71,9 +114,11 @@ public sealed class DegradationLab : Lab
         int lo = depths[0], hi = depths[^1];
         r.Comparisons.Add(Compare(m, $"plain-{hi} trains worse than plain-{lo}", "training error", $"plain-{hi}", $"plain-{lo}", Expect.Higher));
         r.Comparisons.Add(Compare(m, $"resnet-{hi} trains no worse than resnet-{lo}", "training error", $"resnet-{hi}", $"resnet-{lo}", Expect.NoHigher, margin: 0.01));
+        r.Comparisons.Add(Compare(m, $"extra layers that start as the identity, without shortcuts, give no gain", "identity layers: test accuracy", Deeper, Shallow, Expect.NoHigher, margin: 0.01));
         r.Comparisons.Add(Compare(m, $"at depth {hi} the residual net trains better than the plain net", "training error", $"resnet-{hi}", $"plain-{hi}", Expect.Lower, deciding: false));
         r.Comparisons.Add(Compare(m, $"plain-{hi} tests worse than plain-{lo}", "test error", $"plain-{hi}", $"plain-{lo}", Expect.Higher, deciding: false));
         r.Tables.Add(Table(m, "Final errors", names, "training error", "test error"));
+        r.Tables.Add(Table(m, "The identity-layer argument (Adam 1e-3, the same epochs and images)", [Shallow, Deeper], "identity layers: test accuracy", "identity layers: training error"));
         r.Figures.Add(CurveFigure(m, "degradation-training-error.png", "Training error per epoch (running, during the epoch)", "training error", names, "epoch", "training error"));
         return r;
     }
