@@ -291,3 +291,50 @@ public class FastKernelTests
         Assert.NotEqual(p0, scalar[0]);
     }
 }
+
+public class BatchNormPlaneTests
+{
+    // The one-pass plane loops against a TensorPrimitives pass per operation (what they replaced): the same bits for
+    // every length around the vector widths, with NaN, ±0 and ±∞ in the data, with and without x̂, γ and β.
+    [Fact]
+    public void One_pass_planes_give_the_bits_of_a_pass_per_operation()
+    {
+        var g = new Generator(5);
+        for (int n = 0; n <= 70; n++)
+            foreach (var (gamma, beta, keep) in new[] { (1f, 0f, false), (1f, 0f, true), (1.5f, -0.25f, false), (0.7f, 0.3f, true) })
+            {
+                var x = new float[n];
+                var dy = new float[n];
+                for (int i = 0; i < n; i++) { x[i] = (float)g.NextNormal(); dy[i] = (float)g.NextNormal(); }
+                if (n > 3) { x[0] = float.NaN; x[1] = -0f; x[2] = float.PositiveInfinity; x[3] = 0.5f; dy[1] = -0f; }
+                float mean = 0.5f, inv = 1.7f;
+                // Reference: the passes the kernel used to make.
+                var refH = new float[n];
+                var refY = new float[n];
+                var dst = keep ? refH : refY;
+                System.Numerics.Tensors.TensorPrimitives.Subtract(x, mean, dst);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(dst, inv, dst);
+                if (keep || gamma != 1f || beta != 0f)
+                {
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(dst, gamma, refY);
+                    System.Numerics.Tensors.TensorPrimitives.Add(refY, beta, refY);
+                }
+                var h = new float[n];
+                var y = new float[n];
+                Nabla.Kernels.BatchNorm.NormalizePlane(x, mean, inv, gamma, beta, keep ? h : default, y);
+                Assert.Equal(Bits(refY), Bits(y));
+                if (keep) Assert.Equal(Bits(refH), Bits(h));
+
+                var refDx = new float[n];
+                System.Numerics.Tensors.TensorPrimitives.Multiply(x, -0.3f, refDx);
+                System.Numerics.Tensors.TensorPrimitives.Add(refDx, dy, refDx);
+                System.Numerics.Tensors.TensorPrimitives.Add(refDx, -0.2f, refDx);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(refDx, gamma, refDx);
+                var dx = new float[n];
+                Nabla.Kernels.BatchNorm.BackwardPlane(dy, x, 0.2f, 0.3f, gamma, dx);
+                Assert.Equal(Bits(refDx), Bits(dx));
+            }
+    }
+
+    static int[] Bits(float[] v) => [.. v.Select(BitConverter.SingleToInt32Bits)];
+}

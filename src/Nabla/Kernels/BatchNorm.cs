@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 
 namespace Nabla.Kernels;
@@ -68,18 +69,56 @@ public static class BatchNorm
                     for (int ch = 0; ch < c; ch++)
                     {
                         int o = (i * c + ch) * s;
-                        var dst = hs.IsEmpty ? ys.Slice(o, s) : hs.Slice(o, s);
-                        TensorPrimitives.Subtract(xs.Slice(o, s), ms[ch], dst);
-                        TensorPrimitives.Multiply(dst, iv[ch], dst);
                         float g = gs.IsEmpty ? 1f : gs[ch], b = bs.IsEmpty ? 0f : bs[ch];
-                        if (!hs.IsEmpty || g != 1f || b != 0f)
-                        {
-                            TensorPrimitives.Multiply(dst, g, ys.Slice(o, s));
-                            TensorPrimitives.Add(ys.Slice(o, s), b, ys.Slice(o, s));
-                        }
+                        NormalizePlane(xs.Slice(o, s), ms[ch], iv[ch], g, b, hs.IsEmpty ? default : hs.Slice(o, s), ys.Slice(o, s));
                     }
             });
         }
+    }
+
+    /// <summary>
+    /// One channel plane in one pass: x̂ = (x − μ)·invstd (into <paramref name="xhat"/> when given), y = x̂·γ + β — the
+    /// same roundings in the same order as a pass per operation (no fused multiply-add), so the same bits.
+    /// </summary>
+    internal static void NormalizePlane(ReadOnlySpan<float> x, float mean, float invstd, float gamma, float beta, Span<float> xhat, Span<float> y)
+    {
+        // y = x̂ exactly when there is no x̂ to keep and the affine step is the identity (x̂·1 + 0 would turn −0 into +0).
+        bool affine = !xhat.IsEmpty || gamma != 1f || beta != 0f;
+        int n = x.Length, i = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<float>.Count)
+        {
+            Vector<float> vm = new(mean), vi = new(invstd), vg = new(gamma), vb = new(beta);
+            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var h = (new Vector<float>(x.Slice(i)) - vm) * vi;
+                if (!xhat.IsEmpty) h.CopyTo(xhat.Slice(i));
+                if (affine) h = h * vg + vb;
+                h.CopyTo(y.Slice(i));
+            }
+        }
+        for (; i < n; i++)
+        {
+            float h = (x[i] - mean) * invstd;
+            if (!xhat.IsEmpty) xhat[i] = h;
+            y[i] = affine ? h * gamma + beta : h;
+        }
+    }
+
+    /// <summary>dx = ((x̂·(−mean(dy·x̂)) + dy) + (−mean(dy)))·scale for one plane, in one pass with a pass per operation's roundings.</summary>
+    internal static void BackwardPlane(ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, float meanDy, float meanDyXhat, float scale, Span<float> dx)
+    {
+        int n = dx.Length, i = 0;
+        float a = -meanDyXhat, m = -meanDy;
+        if (Vector.IsHardwareAccelerated && n >= Vector<float>.Count)
+        {
+            Vector<float> va = new(a), vm = new(m), vs = new(scale);
+            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var d = (new Vector<float>(xhat.Slice(i)) * va + new Vector<float>(dy.Slice(i)) + vm) * vs;
+                d.CopyTo(dx.Slice(i));
+            }
+        }
+        for (; i < n; i++) dx[i] = ((xhat[i] * a + dy[i]) + m) * scale;
     }
 
     /// <summary>
@@ -138,10 +177,7 @@ public static class BatchNorm
                 }
                 // dx = scale·(dy − mean(dy) − x̂·mean(dy·x̂))
                 float meanDy = (float)(sumDy / m), meanDyXhat = (float)(sumDyXhat / m);
-                TensorPrimitives.Multiply(xhat.Slice(o, s), -meanDyXhat, d);
-                TensorPrimitives.Add(d, dy.Slice(o, s), d);
-                TensorPrimitives.Add(d, -meanDy, d);
-                TensorPrimitives.Multiply(d, scale, d);
+                BackwardPlane(dy.Slice(o, s), xhat.Slice(o, s), meanDy, meanDyXhat, scale, d);
             }
         }
     }
