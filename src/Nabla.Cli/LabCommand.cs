@@ -83,7 +83,12 @@ internal static class LabCommand
         string? claim = args.FirstOrDefault(x => !x.StartsWith('-'));
         if (claim == "degradation" && args.Any(x => SingleRunOptions.Contains(x.Split('=')[0])))
             return RunDegradation(args, stdout, stderr);
-        if (claim == "degradation" && args.Contains("--help")) return RunDegradation(args, stdout, stderr);
+        if (claim == "degradation" && (args.Contains("--help") || args.Contains("-h")))
+        {
+            // Both forms: the seeded lab (nabla lab degradation) and the single configurable run (with --depths …).
+            stdout.Write(LabHelp + Opt.Render([("Options", LabOptions)]) + "\n");
+            return RunDegradation(args, stdout, stderr);
+        }
         return RunLabs(args, stdout, stderr);
     }
 

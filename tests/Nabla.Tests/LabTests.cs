@@ -189,6 +189,10 @@ public class LabCliTests
             Assert.Equal(2, CliRunner.Run("lab", "augmentation", "--gan", Path.Combine(dir.FullName, "no-gan"), "--out", Path.Combine(dir.FullName, "never")).code);
             Assert.False(Directory.Exists(Path.Combine(dir.FullName, "never")));
             Assert.Equal(0, CliRunner.Run("lab", "--help").code);
+            var both = CliRunner.Run("lab", "degradation", "--help");
+            Assert.Equal(0, both.code);
+            Assert.Contains("nabla lab CLAIM|all", both.stdout);
+            Assert.Contains("--depths", both.stdout);
         }
         finally
         {
