@@ -197,20 +197,8 @@ internal static class Plots
         return true;
     }
 
-    /// <summary>
-    /// The sans-serif font that the plots use, or null when SkiaSharp finds no font at all: then no text shows. On Linux
-    /// SkiaSharp (its NoDependencies build) reads the fonts under /usr/share/fonts, which Debian's fonts-dejavu-core fills.
-    /// </summary>
-    internal static string? TextFont => textFont.Value;
-
-    private static readonly Lazy<string?> textFont = new(() =>
-    {
-        var families = SkiaSharp.SKFontManager.Default.FontFamilies.Where(f => !string.IsNullOrEmpty(f)).ToList();
-        foreach (string name in (string[])["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica"])
-            if (families.Contains(name, StringComparer.OrdinalIgnoreCase))
-                return name;
-        return families.FirstOrDefault(f => f.Contains("Sans", StringComparison.OrdinalIgnoreCase)) ?? families.FirstOrDefault();
-    });
+    /// <summary>The plots' font (<see cref="Imaging.Fonts.SansSerif"/>).</summary>
+    internal static string? TextFont => Imaging.Fonts.SansSerif;
 
     private static void ApplyFont(Plot plot)
     {

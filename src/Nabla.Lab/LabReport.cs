@@ -183,14 +183,6 @@ public static class LabReport
         w.WriteEndArray();
     }
 
-    private static readonly Lazy<string?> Font = new(() =>
-    {
-        var families = SkiaSharp.SKFontManager.Default.FontFamilies.Where(f => !string.IsNullOrEmpty(f)).ToList();
-        foreach (string name in (string[])["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica"])
-            if (families.Contains(name, StringComparer.OrdinalIgnoreCase)) return name;
-        return families.FirstOrDefault(f => f.Contains("Sans", StringComparison.OrdinalIgnoreCase)) ?? families.FirstOrDefault();
-    });
-
     /// <summary>The PNG of a figure.</summary>
     public static byte[] Render(LabFigure figure)
     {
@@ -222,7 +214,7 @@ public static class LabReport
             plot.Axes.SetLimitsX(-0.5, cats.Length - 0.5);
         }
         else plot.ShowLegend(Alignment.UpperRight);
-        if (Font.Value is { } font) plot.Font.Set(font);
+        if (Imaging.Fonts.SansSerif is { } font) plot.Font.Set(font);
         using var image = plot.GetImage(1000, 480);
         return image.GetImageBytes(ImageFormat.Png, 100);
     }

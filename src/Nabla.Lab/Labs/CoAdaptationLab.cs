@@ -70,29 +70,13 @@ public sealed class CoAdaptationLab : Lab
                 }
             }
             // An ensemble of three nets of the plain kind, averaging their probabilities.
-            var members = Enumerable.Range(0, 3).Select(j => Trained(ModelOptions.None, 100 * seed + j + 7)).ToArray();
-            var probs = members.Select(mm => Probabilities(mm, s.Test)).ToArray();
-            var trainProbs = members.Select(mm => Probabilities(mm, train)).ToArray();
-            double ensTest = Accuracy(Average(probs), s.Test), ensTrain = Accuracy(Average(trainProbs), train);
+            var ensemble = new Ensemble(Enumerable.Range(0, 3).Select(j => Trained(ModelOptions.None, 100 * seed + j + 7)), EnsembleMode.Probabilities);
+            double ensTest = LabTraining.Accuracy(ensemble, s.Test), ensTrain = LabTraining.Accuracy(ensemble, train);
             m.Add("test accuracy", "ensemble of 3", ensTest);
             m.Add("train-test gap", "ensemble of 3", ensTrain - ensTest);
         }
         m.Notes.Add("Skip connections, the lecture's last remedy here, are measured where they matter, in the degradation lab (plain against residual nets).");
         return m;
-    }
-
-    private static float[] Probabilities(Module model, TensorDataset data)
-    {
-        using var _ = GradMode.NoGrad();
-        return new Trainer().Predict(model, data).Softmax(1).ToArray();
-    }
-
-    private static float[] Average(float[][] p)
-    {
-        var a = new float[p[0].Length];
-        foreach (var x in p)
-            for (int i = 0; i < a.Length; i++) a[i] += x[i] / p.Length;
-        return a;
     }
 
     private static double Accuracy(float[] probabilities, TensorDataset data) => (double)LabTraining.Correct(probabilities, data) / data.Count;
