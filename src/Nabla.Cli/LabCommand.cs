@@ -144,7 +144,7 @@ internal static class LabCommand
         foreach (var lab in labs)
             if (lab.Refusal(settings) is { } why) throw new UsageException($"--data: {why}");
         string outDir = a.String("--out") ?? Output.NewRunFolder("lab-");
-        Output.PrepareRunFolder(outDir, a.Flag("--overwrite"));
+        Output.PrepareRunFolder(outDir, a.Flag("--overwrite"), LabFigures(outDir));
         string header = $"nabla {Program.Version}, {scale.ToString().ToLowerInvariant()} setting, {seeds} seeds, on {loaded.Description} ({train.Count} training and {test.Count} test samples); " +
             $"{Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC" + (skipped.Length > 0 ? $"; not run on this data (they need images): {string.Join(", ", skipped)}" : "");
         stdout.WriteLine(header);
@@ -261,6 +261,12 @@ internal static class LabCommand
     }
 
     /// <summary>One sentence on what the run showed, comparing the shallowest and deepest nets of each kind.</summary>
+    // Every lab names its figures "<lab>-<what>.png": an earlier report's figures are replaced with it, never left beside it.
+    private static IEnumerable<string> LabFigures(string dir) =>
+        !Directory.Exists(dir) ? [] :
+        Directory.EnumerateFiles(dir, "*.png").Select(Path.GetFileName).OfType<string>()
+            .Where(f => Nabla.Lab.LabRegistry.Names.Any(n => f.StartsWith(n + "-", StringComparison.Ordinal)));
+
     private static string Pct(double v) => (v * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
 
     internal static string Verdict(IReadOnlyList<(string Name, double[] TrainError, double[] TestError)> runs, int[] depths)

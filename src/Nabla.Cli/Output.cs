@@ -31,11 +31,13 @@ internal static class Output
         return dir;
     }
 
-    /// <summary>Readies --out DIR for a new run; call it after every other check.</summary>
-    public static void PrepareRunFolder(string dir, bool overwrite)
+    /// <summary>Readies --out DIR for a new run; call it after every other check. <paramref name="alsoEarlier"/> names more files (in DIR) that an earlier run of the command wrote.</summary>
+    public static void PrepareRunFolder(string dir, bool overwrite, IEnumerable<string>? alsoEarlier = null)
     {
         CheckFolderTarget(dir);
         var earlier = EarlierRun(dir);
+        if (alsoEarlier is not null && Directory.Exists(dir))
+            earlier.AddRange(alsoEarlier.Select(f => Path.Combine(dir, f)).Where(File.Exists));
         if (earlier.Count > 0 && !overwrite)
             throw new UsageException($"--out {dir} holds an earlier run ({string.Join(", ", earlier.Take(4).Select(Path.GetFileName))}{(earlier.Count > 4 ? ", …" : "")}): " +
                 $"continue it with --resume {dir}, choose another --out, or add --overwrite to replace it.");

@@ -180,6 +180,17 @@ public class LabCliTests
             Assert.Contains("stopping", stdout);
             // An earlier report is not replaced without --overwrite; unknown claims, bad seeds and non-image data for an image lab are one line, exit 2.
             Assert.Equal(2, CliRunner.Run("lab", "stopping", "--tiny", "--out", outDir).code);
+            // --overwrite replaces the whole earlier report: another lab's figure from before does not stay beside the new one.
+            File.WriteAllBytes(Path.Combine(outDir, "activations-loss.png"), [1]);
+            var again = CliRunner.Run("lab", "stopping", "--tiny", "--seeds", "2", "--overwrite", "--out", outDir);
+            Assert.True(again.code == 0, again.stderr);
+            Assert.False(File.Exists(Path.Combine(outDir, "activations-loss.png")));
+            Assert.True(File.Exists(Path.Combine(outDir, "stopping-val-loss.png")));
+            // A folder holding only an earlier lab's figures is an earlier run too.
+            string figuresOnly = Path.Combine(dir.FullName, "figures-only");
+            Directory.CreateDirectory(figuresOnly);
+            File.WriteAllBytes(Path.Combine(figuresOnly, "optimizers-steps.png"), [1]);
+            Assert.Equal(2, CliRunner.Run("lab", "stopping", "--tiny", "--out", figuresOnly).code);
             var unknown = CliRunner.Run("lab", "sparkle", "--out", Path.Combine(dir.FullName, "never"));
             Assert.Equal(2, unknown.code);
             Assert.Contains("activations", unknown.stderr);

@@ -67,6 +67,23 @@ public class LayerStatisticsTests
         Assert.True(captured.Samples[0].GradientNorm[0] > 0);
         Assert.Throws<ArgumentOutOfRangeException>(() => new LayerStatistics(0));
     }
+
+    [Fact]
+    public void An_eval_pass_neither_runs_the_reductions_nor_overwrites_the_training_steps()
+    {
+        var model = Models.FromSpec("mlp:8", 4, 3, new Generator(1));
+        var stats = new LayerStatistics(every: 1);
+        stats.Attach(model);
+        model.Train();
+        model.Forward(Tensor.Rand([6, 4], 2));
+        var trained = stats.Sample(1);
+        model.Eval();
+        model.Forward(Tensor.Full([6, 4], 100f));   // a very different batch: were it recorded, the means would move
+        var afterEval = stats.Sample(2);
+        Assert.Equal(trained.Mean, afterEval.Mean);
+        Assert.Equal(trained.Std, afterEval.Std);
+        stats.Detach();
+    }
 }
 
 public class LayerStatisticsCoverageTests

@@ -14,7 +14,8 @@ public sealed record LayerSample(long Step, double[] GradientNorm, double[] Mean
 /// every <see cref="Every"/> steps: the gradient norm of each Linear/convolution weight and the mean and standard
 /// deviation of the output of each Linear, convolution, normalisation and activation layer. The output statistics are
 /// reductions computed by forward hooks inside the step (so a captured step stays captured and replays them) into
-/// tensors that are read after the step; the gradient norms are read after the step from the weights' gradients.
+/// tensors that are read after the step; the gradient norms are read after the step from the weights' gradients. Passes in
+/// eval mode (validation, evaluation) are not recorded.
 /// Hooks run where a container calls its layers through <see cref="Module.Call"/> (Sequential, the ResNets, Ensemble);
 /// weight-normalisation and DropConnect wrappers are recorded as the layer they wrap.
 /// </summary>
@@ -69,9 +70,11 @@ public sealed class LayerStatistics : Callback
         for (int i = 0; i < _layers.Count; i++)
         {
             int k = i;
-            _hooks.Add(_layers[i].Module.RegisterForwardHook((_, _, y) =>
+            _hooks.Add(_layers[i].Module.RegisterForwardHook((layer, _, y) =>
             {
-                using var _ = GradMode.NoGrad();
+                // Training steps only: a validation or test pass in eval mode neither pays for the reductions nor overwrites the step's.
+                if (!layer.Training) return;
+                using var noGrad = GradMode.NoGrad();
                 var mean = y.Mean();
                 var d = y - mean;
                 var std = (d * d).Mean().Sqrt();
