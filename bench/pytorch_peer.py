@@ -9,6 +9,9 @@ Workloads (batch 128, Adam lr 1e-3, one fixed random batch so data loading is no
   mlp     784-256-128-10 with ReLU, samples/s
   cnn     Conv(1,32,3,p1) ReLU MaxPool2 Conv(32,64,3,p1) ReLU MaxPool2 Linear(3136,128) ReLU Linear(128,10), samples/s
   cnn-bn  the same with BatchNorm after each conv and the hidden Linear, Dropout(0.5) before the last Linear
+  resnet  resnet:20 as `nabla bench resnet` builds it: 3x3 conv to 16 + BN + ReLU, three stages of three BasicBlocks
+          (16, 32, 64 channels; stride 2 and a 1x1 conv + BN projection at the start of stages 2 and 3), global
+          average pooling, Linear(64, 10)
 Debian's PyTorch defaults to the reference BLAS and one thread; OpenBLAS and --threads fix both.
 peak_rss_mb is the process's peak so far: give one workload per process to compare memory.
 """
@@ -37,7 +40,36 @@ def timed(step, seconds, warm=5):
     return median(times)
 
 
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return torch.relu(y + (x if self.downsample is None else self.downsample(x)))
+
+
+def resnet(depth=20, classes=10):
+    n = (depth - 2) // 6
+    layers, cin = [nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
+    for stage, width in enumerate([16, 32, 64]):
+        for b in range(n):
+            layers.append(BasicBlock(cin, width, 2 if b == 0 and stage > 0 else 1))
+            cin = width
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, classes))
+
+
 def model(kind):
+    if kind == "resnet":
+        return resnet()
     if kind == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
     bn = kind == "cnn-bn"

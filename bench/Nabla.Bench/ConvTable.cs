@@ -16,14 +16,24 @@ public static class ConvTable
 {
     private const double SampleSeconds = 0.15;
 
-    private sealed record Layer(string Name, int C, int H, int W, int OutC);
+    // Count: how many layers of the net have this shape (the per-net totals weight the rows by it).
+    private sealed record Layer(string Name, int C, int H, int W, int OutC, int K = 3, int Stride = 1, int Count = 1);
 
-    private static readonly Layer[] Layers = [new("conv1", 1, 28, 28, 32), new("conv2", 32, 14, 14, 64)];
+    private static readonly Layer[] CnnLayers = [new("conv1", 1, 28, 28, 32), new("conv2", 32, 14, 14, 64)];
+
+    // resnet:20 on 1×28×28: the stem, the 3×3 convolutions of the three stages, and the 1×1 stride-2 projections.
+    private static readonly Layer[] ResNetLayers =
+    [
+        new("stem", 1, 28, 28, 16), new("stage1 3×3", 16, 28, 28, 16, Count: 6),
+        new("stage2 first 3×3/2", 16, 28, 28, 32, Stride: 2), new("stage2 proj 1×1/2", 16, 28, 28, 32, K: 1, Stride: 2), new("stage2 3×3", 32, 14, 14, 32, Count: 5),
+        new("stage3 first 3×3/2", 32, 14, 14, 64, Stride: 2), new("stage3 proj 1×1/2", 32, 14, 14, 64, K: 1, Stride: 2), new("stage3 3×3", 64, 7, 7, 64, Count: 5),
+    ];
 
     public static int Run(string[] args)
     {
         int batch = 128, samples = 7, threads = 2;
         bool useTorch = true;
+        var layers = CnnLayers;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -32,8 +42,9 @@ public static class ConvTable
                 case "--samples": samples = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--threads": threads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--no-torch": useTorch = false; break;
+                case "--net": layers = args[++i] == "resnet" ? ResNetLayers : CnnLayers; break;
                 default:
-                    Console.Error.WriteLine($"unknown option {args[i]}; use: conv [--batch 128] [--samples 7] [--threads 2] [--no-torch]");
+                    Console.Error.WriteLine($"unknown option {args[i]}; use: conv [--net cnn|resnet] [--batch 128] [--samples 7] [--threads 2] [--no-torch]");
                     return 2;
             }
         }
@@ -41,7 +52,7 @@ public static class ConvTable
         string? torchError = useTorch ? Timing.InitTorch(threads) : null;
         if (torchError is not null) useTorch = false;
 
-        Console.WriteLine($"# Conv2d 3×3, stride 1, padding 1, float32, batch {batch} — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine($"# Conv2d (k×k, padding k/2), float32, batch {batch} — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         Timing.PrintMachine();
         Console.WriteLine($"# ms per call, median of {samples} samples of >= {SampleSeconds * 1000:F0} ms; Nabla Threads.Count = {threads}");
         if (useTorch) Console.WriteLine($"# TorchSharp: torch.get_num_threads() = {torch.get_num_threads()}; functional.conv2d, inputs requires_grad, grads set to none before each backward");
@@ -52,16 +63,19 @@ public static class ConvTable
         Console.WriteLine("| layer | pass | Nabla layer | Nabla kernels | TorchSharp | TorchSharp / Nabla layer |");
         Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: |");
 
-        foreach (var layer in Layers)
+        double totalSeconds = 0, totalGflop = 0, sgemm = SgemmRate(threads);
+        foreach (var layer in layers)
         {
-            var g = new ConvGeometry(batch, layer.C, layer.H, layer.W, layer.OutC, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+            int pad = layer.K / 2;
+            var g = new ConvGeometry(batch, layer.C, layer.H, layer.W, layer.OutC, layer.K, layer.K, layer.Stride, layer.Stride, pad, pad, 1, 1, 1);
+            (int, int) st = (layer.Stride, layer.Stride), pd = (pad, pad);
             var rng = new Random(12345);
             float scale = 1f / MathF.Sqrt(g.K);
             float[] x = Fill(rng, g.N * g.C * g.H * g.W, 1f);
             float[] w = Fill(rng, g.OutC * g.K, scale);
             float[] b = Fill(rng, g.OutC, scale);
             float[] gy = Fill(rng, g.N * g.OutC * g.P, 1f);
-            int[] xShape = [g.N, g.C, g.H, g.W], wShape = [g.OutC, g.C, 3, 3], yShape = [g.N, g.OutC, g.OH, g.OW];
+            int[] xShape = [g.N, g.C, g.H, g.W], wShape = [g.OutC, g.C, layer.K, layer.K], yShape = [g.N, g.OutC, g.OH, g.OW];
 
             // Kernels on plain arrays.
             var y = new float[gy.Length];
@@ -77,19 +91,19 @@ public static class ConvTable
             var tw = Tensor.FromArray(w, wShape).RequiresGrad_();
             var tb = Tensor.FromArray(b, [g.OutC]).RequiresGrad_();
             var tgy = Tensor.FromArray(gy, yShape);
-            double lFwd = Timing.Median(() => Functional.Conv2d(tx, tw, tb, (1, 1), (1, 1)), samples, SampleSeconds);
+            double lFwd = Timing.Median(() => Functional.Conv2d(tx, tw, tb, st, pd), samples, SampleSeconds);
             double lFbW = Timing.Median(() =>
             {
                 tw.Grad = null;
                 tb.Grad = null;
-                Functional.Conv2d(txNoGrad, tw, tb, (1, 1), (1, 1)).Backward(tgy);
+                Functional.Conv2d(txNoGrad, tw, tb, st, pd).Backward(tgy);
             }, samples, SampleSeconds);
             double lFbAll = Timing.Median(() =>
             {
                 tx.Grad = null;
                 tw.Grad = null;
                 tb.Grad = null;
-                Functional.Conv2d(tx, tw, tb, (1, 1), (1, 1)).Backward(tgy);
+                Functional.Conv2d(tx, tw, tb, st, pd).Backward(tgy);
             }, samples, SampleSeconds);
 
             double tFwd = double.NaN, tFbW = double.NaN, tFbAll = double.NaN;
@@ -97,21 +111,21 @@ public static class ConvTable
             {
                 using var ux = torch.tensor(x, [g.N, g.C, g.H, g.W]).requires_grad_();
                 using var uxNoGrad = torch.tensor(x, [g.N, g.C, g.H, g.W]);
-                using var uw = torch.tensor(w, [g.OutC, g.C, 3, 3]).requires_grad_();
+                using var uw = torch.tensor(w, [g.OutC, g.C, layer.K, layer.K]).requires_grad_();
                 using var ub = torch.tensor(b, [g.OutC]).requires_grad_();
                 using var ugy = torch.tensor(gy, [g.N, g.OutC, g.OH, g.OW]);
-                long[] one = [1, 1];
+                long[] one = [layer.Stride, layer.Stride], pads = [pad, pad];
                 tFwd = Timing.Median(() =>
                 {
                     using var scope = torch.NewDisposeScope();
-                    nn.functional.conv2d(ux, uw, ub, one, one);
+                    nn.functional.conv2d(ux, uw, ub, one, pads);
                 }, samples, SampleSeconds);
                 tFbW = Timing.Median(() =>
                 {
                     using var scope = torch.NewDisposeScope();
                     uw.grad = null;
                     ub.grad = null;
-                    nn.functional.conv2d(uxNoGrad, uw, ub, one, one).backward([ugy]);
+                    nn.functional.conv2d(uxNoGrad, uw, ub, one, pads).backward([ugy]);
                 }, samples, SampleSeconds);
                 tFbAll = Timing.Median(() =>
                 {
@@ -119,7 +133,7 @@ public static class ConvTable
                     ux.grad = null;
                     uw.grad = null;
                     ub.grad = null;
-                    nn.functional.conv2d(ux, uw, ub, one, one).backward([ugy]);
+                    nn.functional.conv2d(ux, uw, ub, one, pads).backward([ugy]);
                 }, samples, SampleSeconds);
 
                 // Cross-check: kernels vs TorchSharp on the same data.
@@ -129,7 +143,7 @@ public static class ConvTable
                 using var scope2 = torch.NewDisposeScope();
                 ux.grad = null;
                 uw.grad = null;
-                var uy = nn.functional.conv2d(ux, uw, ub, one, one);
+                var uy = nn.functional.conv2d(ux, uw, ub, one, pads);
                 uy.backward([ugy]);
                 Console.Error.WriteLine($"  {layer.Name}: max |Nabla-Torch| y {MaxDiff(y, uy)}, gx {MaxDiff(gx, ux.grad!)}, gw {MaxDiff(gw, uw.grad!)}");
             }
@@ -141,10 +155,31 @@ public static class ConvTable
             Row(name, "forward+backward, weight grads (x no grad)", lFbW, kFwd + kBw, tFbW, false);
             Row(name, "forward+backward, all grads", lFbAll, kFwd + kBd + kBw, tFbAll, false);
             double gflop = 2.0 * g.N * g.OutC * g.P * g.K / 1e9;
-            Console.Error.WriteLine($"  {layer.Name}: {gflop:F3} GFLOP per GEMM pass; kernels forward {gflop / kFwd:F1}, backward-data {gflop / kBd:F1}, backward-weight {gflop / kBw:F1} GFLOP/s" +
+            // A first layer's backward-data is never needed (its input is data): it is timed but not counted.
+            bool first = layer.C <= 3;
+            double seconds = kFwd + kBw + (first ? 0 : kBd), work = gflop * (first ? 2 : 3);
+            Console.Error.WriteLine($"  {layer.Name}: {gflop:F3} GFLOP per pass; kernels forward {gflop / kFwd:F1}, backward-data {gflop / kBd:F1}, backward-weight {gflop / kBw:F1} GFLOP/s; " +
+                $"all passes {work / seconds:F1} GFLOP/s = {work / seconds / sgemm:P0} of SGEMM, ×{layer.Count}: {seconds * layer.Count * 1e3:F2} ms" +
                 (useTorch ? $"; TorchSharp forward {gflop / tFwd:F1} GFLOP/s" : ""));
+            if (!first)
+            {
+                totalSeconds += seconds * layer.Count;
+                totalGflop += work * layer.Count;
+            }
         }
+        Console.Error.WriteLine($"  all layers but the first: {totalGflop:F2} GFLOP in {totalSeconds * 1e3:F1} ms = {totalGflop / totalSeconds:F1} GFLOP/s, " +
+            $"{totalGflop / totalSeconds / sgemm:P0} of SGEMM n = 1024 ({sgemm:F1} GFLOP/s, same process)");
         return 0;
+    }
+
+    // Nabla's SGEMM rate at n = 1024 (median of a few calls): the yardstick of the conv layers' effective rate.
+    private static double SgemmRate(int threads)
+    {
+        const int n = 1024;
+        var rng = new Random(1);
+        float[] a = Fill(rng, n * n, 1f), b = Fill(rng, n * n, 1f), c = new float[n * n];
+        double t = Timing.Median(() => Kernels.Gemm.Sgemm(false, false, n, n, n, a, n, b, n, c, n, false), 7, SampleSeconds);
+        return 2.0 * n * n * n / t / 1e9;
     }
 
     private static void Row(string layer, string pass, double nabla, double kernels, double torchSec, bool derived)

@@ -5,7 +5,7 @@ using Nabla.Optim;
 
 namespace Nabla.Cli;
 
-/// <summary><c>nabla bench gemm|mlp|cnn|cnn-bn</c>: the performance workloads, measured in this process.</summary>
+/// <summary><c>nabla bench gemm|mlp|cnn|cnn-bn|resnet</c>: the performance workloads, measured in this process.</summary>
 internal static class BenchCommand
 {
     private static readonly Opt[] Options =
@@ -20,12 +20,13 @@ internal static class BenchCommand
         nabla bench — measure a workload on this machine
 
         Usage:
-          nabla bench gemm|mlp|cnn|cnn-bn [--threads N] [--seconds S] [--size N] [--json]
+          nabla bench gemm|mlp|cnn|cnn-bn|resnet [--threads N] [--seconds S] [--size N] [--json]
 
         gemm    square SGEMM (default n = 1024), GFLOP/s
         mlp     mlp:256,128 (ReLU), Adam, batch 128 on Fashion-MNIST-shaped data, samples/s
         cnn     the cnn model, Adam, batch 128, samples/s
         cnn-bn  cnn with BatchNorm and Dropout(0.5), samples/s
+        resnet  resnet:20 (He et al.'s CIFAR net, 16/32/64 channels, projection shortcuts), Adam, batch 128, samples/s
         Uses Fashion-MNIST when installed, else random data of the same shape. Reports peak memory (RSS).
         --json prints {"workload":…,"samples_per_s"|"gflops":…,"peak_rss_mb":…,"threads":…} and, for training,
         "first_step_s": seconds from process start to the end of the first step, data load included, and
@@ -44,8 +45,8 @@ internal static class BenchCommand
             stdout.WriteLine(Help);
             return Program.Ok;
         }
-        if (a.Positionals.Count == 0 || a.Positionals[0] is not ("gemm" or "mlp" or "cnn" or "cnn-bn"))
-            throw new UsageException("bench needs a workload: gemm, mlp, cnn or cnn-bn (see --help).");
+        if (a.Positionals.Count == 0 || a.Positionals[0] is not ("gemm" or "mlp" or "cnn" or "cnn-bn" or "resnet"))
+            throw new UsageException("bench needs a workload: gemm, mlp, cnn, cnn-bn or resnet (see --help).");
         Threads.Count = a.Int("--threads", Environment.ProcessorCount, 1, 1024);
         double seconds = a.Double("--seconds", 5, 0.1, 3600);
         string workload = a.Positionals[0];
@@ -110,7 +111,8 @@ internal static class BenchCommand
             data = new TensorDataset(Tensor.Rand([60000, 1, 28, 28], g), IntTensor.FromArray(Enumerable.Range(0, 60000).Select(i => i % 10).ToArray()));
         }
         var options = workload == "cnn-bn" ? new ModelOptions(Dropout: 0.5f, Norm: "batch") : ModelOptions.None;
-        var model = Models.FromSpec(workload == "mlp" ? "mlp:256,128" : "cnn", data.SampleShape, 10, new Generator(0), options: options);
+        string spec = workload switch { "mlp" => "mlp:256,128", "resnet" => "resnet:20", _ => "cnn" };
+        var model = Models.FromSpec(spec, data.SampleShape, 10, new Generator(0), options: options);
         var opt = new Adam(model.Parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999);
         var loader = new DataLoader(data, 128, seed: 0) { ReuseBuffers = true };   // as Trainer reads it
         var loss = new CrossEntropyLoss();

@@ -71,7 +71,10 @@ public static class Conv2d
 
     /// <summary>y = conv(x, w) (+ bias per output channel, when given); y (N, OutC, OH, OW) is overwritten.</summary>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, in ConvGeometry g, ReadOnlySpan<float> bias = default)
-        => Forward(x, w, y, g, bias, DefaultBlockColumns(g));
+    {
+        if (ConvDirect.Applies(g)) ConvDirect.Forward(x, w, y, g, bias);
+        else Forward(x, w, y, g, bias, DefaultBlockColumns(g));
+    }
 
     /// <summary>As <see cref="Forward(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, in ConvGeometry, ReadOnlySpan{float})"/> with blocks of at most <paramref name="maxColumns"/> columns (tests force small ones).</summary>
     internal static unsafe void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, in ConvGeometry g, ReadOnlySpan<float> bias, int maxColumns)
@@ -168,7 +171,10 @@ public static class Conv2d
 
     /// <summary>gx = ∂L/∂x from gy = ∂L/∂y; gx (N, C, H, W) is overwritten.</summary>
     public static void BackwardData(ReadOnlySpan<float> gy, ReadOnlySpan<float> w, Span<float> gx, in ConvGeometry g)
-        => BackwardData(gy, w, gx, g, DefaultBlockColumns(g));
+    {
+        if (ConvDirect.Applies(g)) ConvDirect.BackwardData(gy, w, gx, g);
+        else BackwardData(gy, w, gx, g, DefaultBlockColumns(g));
+    }
 
     /// <summary>As <see cref="BackwardData(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, in ConvGeometry)"/> with blocks of at most <paramref name="maxColumns"/> columns.</summary>
     internal static unsafe void BackwardData(ReadOnlySpan<float> gy, ReadOnlySpan<float> w, Span<float> gx, in ConvGeometry g, int maxColumns)
@@ -225,7 +231,10 @@ public static class Conv2d
 
     /// <summary>gw = ∂L/∂W from gy and x, summed over the batch; gw (OutC, C/g, kh, kw) is overwritten.</summary>
     public static void BackwardWeight(ReadOnlySpan<float> gy, ReadOnlySpan<float> x, Span<float> gw, in ConvGeometry g)
-        => BackwardWeight(gy, x, gw, g, DefaultBlockColumns(g));
+    {
+        if (ConvDirect.AppliesToWeight(g)) ConvDirect.BackwardWeight(gy, x, gw, g);
+        else BackwardWeight(gy, x, gw, g, DefaultBlockColumns(g));
+    }
 
     /// <summary>As <see cref="BackwardWeight(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, in ConvGeometry)"/> with blocks of at most <paramref name="maxColumns"/> columns.</summary>
     internal static unsafe void BackwardWeight(ReadOnlySpan<float> gy, ReadOnlySpan<float> x, Span<float> gw, in ConvGeometry g, int maxColumns)
