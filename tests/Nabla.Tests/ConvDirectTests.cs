@@ -29,6 +29,14 @@ public class ConvDirectTests
         "2 2 2 3 2 3 3 2 2 1 1",       // padding = k − 1 (a full convolution)
         "17 3 5 5 4 3 3 1 1 1 1",      // 17 samples: weight-gradient runs of 2 samples and a short last run
         "40 9 6 6 9 3 3 1 1 1 1",      // several samples per run
+        // … stride (forward and weight gradient through phase planes; the data gradient stays on im2col)
+        "3 16 28 28 32 3 3 1 1 1 1 2", // resnet's stage 2 entry
+        "2 32 14 14 64 3 3 1 1 1 1 2", // stage 3 entry: 7×7 out
+        "2 16 28 28 32 1 1 0 0 1 1 2", // its 1×1 projection
+        "2 3 9 11 5 3 3 1 1 1 1 2",    // odd sizes: phases of unequal length
+        "2 2 11 10 4 5 5 2 2 1 1 3",   // stride 3, 5×5
+        "2 4 9 9 6 3 3 2 2 2 2 2",     // stride 2, dilation 2, groups 2
+        "2 3 8 9 4 3 2 1 0 1 1 2",     // 3×2 kernel
     };
 
     static ConvGeometry Geometry(int n, int c, int h, int w, int outC, int kh, int kw, int ph, int pw, int d, int groups) =>
@@ -40,8 +48,11 @@ public class ConvDirectTests
     {
         var a = shape.Split(' ').Select(int.Parse).ToArray();
         var (n, c, h, w, outC, kh, kw, ph, pw, d, groups) = (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-        var geo = Geometry(n, c, h, w, outC, kh, kw, ph, pw, d, groups);
-        if (!ConvDirect.Applies(geo)) return;   // a machine without AVX2: Conv2d keeps the im2col path
+        int stride = a.Length > 11 ? a[11] : 1;
+        var geo = new ConvGeometry(n, c, h, w, outC, kh, kw, stride, stride, ph, pw, d, d, groups);
+        if (!ConvDirect.AppliesToForward(geo)) return;   // a machine without AVX2: Conv2d keeps the im2col path
+        bool data = ConvDirect.AppliesToData(geo);
+        Assert.Equal(stride == 1, data);
         var g = new Generator((ulong)(n * 1000 + c * 10 + kh));
         var x = Tensor.Randn([n, c, h, w], g).ToArray();
         var wt = Tensor.Randn([outC, c / groups, kh, kw], g).ToArray();
@@ -65,7 +76,8 @@ public class ConvDirectTests
                 float[] F(int len) => Enumerable.Repeat(float.NaN, len).ToArray();
                 var (y1, gx1, gw1) = (F(y.Length), F(x.Length), F(wt.Length));
                 ConvDirect.Forward(x, wt, y1, geo, bias);
-                ConvDirect.BackwardData(gy, wt, gx1, geo);
+                if (data) ConvDirect.BackwardData(gy, wt, gx1, geo);
+                else gx1 = (float[])gx.Clone();
                 ConvDirect.BackwardWeight(gy, x, gw1, geo);
                 return (y1, gx1, gw1);
             }
@@ -88,7 +100,7 @@ public class ConvDirectTests
     public void The_bits_do_not_depend_on_the_thread_count()
     {
         var geo = Geometry(33, 8, 12, 12, 8, 3, 3, 1, 1, 1, 1);
-        if (!ConvDirect.Applies(geo)) return;
+        if (!ConvDirect.AppliesToData(geo)) return;
         var g = new Generator(9);
         var x = Tensor.Randn([33, 8, 12, 12], g).ToArray();
         var wt = Tensor.Randn([8, 8, 3, 3], g).ToArray();
@@ -118,12 +130,15 @@ public class ConvDirectTests
     }
 
     [Fact]
-    public void Strided_and_pointwise_convolutions_keep_the_im2col_path()
+    public void Strided_data_gradients_and_pointwise_convolutions_keep_the_im2col_path()
     {
-        Assert.False(ConvDirect.Applies(new ConvGeometry(2, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1)));
-        Assert.False(ConvDirect.Applies(new ConvGeometry(2, 16, 28, 28, 32, 1, 1, 1, 1, 0, 0, 1, 1, 1)));
+        if (!ConvDirect.Available) return;
+        Assert.False(ConvDirect.AppliesToData(new ConvGeometry(2, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1)));
+        Assert.True(ConvDirect.AppliesToForward(new ConvGeometry(2, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1)));
+        Assert.False(ConvDirect.AppliesToData(new ConvGeometry(2, 16, 28, 28, 32, 1, 1, 1, 1, 0, 0, 1, 1, 1)));
+        Assert.False(ConvDirect.AppliesToForward(new ConvGeometry(2, 16, 28, 28, 32, 1, 1, 1, 1, 0, 0, 1, 1, 1)));
         // Padding beyond d·(k − 1): the data gradient is not a convolution of gy; the im2col path takes it.
-        Assert.False(ConvDirect.Applies(new ConvGeometry(2, 2, 5, 5, 2, 3, 3, 1, 1, 3, 3, 1, 1, 1)));
+        Assert.False(ConvDirect.AppliesToData(new ConvGeometry(2, 2, 5, 5, 2, 3, 3, 1, 1, 3, 3, 1, 1, 1)));
     }
 
     static void Close(float[] fast, float[] naive, string what)

@@ -72,7 +72,7 @@ public static class Conv2d
     /// <summary>y = conv(x, w) (+ bias per output channel, when given); y (N, OutC, OH, OW) is overwritten.</summary>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, in ConvGeometry g, ReadOnlySpan<float> bias = default)
     {
-        if (ConvDirect.Applies(g)) ConvDirect.Forward(x, w, y, g, bias);
+        if (ConvDirect.AppliesToForward(g)) ConvDirect.Forward(x, w, y, g, bias);
         else Forward(x, w, y, g, bias, DefaultBlockColumns(g));
     }
 
@@ -172,7 +172,7 @@ public static class Conv2d
     /// <summary>gx = ∂L/∂x from gy = ∂L/∂y; gx (N, C, H, W) is overwritten.</summary>
     public static void BackwardData(ReadOnlySpan<float> gy, ReadOnlySpan<float> w, Span<float> gx, in ConvGeometry g)
     {
-        if (ConvDirect.Applies(g)) ConvDirect.BackwardData(gy, w, gx, g);
+        if (ConvDirect.AppliesToData(g)) ConvDirect.BackwardData(gy, w, gx, g);
         else BackwardData(gy, w, gx, g, DefaultBlockColumns(g));
     }
 

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Nabla.Kernels;
 
 /// <summary>
-/// Direct convolution for unit stride, with no im2col matrix. Each channel plane is copied once into a zero-padded
+/// Direct convolution, with no im2col matrix. Each channel plane is copied once into a zero-padded
 /// plane of width Wp = W + 2·pw and read as a flat signal: output position q = oh·Wp + ow (ow &lt; Wp; the columns
 /// ow ≥ OW are computed and dropped) takes tap (i, j) of channel c from x̃[c, q + i·dh·Wp + j·dw], so every tap is
 /// one contiguous run and a register tile of 8 (AVX-512) or 4 (AVX2) output channels × up to 48 or 24 positions
@@ -15,7 +15,9 @@ namespace Nabla.Kernels;
 /// channel axes swapped. The weight gradient gW[o, c, i, j] = Σ_n Σ_q ĝ[o, q] · x̃[c, q + offset] (ĝ = gy in the
 /// padded-width layout, 0 in the dropped columns) sums 16-lane partials over a fixed run of samples, reduces the
 /// 16 lanes in order and adds the runs in order (AVX2 keeps each 16-lane partial in two registers), so its bits
-/// depend neither on the thread count nor on the instruction set. <see cref="ConvNaive"/> is the reference.
+/// depend neither on the thread count nor on the instruction set. A stride s reads through s² phase planes (see
+/// <see cref="Layout"/>), so the forward pass and the weight gradient take strided convolutions too; a strided data
+/// gradient stays on the im2col path. <see cref="ConvNaive"/> is the reference.
 /// </summary>
 internal static unsafe class ConvDirect
 {
@@ -32,35 +34,50 @@ internal static unsafe class ConvDirect
     private static bool Narrow => Avx2.IsSupported && Fma.IsSupported && Vector256.IsHardwareAccelerated;
 
     /// <summary>
-    /// Whether the direct path takes this geometry: unit stride, a kernel larger than 1×1 (a pointwise convolution
-    /// reads x itself as the GEMM's matrix already), and a data gradient expressible as a convolution (p ≤ d·(k − 1)).
+    /// Whether the data gradient takes the direct path: unit stride, a kernel larger than 1×1 (a pointwise convolution
+    /// reads gy itself as the GEMM's matrix already), and padding p ≤ d·(k − 1), so that gx is a convolution of gy.
     /// </summary>
-    public static bool Applies(in ConvGeometry g) =>
-        Available && g.StrideH == 1 && g.StrideW == 1 && g.KH * g.KW > 1
-        && g.PadH <= g.DilH * (g.KH - 1) && g.PadW <= g.DilW * (g.KW - 1) && g.N > 0 && g.OH > 0 && g.OW > 0;
+    public static bool AppliesToData(in ConvGeometry g) =>
+        AppliesToForward(g) && g.StrideH == 1 && g.StrideW == 1 && g.KH * g.KW > 1
+        && g.PadH <= g.DilH * (g.KH - 1) && g.PadW <= g.DilW * (g.KW - 1);
 
     /// <summary>
-    /// Whether the weight gradient takes the direct path too: when a sample's padded-width row of output positions
-    /// (OH·Wp) holds at least 128, as in ResNet's 28×28 and 14×14 stages. Measured on an AMD EPYC (AVX-512): at 7×7
+    /// Whether the forward pass takes the direct path: any stride (read through phase planes), every kernel but a
+    /// unit-stride 1×1 (which reads x itself as the GEMM's matrix).
+    /// </summary>
+    public static bool AppliesToForward(in ConvGeometry g) =>
+        Available && g.N > 0 && g.OH > 0 && g.OW > 0 && (g.KH * g.KW > 1 || g.StrideH > 1 || g.StrideW > 1);
+
+    /// <summary>
+    /// Whether the weight gradient takes the direct path: when a sample's flat output positions (OH·Ws, the dropped
+    /// columns included) number at least 128, as in ResNet's 28×28 and 14×14 stages. Measured on an AMD EPYC (AVX-512): at 7×7
     /// (Q = 63, four 16-lane steps per sample) the per-tile overhead makes it ~0.6× the im2col GEMM, which keeps it.
     /// </summary>
-    public static bool AppliesToWeight(in ConvGeometry g) => Applies(g) && g.OH * (g.W + 2 * g.PadW) >= 128;
+    public static bool AppliesToWeight(in ConvGeometry g) => AppliesToForward(g) && g.OH * Layout.For(g, 1).Ws >= 128;
 
     // Lanes of the weight gradient's partial sums, whatever the vector width.
     private const int Lanes = 16;
 
-    // The padded flat layout of one convolution's input planes.
-    private readonly record struct Layout(int Hp, int Wp, int Q, int QTiles, int PlaneStride, int MaxOffset)
+    // The padded flat layout of one convolution's input: each channel's zero-padded Hp×Wp plane split into sh·sw
+    // phase planes of Hs×Ws (phase (a, b) holds padded rows a, a + sh, … and columns b, b + sw, …), so tap (i, j) of
+    // output q = oh·Ws + ow reads phase ((i·dh) mod sh, (j·dw) mod sw) at q + ⌊i·dh/sh⌋·Ws + ⌊j·dw/sw⌋: a strided
+    // convolution becomes unit-stride reads too. Unit stride has one phase, the padded plane itself.
+    private readonly record struct Layout(int Hs, int Ws, int Q, int QTiles, int PlaneStride, int ChannelStride, long PhaseMask)
     {
         public static Layout For(in ConvGeometry g, int tile)
         {
-            int hp = g.H + 2 * g.PadH, wp = g.W + 2 * g.PadW;
-            int q = g.OH * wp;
+            int hs = (g.H + 2 * g.PadH + g.StrideH - 1) / g.StrideH, ws = (g.W + 2 * g.PadW + g.StrideW - 1) / g.StrideW;
+            int q = g.OH * ws;
             int qTiles = (q + tile - 1) / tile * tile;
-            int maxOffset = (g.KH - 1) * g.DilH * wp + (g.KW - 1) * g.DilW;
-            // Reads reach qTiles − 1 + maxOffset; past the padded plane they meet zeros.
-            int stride = Math.Max(hp * wp, qTiles + maxOffset + 64);
-            return new Layout(hp, wp, q, qTiles, (stride + 15) & ~15, maxOffset);
+            int maxOffset = (g.KH - 1) * g.DilH / g.StrideH * ws + (g.KW - 1) * g.DilW / g.StrideW;
+            // Reads reach qTiles − 1 + maxOffset; past the phase plane they meet zeros.
+            int stride = (Math.Max(hs * ws, qTiles + maxOffset) + 15) & ~15;
+            // The phases some tap reads (a 1×1 stride-2 projection reads one of four): the others are never written.
+            long mask = 0;
+            for (int i = 0; i < g.KH; i++)
+                for (int j = 0; j < g.KW; j++)
+                    mask |= 1L << Math.Min(63, i * g.DilH % g.StrideH * g.StrideW + j * g.DilW % g.StrideW);
+            return new Layout(hs, ws, q, qTiles, stride, stride * g.StrideH * g.StrideW, mask);
         }
     }
 
@@ -71,7 +88,7 @@ internal static unsafe class ConvDirect
     private static int VectorWidth(bool wide) => wide ? 16 : 8;
     private static int TileRows(bool wide) => wide ? 8 : 4;
 
-    /// <summary>y = conv(x, w) (+ bias); y (N, OutC, OH, OW) is overwritten. Requires <see cref="Applies"/>.</summary>
+    /// <summary>y = conv(x, w) (+ bias); y (N, OutC, OH, OW) is overwritten. Requires <see cref="AppliesToForward"/>.</summary>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, in ConvGeometry g, ReadOnlySpan<float> bias)
     {
         bool wide = Wide;
@@ -97,7 +114,7 @@ internal static unsafe class ConvDirect
         Run(x, packed, y, g, bias, wide);
     }
 
-    /// <summary>gx = ∂L/∂x from gy (N, OutC, OH, OW); gx (N, C, H, W) is overwritten. Requires <see cref="Applies"/>.</summary>
+    /// <summary>gx = ∂L/∂x from gy (N, OutC, OH, OW); gx (N, C, H, W) is overwritten. Requires <see cref="AppliesToData"/>.</summary>
     public static void BackwardData(ReadOnlySpan<float> gy, ReadOnlySpan<float> w, Span<float> gx, in ConvGeometry g)
     {
         // gx = gy ⋆ w′ with w′[c, o, i, j] = w[o, c, kh − 1 − i, kw − 1 − j] (per group), padding d·(k − 1) − p.
@@ -139,11 +156,11 @@ internal static unsafe class ConvDirect
         bool wide = st.Wide;
         int rows = TileRows(wide), vw = VectorWidth(wide), tile = 3 * vw, taps = g.K, blocks = (g.OutCG + rows - 1) / rows;
         var lay = Layout.For(g, vw);
-        float[] xpad = Scratch.Get(ref t_x, g.CG * lay.PlaneStride);
+        float[] xpad = Scratch.Get(ref t_x, g.CG * lay.ChannelStride);
         float[] ybuf = Scratch.Get(ref t_y, blocks * rows * lay.QTiles);
         int[] offsets = Offsets(g, lay);
         // The borders and the slack stay zero: only the interior is written below.
-        Array.Clear(xpad, 0, g.CG * lay.PlaneStride);
+        Array.Clear(xpad, 0, g.CG * lay.ChannelStride);
         float* x = (float*)st.X, w = (float*)st.W, y = (float*)st.Y, bias = (float*)st.Bias;
         int hw = g.H * g.W, ohw = g.OH * g.OW;
         fixed (float* xp = xpad, yb = ybuf)
@@ -152,7 +169,7 @@ internal static unsafe class ConvDirect
             for (int n = n0; n < n1; n++)
                 for (int gi = 0; gi < g.Groups; gi++)
                 {
-                    Pad(x + ((long)n * g.C + gi * g.CG) * hw, xp, g.CG, g.H, g.W, lay.Wp, lay.PlaneStride, g.PadH * lay.Wp + g.PadW);
+                    Pad(x + ((long)n * g.C + gi * g.CG) * hw, xp, g, lay);
                     for (int q0 = 0; q0 < lay.QTiles; q0 += tile)
                     {
                         int vectors = Math.Min(3, (lay.QTiles - q0) / vw);
@@ -180,12 +197,8 @@ internal static unsafe class ConvDirect
                         float* src = yb + (long)o * lay.QTiles, dst = y + ((long)n * g.OutC + oc) * ohw;
                         float add = bias == null ? 0f : bias[oc];
                         for (int oh = 0; oh < g.OH; oh++)
-                        {
-                            var from = new ReadOnlySpan<float>(src + oh * lay.Wp, g.OW);
-                            var to = new Span<float>(dst + oh * g.OW, g.OW);
-                            if (bias == null) from.CopyTo(to);
-                            else System.Numerics.Tensors.TensorPrimitives.Add(from, add, to);
-                        }
+                            if (bias == null) CopyRow(src + oh * lay.Ws, dst + oh * g.OW, g.OW);
+                            else AddRow(src + oh * lay.Ws, dst + oh * g.OW, g.OW, add);
                     }
                 }
         }
@@ -196,11 +209,11 @@ internal static unsafe class ConvDirect
 
     [ThreadStatic] private static float[]? t_g, t_partials;
 
-    /// <summary>gw = ∂L/∂W summed over the batch; gw (OutC, C/g, kh, kw) is overwritten. Requires <see cref="Applies"/>.</summary>
+    /// <summary>gw = ∂L/∂W summed over the batch; gw (OutC, C/g, kh, kw) is overwritten. Requires <see cref="AppliesToForward"/>.</summary>
     public static void BackwardWeight(ReadOnlySpan<float> gy, ReadOnlySpan<float> x, Span<float> gw, in ConvGeometry g)
     {
         var lay = Layout.For(g, Lanes);
-        long perSample = (long)g.CG * lay.PlaneStride + (long)GradRows(g) * lay.QTiles;
+        long perSample = (long)g.CG * lay.ChannelStride + (long)GradRows(g) * lay.QTiles;
         // Fixed by the shapes (never by the thread count): at least 16 runs when the batch allows, for balance.
         int perRun = (int)Math.Clamp(RunFloats / perSample, 1, Math.Max(1, (g.N + 15) / 16));
         int runs = (g.N + perRun - 1) / perRun, size = g.OutC * g.K;
@@ -231,7 +244,7 @@ internal static unsafe class ConvDirect
         bool wide = st.Wide;
         int rows = wide ? 4 : 2, tapBlock = wide ? 6 : 2, taps = g.K, size = g.OutC * g.K;
         int hw = g.H * g.W, ohw = g.OH * g.OW;
-        int gRowsPerSample = GradRows(g), xFloats = st.PerRun * g.CG * lay.PlaneStride, gFloats = st.PerRun * gRowsPerSample * lay.QTiles;
+        int gRowsPerSample = GradRows(g), xFloats = st.PerRun * g.CG * lay.ChannelStride, gFloats = st.PerRun * gRowsPerSample * lay.QTiles;
         float[] xpad = Scratch.Get(ref t_x, xFloats), gpad = Scratch.Get(ref t_g, gFloats);
         int[] offsets = Offsets(g, lay);
         Array.Clear(xpad, 0, xFloats);
@@ -250,11 +263,11 @@ internal static unsafe class ConvDirect
                 {
                     for (int n = n0; n < n1; n++)
                     {
-                        Pad(x + ((long)n * g.C + gi * g.CG) * hw, xp + (long)(n - n0) * g.CG * lay.PlaneStride, g.CG, g.H, g.W, lay.Wp, lay.PlaneStride, g.PadH * lay.Wp + g.PadW);
+                        Pad(x + ((long)n * g.C + gi * g.CG) * hw, xp + (long)(n - n0) * g.CG * lay.ChannelStride, g, lay);
                         float* gs = gy + ((long)n * g.OutC + gi * g.OutCG) * ohw, gd = gp + (long)(n - n0) * gRowsPerSample * lay.QTiles;
                         for (int o = 0; o < g.OutCG; o++)
                             for (int oh = 0; oh < g.OH; oh++)
-                                new ReadOnlySpan<float>(gs + (long)o * ohw + oh * g.OW, g.OW).CopyTo(new Span<float>(gd + (long)o * lay.QTiles + oh * lay.Wp, g.OW));
+                                CopyRow(gs + (long)o * ohw + oh * g.OW, gd + (long)o * lay.QTiles + oh * lay.Ws, g.OW);
                     }
                     for (int o0 = 0; o0 < g.OutCG; o0 += rows)
                     {
@@ -262,8 +275,8 @@ internal static unsafe class ConvDirect
                         long gStride = (long)gRowsPerSample * lay.QTiles;
                         for (int t0 = 0; t0 < taps; t0 += tapBlock)
                         {
-                            if (wide) Weight512(gRows, gStride, xp, (long)g.CG * lay.PlaneStride, offs + t0, count, lay.QTiles, lanes);
-                            else Weight256(gRows, gStride, xp, (long)g.CG * lay.PlaneStride, offs + t0, count, lay.QTiles, lanes);
+                            if (wide) Weight512(gRows, gStride, xp, (long)g.CG * lay.ChannelStride, offs + t0, count, lay.QTiles, lanes);
+                            else Weight256(gRows, gStride, xp, (long)g.CG * lay.ChannelStride, offs + t0, count, lay.QTiles, lanes);
                             for (int i = 0; i < rows && o0 + i < g.OutCG; i++)
                                 for (int j = 0; j < tapBlock && t0 + j < taps; j++)
                                     acc[(long)(gi * g.OutCG + o0 + i) * taps + t0 + j] = SumLanes(lanes + (i * tapBlock + j) * Lanes);
@@ -355,18 +368,71 @@ internal static unsafe class ConvDirect
         for (int c = 0, t = 0; c < g.CG; c++)
             for (int i = 0; i < g.KH; i++)
                 for (int j = 0; j < g.KW; j++)
-                    offs[t++] = c * lay.PlaneStride + i * g.DilH * lay.Wp + j * g.DilW;
+                {
+                    int di = i * g.DilH, dj = j * g.DilW;
+                    int phase = di % g.StrideH * g.StrideW + dj % g.StrideW;
+                    offs[t++] = c * lay.ChannelStride + phase * lay.PlaneStride + di / g.StrideH * lay.Ws + dj / g.StrideW;
+                }
         // Whole tap blocks of the weight gradient read past the last tap: point them at tap 0 (their sums are dropped).
         for (int t = g.K; t < g.K + 8; t++) offs[t] = 0;
         return offs;
     }
 
-    // Copies `planes` H×W planes into the interior of zero-bordered padded planes.
-    private static void Pad(float* src, float* dst, int planes, int h, int w, int wp, int planeStride, int interior)
+    // Copies a group's C/g planes of H×W into the interiors of their zero-bordered phase planes.
+    private static void Pad(float* src, float* dst, in ConvGeometry g, in Layout lay)
     {
-        for (int c = 0; c < planes; c++)
+        int h = g.H, w = g.W, sh = g.StrideH, sw = g.StrideW;
+        if (sh == 1 && sw == 1)
+        {
+            int interior = g.PadH * lay.Ws + g.PadW;
+            for (int c = 0; c < g.CG; c++)
+                for (int r = 0; r < h; r++)
+                    CopyRow(src + ((long)c * h + r) * w, dst + (long)c * lay.ChannelStride + interior + r * lay.Ws, w);
+            return;
+        }
+        for (int c = 0; c < g.CG; c++)
             for (int r = 0; r < h; r++)
-                new ReadOnlySpan<float>(src + ((long)c * h + r) * w, w).CopyTo(new Span<float>(dst + (long)c * planeStride + interior + r * wp, w));
+            {
+                int pr = r + g.PadH;
+                float* row = src + ((long)c * h + r) * w;
+                for (int b = 0; b < sw; b++)
+                {
+                    int phase = pr % sh * sw + b;
+                    if (phase < 64 && (lay.PhaseMask >> phase & 1) == 0) continue;
+                    int col = ((b - g.PadW) % sw + sw) % sw;   // the first input column of this phase
+                    float* d = dst + (long)c * lay.ChannelStride + (long)phase * lay.PlaneStride + pr / sh * lay.Ws + (col + g.PadW) / sw;
+                    for (; col < w; col += sw) *d++ = row[col];
+                }
+            }
+    }
+
+    // dst[0..n) = src[0..n): the rows here are 7–56 floats, too short for a Memmove call to pay.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRow(float* src, float* dst, int n)
+    {
+        int i = 0;
+        for (; i + 8 <= n; i += 8) Vector256.Load(src + i).Store(dst + i);
+        if (i + 4 <= n)
+        {
+            Vector128.Load(src + i).Store(dst + i);
+            i += 4;
+        }
+        for (; i < n; i++) dst[i] = src[i];
+    }
+
+    // dst[0..n) = src[0..n) + add (the bias).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(float* src, float* dst, int n, float add)
+    {
+        int i = 0;
+        var a8 = Vector256.Create(add);
+        for (; i + 8 <= n; i += 8) (Vector256.Load(src + i) + a8).Store(dst + i);
+        if (i + 4 <= n)
+        {
+            (Vector128.Load(src + i) + a8.GetLower()).Store(dst + i);
+            i += 4;
+        }
+        for (; i < n; i++) dst[i] = src[i] + add;
     }
 
     private interface ICount { static abstract int N { get; } }
