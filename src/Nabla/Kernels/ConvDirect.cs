@@ -242,7 +242,7 @@ internal static unsafe class ConvDirect
         var g = st.G;
         var lay = st.Lay;
         bool wide = st.Wide;
-        int rows = wide ? 4 : 2, tapBlock = wide ? 6 : 2, taps = g.K, size = g.OutC * g.K;
+        int rows = wide ? 4 : 2, tapBlock = wide ? 6 : 3, taps = g.K, size = g.OutC * g.K;
         int hw = g.H * g.W, ohw = g.OH * g.OW;
         int gRowsPerSample = GradRows(g), xFloats = st.PerRun * g.CG * lay.ChannelStride, gFloats = st.PerRun * gRowsPerSample * lay.QTiles;
         float[] xpad = Scratch.Get(ref t_x, xFloats), gpad = Scratch.Get(ref t_g, gFloats);
@@ -333,32 +333,39 @@ internal static unsafe class ConvDirect
         a30.Store(lanes + 288); a31.Store(lanes + 304); a32.Store(lanes + 320); a33.Store(lanes + 336); a34.Store(lanes + 352); a35.Store(lanes + 368);
     }
 
-    // 2 gradient rows × 2 taps, each 16-lane partial as two 8-lane halves: the lanes (and sums) of Weight512.
+    // 2 gradient rows × 3 taps, each 16-lane partial as two 8-lane halves (the lanes and sums of Weight512), the low
+    // halves then the high ones: 12 accumulators, 2 gradient and 1 input register.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Weight256(float** gRows, long gStride, float* x, long xStride, int* offs, int count, int q, float* lanes)
     {
-        Vector256<float> a00l = default, a00h = default, a01l = default, a01h = default;
-        Vector256<float> a10l = default, a10h = default, a11l = default, a11h = default;
+        Vector256<float> a00l = default, a00h = default, a01l = default, a01h = default, a02l = default, a02h = default;
+        Vector256<float> a10l = default, a10h = default, a11l = default, a11h = default, a12l = default, a12h = default;
         float* g0 = gRows[0], g1 = gRows[1];
         for (int s = 0; s < count; s++)
         {
-            float* p0 = x + offs[0], p1 = x + offs[1];
+            float* p0 = x + offs[0], p1 = x + offs[1], p2 = x + offs[2];
             for (int k = 0; k < q; k += 16)
             {
-                var v0l = Vector256.Load(g0 + k); var v0h = Vector256.Load(g0 + k + 8);
-                var v1l = Vector256.Load(g1 + k); var v1h = Vector256.Load(g1 + k + 8);
-                var xl = Vector256.Load(p0 + k); var xh = Vector256.Load(p0 + k + 8);
-                a00l = Fma.MultiplyAdd(v0l, xl, a00l); a00h = Fma.MultiplyAdd(v0h, xh, a00h);
-                a10l = Fma.MultiplyAdd(v1l, xl, a10l); a10h = Fma.MultiplyAdd(v1h, xh, a10h);
-                xl = Vector256.Load(p1 + k); xh = Vector256.Load(p1 + k + 8);
-                a01l = Fma.MultiplyAdd(v0l, xl, a01l); a01h = Fma.MultiplyAdd(v0h, xh, a01h);
-                a11l = Fma.MultiplyAdd(v1l, xl, a11l); a11h = Fma.MultiplyAdd(v1h, xh, a11h);
+                var v0 = Vector256.Load(g0 + k); var v1 = Vector256.Load(g1 + k);
+                var xv = Vector256.Load(p0 + k);
+                a00l = Fma.MultiplyAdd(v0, xv, a00l); a10l = Fma.MultiplyAdd(v1, xv, a10l);
+                xv = Vector256.Load(p1 + k);
+                a01l = Fma.MultiplyAdd(v0, xv, a01l); a11l = Fma.MultiplyAdd(v1, xv, a11l);
+                xv = Vector256.Load(p2 + k);
+                a02l = Fma.MultiplyAdd(v0, xv, a02l); a12l = Fma.MultiplyAdd(v1, xv, a12l);
+                v0 = Vector256.Load(g0 + k + 8); v1 = Vector256.Load(g1 + k + 8);
+                xv = Vector256.Load(p0 + k + 8);
+                a00h = Fma.MultiplyAdd(v0, xv, a00h); a10h = Fma.MultiplyAdd(v1, xv, a10h);
+                xv = Vector256.Load(p1 + k + 8);
+                a01h = Fma.MultiplyAdd(v0, xv, a01h); a11h = Fma.MultiplyAdd(v1, xv, a11h);
+                xv = Vector256.Load(p2 + k + 8);
+                a02h = Fma.MultiplyAdd(v0, xv, a02h); a12h = Fma.MultiplyAdd(v1, xv, a12h);
             }
             x += xStride;
             g0 += gStride; g1 += gStride;
         }
-        a00l.Store(lanes); a00h.Store(lanes + 8); a01l.Store(lanes + 16); a01h.Store(lanes + 24);
-        a10l.Store(lanes + 32); a10h.Store(lanes + 40); a11l.Store(lanes + 48); a11h.Store(lanes + 56);
+        a00l.Store(lanes); a00h.Store(lanes + 8); a01l.Store(lanes + 16); a01h.Store(lanes + 24); a02l.Store(lanes + 32); a02h.Store(lanes + 40);
+        a10l.Store(lanes + 48); a10h.Store(lanes + 56); a11l.Store(lanes + 64); a11h.Store(lanes + 72); a12l.Store(lanes + 80); a12h.Store(lanes + 88);
     }
 
     // Tap offsets in the padded flat layout, in the weight's order (c, i, j).
