@@ -56,7 +56,8 @@ public static class CnnStepTable
 
         var options = bn ? new ModelOptions(Dropout: 0.5f, Norm: "batch") : ModelOptions.None;
         bool mlp = mode == "mlp";
-        var model = (Sequential)Models.FromSpec(mlp ? "mlp:256,128" : "cnn", [1, 28, 28], 10, new Generator(0), options: options);
+        bool resnet = mode == "resnet";
+        var model = Models.FromSpec(mlp ? "mlp:256,128" : resnet ? "resnet:20" : "cnn", [1, 28, 28], 10, new Generator(0), options: options);
         model.Train();
         // Adam's betas as PyTorch's defaults (Nabla's default beta2 is 0.99); the cost is the same either way.
         var opt = new Adam(model.Parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999);
@@ -68,7 +69,7 @@ public static class CnnStepTable
         torch.Tensor? tx = null, tlabels = null;
         if (useTorch)
         {
-            tmodel = mlp ? TorchMlp() : TorchModel(bn);
+            tmodel = mlp ? TorchMlp() : resnet ? new TorchResNet20() : TorchModel(bn);
             CopyWeights(model, tmodel);
             tmodel.train();
             topt = optim.Adam(tmodel.parameters(), lr: 1e-3);
@@ -155,7 +156,7 @@ public static class CnnStepTable
         Console.WriteLine($"| {mode} | {Rate(batch, nablaStep)} | {Rate(batch, autogradStep)} | {Rate(batch, torchStep)} | {Ms(nablaStep)} | {Ms(torchStep)} | " +
             $"{Ratio(torchStep, nablaStep)} | {Ratio(torchStep, autogradStep)} |");
 
-        if (profile && !mlp) Profile(model, opt, x, labels, tmodel, topt, tx, tlabels, samples);
+        if (profile && !mlp && model is Sequential sequential) Profile(sequential, opt, x, labels, tmodel, topt, tx, tlabels, samples);
 
         tmodel?.Dispose();
         tx?.Dispose();
@@ -279,6 +280,56 @@ public static class CnnStepTable
         if (bn) layers.Add(nn.Dropout(0.5));
         layers.Add(nn.Linear(128, 10));
         return nn.Sequential(layers.Select((m, i) => (i.ToString(CultureInfo.InvariantCulture), m)).ToArray());
+    }
+
+    // resnet:20 as Nabla's ResNet builds it (torchvision's keys: conv1, bn1, layer1.0.conv1 …, downsample.0/1, fc).
+    private sealed class TorchBlock : nn.Module<torch.Tensor, torch.Tensor>
+    {
+        private readonly nn.Module<torch.Tensor, torch.Tensor> conv1, bn1, conv2, bn2;
+        private readonly nn.Module<torch.Tensor, torch.Tensor>? downsample;
+
+        public TorchBlock(int cin, int cout, int stride) : base("BasicBlock")
+        {
+            conv1 = nn.Conv2d(cin, cout, 3, stride: stride, padding: 1, bias: false);
+            bn1 = nn.BatchNorm2d(cout);
+            conv2 = nn.Conv2d(cout, cout, 3, padding: 1, bias: false);
+            bn2 = nn.BatchNorm2d(cout);
+            if (stride != 1 || cin != cout)
+                downsample = nn.Sequential(("0", nn.Conv2d(cin, cout, 1, stride: stride, bias: false)), ("1", nn.BatchNorm2d(cout)));
+            RegisterComponents();
+        }
+
+        public override torch.Tensor forward(torch.Tensor x)
+        {
+            var y = nn.functional.relu(bn1.forward(conv1.forward(x)));
+            y = bn2.forward(conv2.forward(y));
+            return nn.functional.relu(y + (downsample is null ? x : downsample.forward(x)));
+        }
+    }
+
+    private sealed class TorchResNet20 : nn.Module<torch.Tensor, torch.Tensor>
+    {
+        private readonly nn.Module<torch.Tensor, torch.Tensor> conv1, bn1, layer1, layer2, layer3, fc;
+
+        public TorchResNet20() : base("ResNet")
+        {
+            conv1 = nn.Conv2d(1, 16, 3, padding: 1, bias: false);
+            bn1 = nn.BatchNorm2d(16);
+            nn.Module<torch.Tensor, torch.Tensor> Stage(int cin, int cout, int stride) =>
+                nn.Sequential(("0", new TorchBlock(cin, cout, stride)), ("1", new TorchBlock(cout, cout, 1)), ("2", new TorchBlock(cout, cout, 1)));
+            layer1 = Stage(16, 16, 1);
+            layer2 = Stage(16, 32, 2);
+            layer3 = Stage(32, 64, 2);
+            fc = nn.Linear(64, 10);
+            RegisterComponents();
+        }
+
+        public override torch.Tensor forward(torch.Tensor x)
+        {
+            var y = nn.functional.relu(bn1.forward(conv1.forward(x)));
+            y = layer3.forward(layer2.forward(layer1.forward(y)));
+            return fc.forward(y.mean([2L, 3L]));
+        }
     }
 
     // Both models use PyTorch's key names; start TorchSharp from Nabla's initial weights.

@@ -189,3 +189,76 @@ public class ReluMaxPoolOrderTests
         Assert.Contains(plain[2], v => v != 0);
     }
 }
+
+/// <summary>
+/// BatchNorm → ReLU runs as one node (Sequential, the ResNets' stem and blocks): the same bits as the two layers,
+/// forward, every gradient and the running statistics, in training and evaluation, for 1d and 2d inputs.
+/// </summary>
+public class NormReluFusionTests
+{
+    static float[][] Run(bool fuse, Func<Generator, Module> build, int[] shape, bool training)
+    {
+        bool saved = Sequential.FuseNormRelu;
+        Sequential.FuseNormRelu = fuse;
+        try
+        {
+            var net = build(new Generator(5));
+            // Two training steps' worth of statistics first, so evaluation reads moved running averages.
+            for (int i = 0; i < 2; i++) net.Forward(Tensor.Randn(shape, new Generator((ulong)(10 + i))));
+            if (!training) net.Eval();
+            var x = Tensor.Randn(shape, new Generator(7)).RequiresGrad_();
+            var y = net.Forward(x);
+            (y * Tensor.Randn([.. y.Shape], new Generator(8))).Sum().Backward();
+            return [y.ToArray(), x.Grad!.ToArray(),
+                .. net.NamedParameters().Select(p => p.Parameter.Grad?.ToArray() ?? []),
+                .. net.StateDict().Where(kv => kv.Value.Float is not null).Select(kv => kv.Value.Float!.ToArray())];
+        }
+        finally { Sequential.FuseNormRelu = saved; }
+    }
+
+    public static TheoryData<string, bool> Cases() => new()
+    {
+        { "bn2d", true }, { "bn2d", false }, { "bn1d", true }, { "bn1d", false }, { "resnet", true }, { "resnet", false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Fused_batchnorm_relu_gives_the_bits_of_the_two_layers(string net, bool training)
+    {
+        (Func<Generator, Module> build, int[] shape) = net switch
+        {
+            "bn2d" => ((Func<Generator, Module>)(g => new Sequential(new Conv2d(3, 4, 3, g, padding: 1), new BatchNorm2d(4), new ReLU(), new Flatten())), new[] { 3, 3, 5, 5 }),
+            "bn1d" => (g => new Sequential(new Linear(6, 5, g), new BatchNorm1d(5), new ReLU()), new[] { 7, 6 }),
+            _ => (g => new ResNet(8, 1, 3, g), new[] { 2, 1, 8, 8 }),
+        };
+        var fused = Run(true, build, shape, training);
+        var plain = Run(false, build, shape, training);
+        Assert.Equal(plain.Length, fused.Length);
+        for (int i = 0; i < plain.Length; i++)
+            Assert.Equal(plain[i].Select(BitConverter.SingleToInt32Bits), fused[i].Select(BitConverter.SingleToInt32Bits));
+        if (net != "resnet") Assert.Contains(0f, fused[0]);   // some outputs were cut by the ReLU
+        Assert.Contains(fused[1], v => v != 0);
+    }
+
+    [Fact]
+    public void The_fused_node_is_what_runs_unless_a_layer_is_hooked()
+    {
+        var g = new Generator(1);
+        var net = new Sequential(new Linear(4, 3, g), new BatchNorm1d(3), new ReLU());
+        var x = Tensor.Randn([5, 4], g).RequiresGrad_();
+        Assert.Equal("BatchNormRelu", net.Forward(x).GradFn!.Name);
+        using (net[2].RegisterForwardHook((_, _, _) => { }))
+            Assert.Equal("Relu", net.Forward(x).GradFn!.Name);   // a hooked ReLU sees its own input and output
+        var resnet = new ResNet(8, 1, 3, new Generator(2));
+        var names = new HashSet<string>();
+        void Walk(Nabla.Autograd.Node? n)
+        {
+            if (n is null || !names.Add(n.Name + "#" + System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(n))) return;
+            foreach (var i in n.Inputs) Walk(i.GradFn);
+        }
+        Walk(resnet.Forward(Tensor.Randn([2, 1, 8, 8], g).RequiresGrad_()).GradFn);
+        // The stem and each block's first BatchNorm (4 in resnet:8) are fused; each block's second is followed by the add.
+        Assert.Equal(4, names.Count(n => n.StartsWith("BatchNormRelu#", StringComparison.Ordinal)));
+        Assert.Equal(3 + 2, names.Count(n => n.StartsWith("BatchNorm#", StringComparison.Ordinal)));   // bn2 ×3 and the two projections
+    }
+}
