@@ -46,22 +46,18 @@ public static class BatchNorm
         }
     }
 
-    /// <summary>
-    /// y = γ(x − μ)·invstd + β per channel (γ, β empty = 1, 0), then y = max(y, 0) when <paramref name="relu"/> (the ReLU
-    /// kernel's own call on each plane while it is in cache: the bits of BatchNorm then ReLU); also writes x̂ when
-    /// <paramref name="xhat"/> is not empty.
-    /// </summary>
+    /// <summary>y = γ(x − μ)·invstd + β per channel (γ, β empty = 1, 0); also writes x̂ when <paramref name="xhat"/> is not empty.</summary>
     public static unsafe void Normalize(ReadOnlySpan<float> x, int n, int c, int s, ReadOnlySpan<float> mean, ReadOnlySpan<float> invstd,
-        ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, Span<float> y, Span<float> xhat, bool relu = false)
+        ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, Span<float> y, Span<float> xhat)
     {
         fixed (float* px = x, pm = mean, pi = invstd, pg = gamma, pb = beta, py = y, ph = xhat)
         {
             nint ax = (nint)px, am = (nint)pm, ai = (nint)pi, ag = (nint)pg, ab = (nint)pb, ay = (nint)py, ah = (nint)ph;
             int xl = x.Length, gl = gamma.Length, bl = beta.Length, hl = xhat.Length;
-            var state = new NormalizeArgs(ax, am, ai, ag, ab, ay, ah, xl, gl, bl, hl, c, s, relu);
+            var state = new NormalizeArgs(ax, am, ai, ag, ab, ay, ah, xl, gl, bl, hl, c, s);
             ParallelFor.Run(n, (long)c * s * 2, in state, static (in NormalizeArgs a, int i0, int i1) =>
             {
-                var (ax, am, ai, ag, ab, ay, ah, xl, gl, bl, hl, c, s, relu) = a;
+                var (ax, am, ai, ag, ab, ay, ah, xl, gl, bl, hl, c, s) = a;
                 var xs = new ReadOnlySpan<float>((void*)ax, xl);
                 var ys = new Span<float>((void*)ay, xl);
                 var hs = new Span<float>((void*)ah, hl);
@@ -75,7 +71,6 @@ public static class BatchNorm
                         int o = (i * c + ch) * s;
                         float g = gs.IsEmpty ? 1f : gs[ch], b = bs.IsEmpty ? 0f : bs[ch];
                         NormalizePlane(xs.Slice(o, s), ms[ch], iv[ch], g, b, hs.IsEmpty ? default : hs.Slice(o, s), ys.Slice(o, s));
-                        if (relu) TensorPrimitives.Max(ys.Slice(o, s), 0f, ys.Slice(o, s));
                     }
             });
         }
@@ -128,64 +123,43 @@ public static class BatchNorm
 
     /// <summary>
     /// Training-mode backward: dx from dy and x̂; dγ, dβ when their spans are not empty (overwritten).
-    /// With <paramref name="batchStatistics"/> false (evaluation statistics) dx = γ·invstd·dy. With
-    /// <paramref name="reluOutput"/> (the output of a normalisation fused with a ReLU) dy is first masked where that
-    /// output is not positive, plane by plane — the ReLU gradient's values, so the bits of ReLU's backward then this one.
+    /// With <paramref name="batchStatistics"/> false (evaluation statistics) dx = γ·invstd·dy.
     /// </summary>
     /// <remarks>Channels are split over <see cref="Threads.Count"/> threads.</remarks>
     public static unsafe void Backward(ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, int n, int c, int s, ReadOnlySpan<float> invstd,
-        ReadOnlySpan<float> gamma, bool batchStatistics, Span<float> dx, Span<float> dgamma, Span<float> dbeta, ReadOnlySpan<float> reluOutput = default)
+        ReadOnlySpan<float> gamma, bool batchStatistics, Span<float> dx, Span<float> dgamma, Span<float> dbeta)
     {
-        fixed (float* pdy = dy, ph = xhat, pi = invstd, pg = gamma, pdx = dx, pdg = dgamma, pdb = dbeta, pr = reluOutput)
+        fixed (float* pdy = dy, ph = xhat, pi = invstd, pg = gamma, pdx = dx, pdg = dgamma, pdb = dbeta)
         {
-            nint ady = (nint)pdy, ah = (nint)ph, ai = (nint)pi, ag = (nint)pg, adx = (nint)pdx, adg = (nint)pdg, adb = (nint)pdb, ar = (nint)pr;
-            int yl = dy.Length, hl = xhat.Length, gl = gamma.Length, xl = dx.Length, dgl = dgamma.Length, dbl = dbeta.Length, rl = reluOutput.Length;
-            var state = new BackwardArgs(ady, ah, ai, ag, adx, adg, adb, ar, yl, hl, gl, xl, dgl, dbl, rl, n, c, s, batchStatistics);
+            nint ady = (nint)pdy, ah = (nint)ph, ai = (nint)pi, ag = (nint)pg, adx = (nint)pdx, adg = (nint)pdg, adb = (nint)pdb;
+            int yl = dy.Length, hl = xhat.Length, gl = gamma.Length, xl = dx.Length, dgl = dgamma.Length, dbl = dbeta.Length;
+            var state = new BackwardArgs(ady, ah, ai, ag, adx, adg, adb, yl, hl, gl, xl, dgl, dbl, n, c, s, batchStatistics);
             ParallelFor.Run(c, (long)n * s * 4, in state, static (in BackwardArgs a, int c0, int c1) =>
                 BackwardChannels(new ReadOnlySpan<float>((void*)a.Dy, a.DyLength), new ReadOnlySpan<float>((void*)a.Xhat, a.XhatLength), a.N, a.C, a.S,
                     new ReadOnlySpan<float>((void*)a.Invstd, a.C), new ReadOnlySpan<float>((void*)a.Gamma, a.GammaLength), a.BatchStatistics,
-                    new Span<float>((void*)a.Dx, a.DxLength), new Span<float>((void*)a.Dgamma, a.DgammaLength), new Span<float>((void*)a.Dbeta, a.DbetaLength),
-                    new ReadOnlySpan<float>((void*)a.Relu, a.ReluLength), c0, c1));
+                    new Span<float>((void*)a.Dx, a.DxLength), new Span<float>((void*)a.Dgamma, a.DgammaLength), new Span<float>((void*)a.Dbeta, a.DbetaLength), c0, c1));
         }
-    }
-
-    [ThreadStatic] private static float[]? t_masked;   // one plane of the ReLU-masked dy per thread (Scratch)
-
-    // dy where the fused ReLU's output is positive, else 0 (ReLU's gradient: 0 at 0, as PyTorch).
-    private static ReadOnlySpan<float> Masked(ReadOnlySpan<float> dy, ReadOnlySpan<float> y, float[] into)
-    {
-        var m = into.AsSpan(0, dy.Length);
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; i <= m.Length - Vector<float>.Count; i += Vector<float>.Count)
-                Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(y.Slice(i)), Vector<float>.Zero), new Vector<float>(dy.Slice(i)), Vector<float>.Zero).CopyTo(m.Slice(i));
-        for (; i < m.Length; i++) m[i] = y[i] > 0f ? dy[i] : 0f;
-        return m;
     }
 
     // The arguments of the parallel loops, so that a call allocates nothing (static lambdas over a state struct).
     private readonly record struct NormalizeArgs(nint X, nint Mean, nint Invstd, nint Gamma, nint Beta, nint Y, nint Xhat,
-        int XLength, int GammaLength, int BetaLength, int XhatLength, int C, int S, bool Relu);
+        int XLength, int GammaLength, int BetaLength, int XhatLength, int C, int S);
 
-    private readonly record struct BackwardArgs(nint Dy, nint Xhat, nint Invstd, nint Gamma, nint Dx, nint Dgamma, nint Dbeta, nint Relu,
-        int DyLength, int XhatLength, int GammaLength, int DxLength, int DgammaLength, int DbetaLength, int ReluLength, int N, int C, int S, bool BatchStatistics);
+    private readonly record struct BackwardArgs(nint Dy, nint Xhat, nint Invstd, nint Gamma, nint Dx, nint Dgamma, nint Dbeta,
+        int DyLength, int XhatLength, int GammaLength, int DxLength, int DgammaLength, int DbetaLength, int N, int C, int S, bool BatchStatistics);
 
     private static void BackwardChannels(ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, int n, int c, int s, ReadOnlySpan<float> invstd,
-        ReadOnlySpan<float> gamma, bool batchStatistics, Span<float> dx, Span<float> dgamma, Span<float> dbeta, ReadOnlySpan<float> relu, int c0, int c1)
+        ReadOnlySpan<float> gamma, bool batchStatistics, Span<float> dx, Span<float> dgamma, Span<float> dbeta, int c0, int c1)
     {
         double m = (double)n * s;
-        float[] masked = relu.IsEmpty ? [] : Scratch.Get(ref t_masked, s);
-        ReadOnlySpan<float> Dy(ReadOnlySpan<float> dy, ReadOnlySpan<float> relu, int o, int s, float[] masked) =>
-            relu.IsEmpty ? dy.Slice(o, s) : Masked(dy.Slice(o, s), relu.Slice(o, s), masked);
         for (int ch = c0; ch < c1; ch++)
         {
             double sumDy = 0, sumDyXhat = 0;
             for (int i = 0; i < n; i++)
             {
                 int o = (i * c + ch) * s;
-                var d = Dy(dy, relu, o, s, masked);
-                sumDy += TensorPrimitives.Sum(d);
-                sumDyXhat += TensorPrimitives.Dot(d, xhat.Slice(o, s));
+                sumDy += TensorPrimitives.Sum(dy.Slice(o, s));
+                sumDyXhat += TensorPrimitives.Dot(dy.Slice(o, s), xhat.Slice(o, s));
             }
             if (!dgamma.IsEmpty) dgamma[ch] = (float)sumDyXhat;
             if (!dbeta.IsEmpty) dbeta[ch] = (float)sumDy;
@@ -198,12 +172,12 @@ public static class BatchNorm
                 var d = dx.Slice(o, s);
                 if (!batchStatistics)
                 {
-                    TensorPrimitives.Multiply(Dy(dy, relu, o, s, masked), scale, d);
+                    TensorPrimitives.Multiply(dy.Slice(o, s), scale, d);
                     continue;
                 }
                 // dx = scale·(dy − mean(dy) − x̂·mean(dy·x̂))
                 float meanDy = (float)(sumDy / m), meanDyXhat = (float)(sumDyXhat / m);
-                BackwardPlane(Dy(dy, relu, o, s, masked), xhat.Slice(o, s), meanDy, meanDyXhat, scale, d);
+                BackwardPlane(dy.Slice(o, s), xhat.Slice(o, s), meanDy, meanDyXhat, scale, d);
             }
         }
     }

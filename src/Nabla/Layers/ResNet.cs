@@ -73,7 +73,7 @@ public sealed class BasicBlock : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        var y = ResNet.NormalizeActivate(_bn1, _activation, _conv1.Call(input));
+        var y = _activation.Call(ResNet.Normalize(_bn1, _conv1.Call(input)));
         y = ResNet.Normalize(_bn2, _conv2.Call(y));
         if (HasShortcut) y = y + (_downsample?.Call(input) ?? input);
         return _activation.Call(y);
@@ -243,12 +243,6 @@ public sealed class ResNet : Module
 
     internal static Tensor Normalize(Module? norm, Tensor x) => norm is null ? x : norm.Call(x);
 
-    // act(norm(x)): a BatchNorm then a ReLU, neither hooked, run as one node (the same bits; see BatchNormBase.ForwardRelu).
-    internal static Tensor NormalizeActivate(Module? norm, Module activation, Tensor x) =>
-        Sequential.FuseNormRelu && norm is BatchNormBase bn && activation is ReLU && !bn.HasForwardHooks && !activation.HasForwardHooks
-            ? bn.ForwardRelu(x)
-            : activation.Call(Normalize(norm, x));
-
     // γ of a normalisation this net builds.
     private static Tensor Gamma(Module norm) => norm switch
     {
@@ -281,7 +275,7 @@ public sealed class ResNet : Module
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Rank != 4) throw new ArgumentException($"ResNet: input {Shapes.Format(input.Shape.ToArray())} must be (N, C, H, W).", nameof(input));
-        var y = NormalizeActivate(_bn1, _activation, _conv1.Call(input));
+        var y = _activation.Call(Normalize(_bn1, _conv1.Call(input)));
         foreach (var stage in _layers) y = stage.Call(y);
         y = Functional.AdaptiveAvgPool2d(y, 1, 1).Flatten(1);
         if (_dropout is not null) y = _dropout.Call(y);

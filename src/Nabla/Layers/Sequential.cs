@@ -60,13 +60,6 @@ public sealed class Sequential : Module
                 i++;
                 continue;
             }
-            if (FuseNormRelu && !hooked && _modules[i] is BatchNormBase bn && i + 1 < _modules.Count && _modules[i + 1] is ReLU)
-            {
-                // One node, the ReLU applied to each normalised plane while it is in cache (same bits).
-                x = bn.ForwardRelu(x);
-                i++;
-                continue;
-            }
             if (ReorderReluMaxPool && !hooked && _modules[i] is ReLU relu && i + 1 < _modules.Count && _modules[i + 1] is MaxPool2d pool)
             {
                 // max(relu(a), relu(b)) = relu(max(a, b)) exactly, so pooling first gives the same values and
@@ -82,9 +75,6 @@ public sealed class Sequential : Module
 
     /// <summary>Run a Linear followed by a ReLU as one fused node (same bits); tests turn it off to compare.</summary>
     internal static bool FuseLinearRelu = true;
-
-    /// <summary>Run a BatchNorm followed by a ReLU as one fused node (same bits); tests turn it off to compare.</summary>
-    internal static bool FuseNormRelu = true;
 
     /// <summary>Apply a ReLU followed by a MaxPool2d as pool-then-ReLU (same bits); tests turn it off to compare.</summary>
     internal static bool ReorderReluMaxPool = true;

@@ -7,22 +7,20 @@ namespace Nabla.Ops;
 /// the biased σ²_B per channel over N and the spatial dims; with given statistics (evaluation) the same formula
 /// with them. The op returns the batch mean and biased variance (as tensors) for the caller's running averages.
 /// </summary>
-internal sealed class BatchNormOp(Tensor[] inputs, Tensor xhat, Tensor invstd, bool batchStatistics, bool affine, Tensor? reluOutput) : Node(inputs)
+internal sealed class BatchNormOp(Tensor[] inputs, Tensor xhat, Tensor invstd, bool batchStatistics, bool affine) : Node(inputs)
 {
-    private Tensor? _xhat = xhat, _reluOutput = reluOutput;
-    private readonly bool _fused = reluOutput is not null;
+    private Tensor? _xhat = xhat;
 
-    public override string Name => _fused ? "BatchNormRelu" : "BatchNorm";
+    public override string Name => "BatchNorm";
 
     // Every gradient is a new tensor of this node's own (Engine keeps it as a leaf's Grad without a copy).
     protected internal override bool GradientsAreFresh => true;
 
     /// <summary>
     /// Normalises <paramref name="x"/> with its batch statistics (<paramref name="mean"/> null) or with the given
-    /// <paramref name="mean"/> and <paramref name="variance"/> (C values each); with <paramref name="relu"/> the output
-    /// is max(y, 0), one node with the bits of BatchNorm then ReLU (values and gradients).
+    /// <paramref name="mean"/> and <paramref name="variance"/> (C values each).
     /// </summary>
-    public static (Tensor Output, Tensor Mean, Tensor Variance) Forward(Tensor x, Tensor? weight, Tensor? bias, Tensor? mean, Tensor? variance, float eps, bool relu = false)
+    public static (Tensor Output, Tensor Mean, Tensor Variance) Forward(Tensor x, Tensor? weight, Tensor? bias, Tensor? mean, Tensor? variance, float eps)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.Rank < 2) throw new ArgumentException($"BatchNorm: input {Shapes.Format(x.shape)} must be (N, C, …).", nameof(x));
@@ -43,8 +41,8 @@ internal sealed class BatchNormOp(Tensor[] inputs, Tensor xhat, Tensor invstd, b
         var all = inputs.ToArray();
         bool record = GradMode.ShouldRecord(all);
         var xhat = record ? Tensor.Uninitialized(backend, [.. x.shape]) : null;
-        backend.BatchNorm(x, weight, bias, mean, variance, invstd, eps, batch, output, xhat, relu);
-        if (record) output = output.WithGradFn(new BatchNormOp(all, xhat!, invstd, batch, weight is not null, relu ? output : null));
+        backend.BatchNorm(x, weight, bias, mean, variance, invstd, eps, batch, output, xhat);
+        if (record) output = output.WithGradFn(new BatchNormOp(all, xhat!, invstd, batch, weight is not null));
         return (output, mean, variance);
     }
 
@@ -57,16 +55,12 @@ internal sealed class BatchNormOp(Tensor[] inputs, Tensor xhat, Tensor invstd, b
         bool hasBias = Inputs.Count > (affine ? 2 : 1);
         var dgamma = affine ? Tensor.Uninitialized(backend, [.. Inputs[1].shape]) : null;
         var dbeta = hasBias ? Tensor.Uninitialized(backend, [.. Inputs[^1].shape]) : null;
-        backend.BatchNormBackward(g, _xhat!, invstd, weight, batchStatistics, dx, dgamma, dbeta, _reluOutput);
+        backend.BatchNormBackward(g, _xhat!, invstd, weight, batchStatistics, dx, dgamma, dbeta);
         if (dx is not null) grads[0] = dx;
         int k = 1;
         if (affine) grads[k++] = dgamma;
         if (dbeta is not null) grads[k] = dbeta;
     }
 
-    protected override void ReleaseSaved()
-    {
-        _xhat = null;
-        _reluOutput = null;
-    }
+    protected override void ReleaseSaved() => _xhat = null;
 }
