@@ -88,6 +88,15 @@ public class ConvDirectTests
         }
         var wide = Direct(narrow: false);
         Close(wide.Y, y, "forward");
+        // … and against the im2col kernels it replaces (their blocked entry points, which never take the direct path).
+        int cols = Nabla.Kernels.Conv2d.DefaultBlockColumns(geo);
+        var (yi, gxi, gwi) = (new float[y.Length], new float[x.Length], new float[wt.Length]);
+        Nabla.Kernels.Conv2d.Forward(x, wt, yi, geo, bias, cols);
+        Nabla.Kernels.Conv2d.BackwardData(gy, wt, gxi, geo, cols);
+        Nabla.Kernels.Conv2d.BackwardWeight(gy, x, gwi, geo, cols);
+        Close(wide.Y, yi, "forward against im2col");
+        if (data) Close(wide.Gx, gxi, "grad input against im2col");
+        Close(wide.Gw, gwi, "grad weight against im2col");
         Close(wide.Gx, gx, "grad input");
         Close(wide.Gw, gw, "grad weight");
         var narrow = Direct(narrow: true);
