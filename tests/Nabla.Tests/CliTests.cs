@@ -387,6 +387,18 @@ public class CliBenchTests
         Assert.True(r.GetProperty("alloc_kib_per_step").GetDouble() >= 0);
         Assert.True(r.GetProperty("step_alloc_bytes").GetDouble() >= 0);
     }
+
+    [Fact]
+    public void Resnet_bench_captures_and_times_the_resnet20_step()
+    {
+        // The bench exits non-zero when the step cannot be captured; resnet:20 exercises every direct-convolution path.
+        var o = new StringWriter();
+        var e = new StringWriter();
+        Assert.True(Nabla.Cli.Program.Run(["bench", "resnet", "--seconds", "0.1", "--json"], o, e) == 0, e.ToString());
+        var r = JsonDocument.Parse(o.ToString()).RootElement;
+        Assert.Equal("resnet", r.GetProperty("workload").GetString());
+        Assert.True(r.GetProperty("samples_per_s").GetDouble() > 0);
+    }
 }
 
 public class CliAugmentTests
