@@ -262,10 +262,20 @@ internal static class LabCommand
 
     /// <summary>One sentence on what the run showed, comparing the shallowest and deepest nets of each kind.</summary>
     // Every lab names its figures "<lab>-<what>.png": an earlier report's figures are replaced with it, never left beside it.
-    private static IEnumerable<string> LabFigures(string dir) =>
-        !Directory.Exists(dir) ? [] :
-        Directory.EnumerateFiles(dir, "*.png").Select(Path.GetFileName).OfType<string>()
-            .Where(f => Nabla.Lab.LabRegistry.Names.Any(n => f.StartsWith(n + "-", StringComparison.Ordinal)));
+    // A folder that cannot be listed yields none here: PrepareRunFolder's write probe then reports it (one line, exit 1).
+    private static List<string> LabFigures(string dir)
+    {
+        try
+        {
+            return !Directory.Exists(dir) ? [] :
+                [.. Directory.EnumerateFiles(dir, "*.png").Select(Path.GetFileName).OfType<string>()
+                    .Where(f => Nabla.Lab.LabRegistry.Names.Any(n => f.StartsWith(n + "-", StringComparison.Ordinal)))];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
 
     private static string Pct(double v) => (v * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
 
