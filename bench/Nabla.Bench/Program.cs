@@ -13,6 +13,8 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "gflops")
             return GflopsTable.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "fusion")
+            return FusionTable.Run(args[1..]);
         if (args.Length > 0 && args[0] == "conv")
             return ConvTable.Run(args[1..]);
         if (args.Length > 0 && args[0] is "mlp" or "cnn" or "cnn-bn" or "resnet")

@@ -324,6 +324,11 @@ public class BatchNormPlaneTests
                 Nabla.Kernels.BatchNorm.NormalizePlane(x, mean, inv, gamma, beta, keep ? h : default, y);
                 Assert.Equal(Bits(refY), Bits(y));
                 if (keep) Assert.Equal(Bits(refH), Bits(h));
+                // With the ReLU fused: the bits of the ReLU kernel's own pass over the normalised plane.
+                System.Numerics.Tensors.TensorPrimitives.Max(refY, 0f, refY);
+                Nabla.Kernels.BatchNorm.NormalizePlane(x, mean, inv, gamma, beta, keep ? h : default, y, relu: true);
+                Assert.Equal(Bits(refY), Bits(y));
+                if (keep) Assert.Equal(Bits(refH), Bits(h));
 
                 var refDx = new float[n];
                 System.Numerics.Tensors.TensorPrimitives.Multiply(x, -0.3f, refDx);
@@ -333,6 +338,9 @@ public class BatchNormPlaneTests
                 var dx = new float[n];
                 Nabla.Kernels.BatchNorm.BackwardPlane(dy, x, 0.2f, 0.3f, gamma, dx);
                 Assert.Equal(Bits(refDx), Bits(dx));
+                var inPlace = (float[])dy.Clone();   // the fused backward runs it in place on the masked dy
+                Nabla.Kernels.BatchNorm.BackwardPlane(inPlace, x, 0.2f, 0.3f, gamma, inPlace);
+                Assert.Equal(Bits(refDx), Bits(inPlace));
             }
     }
 

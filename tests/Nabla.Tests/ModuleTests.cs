@@ -189,3 +189,114 @@ public class ReluMaxPoolOrderTests
         Assert.Contains(plain[2], v => v != 0);
     }
 }
+
+/// <summary>
+/// BatchNorm → ReLU and a residual block's add → ReLU run as one node each (Sequential, the ResNets' stem and blocks,
+/// Bottleneck): the same bits as the separate layers, forward, every gradient and the running statistics, in training
+/// and evaluation, for 1d and 2d inputs, with and without a gradient for the input.
+/// </summary>
+public class NormReluFusionTests
+{
+    static float[][] Run(bool fuse, Func<Generator, Module> build, int[] shape, bool training, bool inputGrad = true)
+    {
+        (bool savedNorm, bool savedAdd) = (Sequential.FuseNormRelu, Sequential.FuseAddRelu);
+        (Sequential.FuseNormRelu, Sequential.FuseAddRelu) = (fuse, fuse);
+        try
+        {
+            var net = build(new Generator(5));
+            // Two training steps' worth of statistics first, so evaluation reads moved running averages.
+            for (int i = 0; i < 2; i++) net.Forward(Tensor.Randn(shape, new Generator((ulong)(10 + i))));
+            if (!training) net.Eval();
+            var x = Tensor.Randn(shape, new Generator(7));
+            if (inputGrad) x.RequiresGrad_();
+            var y = net.Forward(x);
+            (y * Tensor.Randn([.. y.Shape], new Generator(8))).Sum().Backward();
+            return [y.ToArray(), inputGrad ? x.Grad!.ToArray() : [],
+                .. net.NamedParameters().Select(p => p.Parameter.Grad?.ToArray() ?? []),
+                .. net.StateDict().Where(kv => kv.Value.Float is not null).Select(kv => kv.Value.Float!.ToArray())];
+        }
+        finally { (Sequential.FuseNormRelu, Sequential.FuseAddRelu) = (savedNorm, savedAdd); }
+    }
+
+    public static TheoryData<string, bool> Cases() => new()
+    {
+        { "bn2d", true }, { "bn2d", false }, { "bn1d", true }, { "bn1d", false }, { "resnet", true }, { "resnet", false },
+        { "bottleneck", true }, { "bottleneck", false }, { "bottleneck-stride", true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Fused_batchnorm_relu_gives_the_bits_of_the_two_layers(string net, bool training)
+    {
+        (Func<Generator, Module> build, int[] shape) = net switch
+        {
+            "bn2d" => ((Func<Generator, Module>)(g => new Sequential(new Conv2d(3, 4, 3, g, padding: 1), new BatchNorm2d(4), new ReLU(), new Flatten())), new[] { 3, 3, 9, 9 }),
+            "bn1d" => (g => new Sequential(new Linear(6, 5, g), new BatchNorm1d(5), new ReLU()), new[] { 7, 6 }),
+            "bottleneck" => (g => new Bottleneck(8, 2, 1, g), new[] { 3, 8, 9, 9 }),
+            "bottleneck-stride" => (g => new Bottleneck(4, 2, 2, g), new[] { 3, 4, 16, 16 }),
+            _ => (g => new ResNet(8, 1, 3, g), new[] { 2, 1, 32, 32 }),
+        };
+        var fused = Run(true, build, shape, training);
+        var plain = Run(false, build, shape, training);
+        Assert.Equal(plain.Length, fused.Length);
+        for (int i = 0; i < plain.Length; i++)
+            Assert.Equal(plain[i].Select(BitConverter.SingleToInt32Bits), fused[i].Select(BitConverter.SingleToInt32Bits));
+        if (net != "resnet") Assert.Contains(0f, fused[0]);   // some outputs were cut by the ReLU
+        Assert.Contains(fused[1], v => v != 0);
+    }
+
+    // Without a gradient for the input (a first layer) the masked gradient goes to a scratch plane, not dx.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Fused_batchnorm_relu_without_an_input_gradient_gives_the_same_parameter_gradients(bool training)
+    {
+        Func<Generator, Module> build = g => new Sequential(new BatchNorm2d(3), new ReLU(), new Conv2d(3, 2, 3, g), new BatchNorm2d(2), new ReLU());
+        var fused = Run(true, build, [4, 3, 10, 10], training, inputGrad: false);
+        var plain = Run(false, build, [4, 3, 10, 10], training, inputGrad: false);
+        for (int i = 0; i < plain.Length; i++)
+            Assert.Equal(plain[i].Select(BitConverter.SingleToInt32Bits), fused[i].Select(BitConverter.SingleToInt32Bits));
+        Assert.Contains(fused[2], v => v != 0);   // the first BatchNorm's γ gradient
+    }
+
+    [Fact]
+    public void Before_a_max_pooling_the_relu_moves_after_the_pool_instead_of_fusing()
+    {
+        var g = new Generator(3);
+        var net = new Sequential(new Conv2d(1, 2, 3, g), new BatchNorm2d(2), new ReLU(), new MaxPool2d(2));
+        Assert.Equal("Relu", net.Forward(Tensor.Randn([2, 1, 6, 6], g).RequiresGrad_()).GradFn!.Name);
+    }
+
+    [Fact]
+    public void The_fused_node_is_what_runs_unless_a_layer_is_hooked()
+    {
+        var g = new Generator(1);
+        var net = new Sequential(new Conv2d(1, 3, 3, g, padding: 1), new BatchNorm2d(3), new ReLU());
+        var x = Tensor.Randn([5, 1, 8, 8], g).RequiresGrad_();
+        Assert.Equal("BatchNormRelu", net.Forward(x).GradFn!.Name);
+        using (net[2].RegisterForwardHook((_, _, _) => { }))
+            Assert.Equal("Relu", net.Forward(x).GradFn!.Name);   // a hooked ReLU sees its own input and output
+        // Planes below MinFusedPlane values (BatchNorm1d: one value) keep the ReLU apart, where it is cheaper.
+        var mlp = new Sequential(new Linear(4, 3, g), new BatchNorm1d(3), new ReLU());
+        Assert.Equal("Relu", mlp.Forward(Tensor.Randn([5, 4], g).RequiresGrad_()).GradFn!.Name);
+        var resnet = new ResNet(8, 1, 3, new Generator(2));
+        var names = new HashSet<string>();
+        void Walk(Nabla.Autograd.Node? n)
+        {
+            if (n is null || !names.Add(n.Name + "#" + System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(n))) return;
+            foreach (var i in n.Inputs) Walk(i.GradFn);
+        }
+        Walk(resnet.Forward(Tensor.Randn([2, 1, 32, 32], g).RequiresGrad_()).GradFn);   // stage 3 at 8×8: planes of 64
+        // The stem and each block's first BatchNorm (4 in resnet:8) are fused; each block's second is followed by the
+        // add, fused with the block's last ReLU.
+        Assert.Equal(4, names.Count(n => n.StartsWith("BatchNormRelu#", StringComparison.Ordinal)));
+        Assert.Equal(3 + 2, names.Count(n => n.StartsWith("BatchNorm#", StringComparison.Ordinal)));   // bn2 ×3 and the two projections
+        Assert.Equal(3, names.Count(n => n.StartsWith("AddRelu#", StringComparison.Ordinal)));
+        Assert.DoesNotContain(names, n => n.StartsWith("Relu#", StringComparison.Ordinal) || n.StartsWith("Add#", StringComparison.Ordinal));
+        // A block whose activation is hooked keeps its add and ReLU apart, so the hook sees the ReLU's own input.
+        var block = new BasicBlock(2, 2, 1, g);
+        using (block.Activation.RegisterForwardHook((_, _, _) => { }))
+            Assert.Equal("Relu", block.Forward(Tensor.Randn([2, 2, 4, 4], g).RequiresGrad_()).GradFn!.Name);
+        Assert.Equal("AddRelu", block.Forward(Tensor.Randn([2, 2, 4, 4], g).RequiresGrad_()).GradFn!.Name);
+    }
+}

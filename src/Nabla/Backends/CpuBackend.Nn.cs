@@ -120,14 +120,14 @@ public sealed partial class CpuBackend
     // ---- batch normalisation -------------------------------------------------------------------------------
 
     /// <inheritdoc/>
-    public void BatchNorm(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, Tensor invstd, float eps, bool batchStatistics, Tensor y, Tensor? xhat)
+    public void BatchNorm(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, Tensor invstd, float eps, bool batchStatistics, Tensor y, Tensor? xhat, bool relu = false)
     {
         int n = x.shape[0], c = x.shape[1], s = x.Numel / Math.Max(1, n * c);
         Submit(new BatchNormLaunch(In(x), Opt(weight), Opt(bias), Out(mean), Out(variance), Out(invstd), eps, batchStatistics, Out(y),
-            xhat is null ? new Buf([], 0, 0) : Out(xhat), n, c, s));
+            xhat is null ? new Buf([], 0, 0) : Out(xhat), n, c, s, relu));
     }
 
-    private sealed class BatchNormLaunch(Buf x, Buf w, Buf b, Buf mean, Buf variance, Buf invstd, float eps, bool batch, Buf y, Buf xhat, int n, int c, int s) : Launch
+    private sealed class BatchNormLaunch(Buf x, Buf w, Buf b, Buf mean, Buf variance, Buf invstd, float eps, bool batch, Buf y, Buf xhat, int n, int c, int s, bool relu) : Launch
     {
         public override void Remap(Func<float[], float[]> map)
         {
@@ -148,23 +148,24 @@ public sealed partial class CpuBackend
             var inv = invstd.Out;
             for (int i = 0; i < inv.Length; i++) inv[i] = 1f / MathF.Sqrt(v[i] + eps);
             Kernels.BatchNorm.Normalize(x.In, n, c, s, mean.In, invstd.In, w.N == 0 ? default : w.In, b.N == 0 ? default : b.In, y.Out,
-                xhat.N == 0 ? default : xhat.Out);
+                xhat.N == 0 ? default : xhat.Out, relu);
         }
     }
 
     /// <inheritdoc/>
-    public void BatchNormBackward(Tensor gy, Tensor xhat, Tensor invstd, Tensor? weight, bool batchStatistics, Tensor? gx, Tensor? gweight, Tensor? gbias)
+    public void BatchNormBackward(Tensor gy, Tensor xhat, Tensor invstd, Tensor? weight, bool batchStatistics, Tensor? gx, Tensor? gweight, Tensor? gbias, Tensor? reluOutput = null)
     {
         int n = gy.shape[0], c = gy.shape[1], s = gy.Numel / Math.Max(1, n * c);
         var none = new Buf([], 0, 0);
         Submit(new BatchNormBackwardLaunch(In(gy), In(xhat), In(invstd), Opt(weight), batchStatistics,
-            gx is null ? none : Out(gx), gweight is null ? none : Out(gweight), gbias is null ? none : Out(gbias), n, c, s));
+            gx is null ? none : Out(gx), gweight is null ? none : Out(gweight), gbias is null ? none : Out(gbias), n, c, s, Opt(reluOutput)));
     }
 
-    private sealed class BatchNormBackwardLaunch(Buf dy, Buf xhat, Buf invstd, Buf w, bool batch, Buf dx, Buf dw, Buf db, int n, int c, int s) : Launch
+    private sealed class BatchNormBackwardLaunch(Buf dy, Buf xhat, Buf invstd, Buf w, bool batch, Buf dx, Buf dw, Buf db, int n, int c, int s, Buf relu) : Launch
     {
         public override void Remap(Func<float[], float[]> map)
         {
+            relu = relu with { A = map(relu.A) };
             dy = dy with { A = map(dy.A) };
             xhat = xhat with { A = map(xhat.A) };
             invstd = invstd with { A = map(invstd.A) };
@@ -176,7 +177,7 @@ public sealed partial class CpuBackend
 
         public override void Run() =>
             Kernels.BatchNorm.Backward(dy.In, xhat.In, n, c, s, invstd.In, w.N == 0 ? default : w.In, batch, dx.N == 0 ? default : dx.Out,
-                dw.N == 0 ? default : dw.Out, db.N == 0 ? default : db.Out);
+                dw.N == 0 ? default : dw.Out, db.N == 0 ? default : db.Out, relu.N == 0 ? default : relu.In);
     }
 
     /// <inheritdoc/>

@@ -107,12 +107,16 @@ public interface IBackend
     /// <summary>
     /// Batch normalisation of x (N, C, …): with <paramref name="batchStatistics"/> the per-channel mean and biased
     /// variance of x go to <paramref name="mean"/> and <paramref name="variance"/>, else those are read;
-    /// invstd ← 1/√(σ² + ε); y ← γ(x − μ)·invstd + β (γ, β null = 1, 0); x̂ ← (x − μ)·invstd when given.
+    /// invstd ← 1/√(σ² + ε); y ← γ(x − μ)·invstd + β (γ, β null = 1, 0), then y ← max(y, 0) with
+    /// <paramref name="relu"/>; x̂ ← (x − μ)·invstd when given.
     /// </summary>
-    void BatchNorm(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, Tensor invstd, float eps, bool batchStatistics, Tensor y, Tensor? xhat);
+    void BatchNorm(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, Tensor invstd, float eps, bool batchStatistics, Tensor y, Tensor? xhat, bool relu = false);
 
-    /// <summary>The batch-normalisation backward into whichever of gx, gweight, gbias are given (overwritten).</summary>
-    void BatchNormBackward(Tensor gy, Tensor xhat, Tensor invstd, Tensor? weight, bool batchStatistics, Tensor? gx, Tensor? gweight, Tensor? gbias);
+    /// <summary>
+    /// The batch-normalisation backward into whichever of gx, gweight, gbias are given (overwritten); with
+    /// <paramref name="reluOutput"/> (the fused ReLU's output) gy counts only where that output is positive.
+    /// </summary>
+    void BatchNormBackward(Tensor gy, Tensor xhat, Tensor invstd, Tensor? weight, bool batchStatistics, Tensor? gx, Tensor? gweight, Tensor? gbias, Tensor? reluOutput = null);
 
     /// <summary>
     /// One training batch's running-estimate update: batches ← batches + 1; f = momentum or 1/batches;

@@ -51,6 +51,7 @@ public static class ElementwiseNaive
         BinaryOp.Greater => a > b ? 1f : 0f,
         BinaryOp.GreaterEqual => a >= b ? 1f : 0f,
         BinaryOp.Equal => a == b ? 1f : 0f,
+        BinaryOp.AddRelu => Unary(UnaryOp.Relu, a + b, 0, 0),
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, "Unknown binary op."),
     };
 

@@ -78,6 +78,8 @@ public enum BinaryOp
     GreaterEqual,
     /// <summary>1 if a == b else 0.</summary>
     Equal,
+    /// <summary>max(a + b, 0), NaN propagating: the residual addition and the ReLU after it in one pass.</summary>
+    AddRelu,
 }
 
 /// <summary>Reductions over a set of dims.</summary>

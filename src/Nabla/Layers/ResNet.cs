@@ -73,10 +73,9 @@ public sealed class BasicBlock : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        var y = _activation.Call(ResNet.Normalize(_bn1, _conv1.Call(input)));
+        var y = ResNet.NormalizeActivate(_bn1, _activation, _conv1.Call(input));
         y = ResNet.Normalize(_bn2, _conv2.Call(y));
-        if (HasShortcut) y = y + (_downsample?.Call(input) ?? input);
-        return _activation.Call(y);
+        return HasShortcut ? ResNet.AddActivate(y, _downsample?.Call(input) ?? input, _activation) : _activation.Call(y);
     }
 }
 
@@ -119,11 +118,10 @@ public sealed class Bottleneck : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        var y = _bn1.Call(_conv1.Call(input)).Relu();
-        y = _bn2.Call(_conv2.Call(y)).Relu();
+        var y = ResNet.NormalizeRelu(_bn1, _conv1.Call(input));
+        y = ResNet.NormalizeRelu(_bn2, _conv2.Call(y));
         y = _bn3.Call(_conv3.Call(y));
-        if (HasShortcut) y = y + (_downsample?.Call(input) ?? input);
-        return y.Relu();
+        return HasShortcut ? ResNet.AddRelu(y, _downsample?.Call(input) ?? input) : y.Relu();
     }
 }
 
@@ -243,6 +241,23 @@ public sealed class ResNet : Module
 
     internal static Tensor Normalize(Module? norm, Tensor x) => norm is null ? x : norm.Call(x);
 
+    // act(norm(x)): a BatchNorm then a ReLU, neither hooked, run as one node (the same bits; see BatchNormBase.ForwardRelu).
+    // relu(bn(x)) for a block whose ReLU is not a module (Bottleneck's): fused unless the BatchNorm is hooked.
+    internal static Tensor NormalizeRelu(BatchNormBase bn, Tensor x) =>
+        Sequential.FuseNormRelu && !bn.HasForwardHooks ? bn.ForwardRelu(x) : bn.Call(x).Relu();
+
+    // act(branch + shortcut): with a ReLU that is not hooked, one node (the same bits; see AddReluOp).
+    internal static Tensor AddActivate(Tensor branch, Tensor shortcut, Module activation) =>
+        activation is ReLU && !activation.HasForwardHooks ? AddRelu(branch, shortcut) : activation.Call(branch + shortcut);
+
+    internal static Tensor AddRelu(Tensor branch, Tensor shortcut) =>
+        Sequential.FuseAddRelu && Shapes.Equal(branch.shape, shortcut.shape) ? Ops.AddReluOp.Forward(branch, shortcut) : (branch + shortcut).Relu();
+
+    internal static Tensor NormalizeActivate(Module? norm, Module activation, Tensor x) =>
+        Sequential.FuseNormRelu && norm is BatchNormBase bn && activation is ReLU && !bn.HasForwardHooks && !activation.HasForwardHooks
+            ? bn.ForwardRelu(x)
+            : activation.Call(Normalize(norm, x));
+
     // γ of a normalisation this net builds.
     private static Tensor Gamma(Module norm) => norm switch
     {
@@ -275,7 +290,7 @@ public sealed class ResNet : Module
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Rank != 4) throw new ArgumentException($"ResNet: input {Shapes.Format(input.Shape.ToArray())} must be (N, C, H, W).", nameof(input));
-        var y = _activation.Call(Normalize(_bn1, _conv1.Call(input)));
+        var y = NormalizeActivate(_bn1, _activation, _conv1.Call(input));
         foreach (var stage in _layers) y = stage.Call(y);
         y = Functional.AdaptiveAvgPool2d(y, 1, 1).Flatten(1);
         if (_dropout is not null) y = _dropout.Call(y);

@@ -66,14 +66,22 @@ public abstract class BatchNormBase : Module
     }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input)
+    public override Tensor Forward(Tensor input) => Forward(input, relu: false);
+
+    /// <summary>
+    /// relu(BatchNorm(input)) as one node: the bits of this layer then a ReLU, forward and backward, without the ReLU's
+    /// tensor and passes (containers call it where a ReLU follows and neither layer has forward hooks).
+    /// </summary>
+    public Tensor ForwardRelu(Tensor input) => Forward(input, relu: true);
+
+    private Tensor Forward(Tensor input, bool relu)
     {
         ArgumentNullException.ThrowIfNull(input);
         CheckInput(input);
         bool useBatch = Training || !TrackRunningStats;
         if (!useBatch)
-            return BatchNormOp.Forward(input, Weight, Bias, RunningMean!, RunningVar!, Eps).Output;
-        var (y, mean, variance) = BatchNormOp.Forward(input, Weight, Bias, null, null, Eps);
+            return BatchNormOp.Forward(input, Weight, Bias, RunningMean!, RunningVar!, Eps, relu).Output;
+        var (y, mean, variance) = BatchNormOp.Forward(input, Weight, Bias, null, null, Eps, relu);
         // r ← (1 − f)·r + f·μ_B and v ← (1 − f)·v + f·σ²_B·m/(m − 1) (the unbiased variance), f the momentum or
         // 1/batches seen, m values per channel: a launch, so a captured step advances them too.
         if (Training && TrackRunningStats)
