@@ -300,3 +300,25 @@ public class NormReluFusionTests
         Assert.Equal("AddRelu", block.Forward(Tensor.Randn([2, 2, 4, 4], g).RequiresGrad_()).GradFn!.Name);
     }
 }
+
+/// <summary>The fused nodes against finite differences (away from ReLU's kink, a few elements allowed near it).</summary>
+public class FusedNodeGradCheckTests
+{
+    [Fact]
+    public void AddRelu_gradients_match_finite_differences()
+    {
+        var result = Nabla.Autograd.GradCheck.Check(t => Nabla.Ops.AddReluOp.Forward(t[0], t[1]).Square().Sum(),
+            [Tensor.Randn([2, 3, 4, 4], 1), Tensor.Randn([2, 3, 4, 4], 2)], kinkTolerance: 0.05);
+        Assert.True(result.Passed, result.ToString());
+    }
+
+    [Fact]
+    public void BatchNormRelu_gradients_match_finite_differences()
+    {
+        var bn = new BatchNorm2d(3);
+        var w = Tensor.Randn([2, 3, 8, 8], 4);   // a fixed weighting, so the loss is not a function of the batch mean only
+        var result = Nabla.Autograd.GradCheck.Check(t => (bn.ForwardRelu(t[0]) * w).Sum(), [Tensor.Randn([2, 3, 8, 8], 3)], kinkTolerance: 0.05);
+        Assert.True(result.Passed, result.ToString());
+        Assert.Equal("BatchNormRelu", bn.ForwardRelu(Tensor.Randn([2, 3, 8, 8], 5).RequiresGrad_()).GradFn!.Name);
+    }
+}
