@@ -7,10 +7,7 @@ namespace Nabla.Cli;
 /// <summary><c>nabla evaluate</c>: a saved model on a dataset's test part.</summary>
 internal static class EvaluateCommand
 {
-    private static readonly Opt ModelPath = new()
-    {
-        Name = "--model", Value = "DIR|FILE", Help = "a run folder written by 'nabla train', or a .safetensors file (from Nabla or PyTorch) with --arch",
-    };
+    private static readonly Opt ModelPath = SavedModel.ModelPath;
 
     private static readonly Opt[] Options =
     [
@@ -42,34 +39,8 @@ internal static class EvaluateCommand
             stdout.Write(Help);
             return Program.Ok;
         }
-        string model = a.String("--model") ?? throw new UsageException("--model DIR|FILE.safetensors is required.");
+        var (config, weights, runFolder) = SavedModel.Resolve(a);
         var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
-        RunConfig config;
-        string weights;
-        bool runFolder = Directory.Exists(model);
-        if (runFolder)
-        {
-            string cfg = Path.Combine(model, "config.json");
-            weights = Path.Combine(model, "model.safetensors");
-            if (!File.Exists(cfg) || !File.Exists(weights))
-                throw new UsageException($"--model: {model} has no {(!File.Exists(cfg) ? "config.json" : "model.safetensors")}; a folder must be a finished 'nabla train' run.");
-            if (a.Given.FirstOrDefault(o => o == RunOptions.Arch || RunOptions.ModelShapeOptions.Contains(o)) is { } shape)
-                throw new UsageException($"{shape.Name}: {cfg} gives the model's layout; --arch and the model options apply to a bare .safetensors file.");
-            config = RunConfig.Parse(TrainCommand.ReadInput(cfg, "--model"), cfg);
-            if (a.String("--task") is { } task && task.Trim().ToLowerInvariant() != config.Task)
-                throw new UsageException($"--task: the model in {model} was trained for {config.Task}; its outputs cannot be scored as {CliArgs.Clip(task)}.");
-        }
-        else if (File.Exists(model))
-        {
-            if (!a.Has("--arch")) throw new UsageException($"--model {model}: a bare .safetensors file needs --arch SPEC (the layout, as train --model takes it).");
-            weights = model;
-            config = new RunConfig();
-        }
-        else throw new UsageException($"--model: '{model}' does not exist.");
-        // Run folder or not, the options given go through the same declarations as train's.
-        config = RunOptions.Apply(config, a).Resolved();
-        Threads.Count = config.Threads;
-
         // Scored as it is, so a one-class test set is fine here; --test none scores every row, carving nothing.
         var data = DataSources.Load(config, given, runFolder ? config.Classes : null, runFolder ? config.Features : null, everyRow: config.Test == "none");
         var test = data.Test!;

@@ -1,0 +1,254 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Nabla.Onnx;
+
+namespace Nabla.Tests;
+
+/// <summary>
+/// ONNX export: every layer type either exports (and ONNX Runtime 1.32 gives Nabla's eval outputs) or stands on the
+/// named refusal list, walked over the assembly's module types and the activation registry.
+/// </summary>
+public class OnnxExportTests
+{
+    // ONNX Runtime's output for the exported model on x.
+    internal static float[] RunOnnx(byte[] model, Tensor x, string input = "input")
+    {
+        using var options = new SessionOptions { IntraOpNumThreads = 1 };
+        using var session = new InferenceSession(model, options);
+        var tensor = new DenseTensor<float>(x.ToArray(), [.. x.Shape]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(input, tensor)]);
+        return results.First().AsTensor<float>().ToArray();
+    }
+
+    // Moves BatchNorm's running statistics off their initial values, so eval is not the identity normalisation.
+    static void Warm(Module m, int[] shape)
+    {
+        m.Train();
+        using (Nabla.Autograd.GradMode.NoGrad())
+            for (int i = 0; i < 3; i++) m.Forward(Tensor.Randn(shape, new Generator((ulong)(50 + i))) * 2f + 0.5f);
+        m.Eval();
+    }
+
+    static void AssertExportMatches(Module m, int[] shape, double tol = 2e-5, OnnxExportOptions? options = null, bool warm = true)
+    {
+        if (warm) Warm(m, shape);
+        m.Eval();
+        var bytes = OnnxExport.ToBytes(m, shape, options);
+        // Another batch size than the sample's: the batch dim is symbolic.
+        int[] other = [shape[0] + 1, .. shape[1..]];
+        foreach (var s in new[] { shape, options?.DynamicBatch == false ? shape : other })
+        {
+            var x = Tensor.Randn(s, new Generator(9));
+            Tensor expected;
+            using (Nabla.Autograd.GradMode.NoGrad()) expected = m.Forward(x);
+            var want = expected.ToArray();
+            var got = RunOnnx(bytes, x, options?.InputName ?? "input");
+            Assert.Equal(want.Length, got.Length);
+            for (int i = 0; i < want.Length; i++)
+                Assert.True(Math.Abs(want[i] - got[i]) <= tol * (1 + Math.Abs(want[i])),
+                    $"{m.GetType().Name} {Shapes.Format(s)} [{i}]: Nabla {want[i]}, ONNX Runtime {got[i]}");
+        }
+    }
+
+    static Generator G => new(3);
+
+    public static TheoryData<string> Activations() => new(Nabla.Activations.Names);
+
+    [Theory]
+    [MemberData(nameof(Activations))]
+    public void Every_registered_activation_exports_and_matches_onnx_runtime(string name)
+    {
+        var act = Nabla.Activations.Create(name);
+        Assert.Contains(act.GetType(), OnnxExport.Supported);
+        // Inputs wide enough to reach softplus's threshold and GELU's tails.
+        AssertExportMatches(new Sequential(new Linear(5, 7, G), act, new Linear(7, 3, G)), [4, 5], warm: false);
+        var x = Tensor.Randn([4, 5], 1) * 15f;
+        var seq = new Sequential(act);
+        var want = seq.Forward(x).ToArray();
+        var got = RunOnnx(OnnxExport.ToBytes(seq, [4, 5]), x);
+        for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - got[i]) <= 2e-5 * (1 + Math.Abs(want[i])), $"{name}({x.ToArray()[i]}): {want[i]} vs {got[i]}");
+    }
+
+    [Fact]
+    public void Activations_with_arguments_export_them()
+    {
+        AssertExportMatches(new Sequential(new LeakyReLU(0.2f), new ELU(0.7f), new Softplus(2f, 3f), new GELU("tanh")), [3, 6], warm: false);
+    }
+
+    public static TheoryData<string> Zoo() => new(ZooModels.Keys);
+
+    static readonly Dictionary<string, (Func<Module> Build, int[] Shape)> ZooModels = new()
+    {
+        ["mlp"] = (() => new Sequential(new Linear(64, 16, G), new ReLU(), new Dropout(0.3f), new Linear(16, 4, G)) { FlattenInput = true }, [2, 1, 8, 8]),
+        ["conv-bn-pool"] = (() => new Sequential(new Conv2d(3, 4, 3, G, padding: 1), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2), new Conv2d(4, 6, 3, G, stride: 2, padding: 1, dilation: 1, groups: 2),
+            new AvgPool2d(3, stride: 1, padding: 1, countIncludePad: false), new AdaptiveAvgPool2d(1), new Flatten(), new Linear(6, 3, G), new LogSoftmax(1)), [2, 3, 12, 12]),
+        ["pools"] = (() => new Sequential(new MaxPool2d(3, stride: 2, padding: 1, ceilMode: true), new AvgPool2d(2, ceilMode: false), new AdaptiveAvgPool2d(2), new Flatten(1, -1)), [2, 2, 17, 17]),
+        ["dilated-grouped"] = (() => new Sequential(new Conv2d(4, 4, 3, G, padding: 2, dilation: 2, groups: 4, bias: false), new Conv2d(4, 2, 1, G)), [1, 4, 9, 9]),
+        ["transpose"] = (() => new Sequential(new ConvTranspose2d(3, 2, 3, G, stride: 2, padding: 1, outputPadding: 1), new Tanh()), [2, 3, 5, 5]),
+        ["norms"] = (() => new Sequential(new Conv2d(2, 4, 3, G, padding: 1), new GroupNorm(2, 4), new InstanceNorm2d(4, affine: true), new LayerNorm([4, 6, 6]), new Sigmoid()), [2, 2, 6, 6]),
+        ["instance-tracked"] = (() => new Sequential(new InstanceNorm1d(3, trackRunningStats: true), new InstanceNorm1d(3, affine: true)), [2, 3, 5]),
+        ["instance2d-tracked"] = (() => new Sequential(new InstanceNorm2d(3, affine: true, trackRunningStats: true)), [2, 3, 4, 5]),
+        ["batchnorm1d"] = (() => new Sequential(new Linear(6, 5, G), new BatchNorm1d(5), new ReLU(), new Linear(5, 2, G)), [4, 6]),
+        ["dropouts"] = (() => new Sequential(new Dropout2d(0.25f, mode: DropoutMode.Classic), new Dropout(0.5f, mode: DropoutMode.Classic), new GaussianNoise(0.3f),
+            new Identity(), new Flatten(2), new DropConnect(new Linear(16, 3, G), 0.2f, mode: DropoutMode.Classic), new DropConnect(new Linear(3, 2, G), 0.4f)), [2, 3, 4, 4]),
+        ["weight-norms"] = (() => new Sequential(new WeightStandardization(new Conv2d(2, 3, 3, G)), new SpectralNorm(new Conv2d(3, 2, 1, G), G), new Flatten(),
+            new WeightStandardization(new Linear(18, 4, G), WeightStandardizationMode.MinMax), new SpectralNorm(new Linear(4, 2, G), G)), [2, 2, 5, 5]),
+        ["resnet8"] = (() => new ResNet(8, 1, 5, G), [2, 1, 16, 16]),
+        ["resnet8-group-gelu-dropout"] = (() => new ResNet(8, 3, 4, G, activation: "gelu", norm: "group:2", dropout: 0.2f), [2, 3, 12, 12]),
+        ["plain8"] = (() => new ResNet(8, 1, 3, G, residual: false), [1, 1, 10, 10]),
+        ["bottleneck"] = (() => new Sequential(new Bottleneck(8, 2, 1, G), new Bottleneck(8, 4, 2, G)), [2, 8, 8, 8]),
+        ["ensemble-probabilities"] = (() => new Ensemble([new Sequential(new Linear(5, 3, G)), new Sequential(new Linear(5, 8, G), new Mish(), new Linear(8, 3, G))]), [3, 5]),
+        ["ensemble-mean"] = (() => new Ensemble([new Linear(5, 2, G), new Linear(5, 2, new Generator(4))], EnsembleMode.Mean), [3, 5]),
+        ["upsample"] = (() => new Sequential(new Upsample(2), new Conv2d(2, 2, 3, G), new Upsample(1.5, UpsampleMode.Bilinear), new Upsample(2, UpsampleMode.Bilinear, alignCorners: true)), [1, 2, 4, 4]),
+        ["softmax"] = (() => new Sequential(new Linear(4, 3, G), new Softmax(1)), [2, 4]),
+        ["linear-3d"] = (() => new Sequential(new Linear(4, 3, G), new SiLU()), [2, 5, 4]),
+    };
+
+    [Theory]
+    [MemberData(nameof(Zoo))]
+    public void Model_exports_and_onnx_runtime_gives_its_eval_outputs(string name)
+    {
+        var (build, shape) = ZooModels[name];
+        AssertExportMatches(build(), shape);
+    }
+
+    [Theory]
+    [InlineData("mlp:32,16", new[] { 1, 8, 8 }, "none")]
+    [InlineData("cnn", new[] { 1, 28, 28 }, "batch")]
+    [InlineData("resnet:8", new[] { 3, 16, 16 }, "batch")]
+    public void The_cli_model_specs_export(string spec, int[] sample, string norm)
+    {
+        var m = Models.FromSpec(spec, sample, 10, new Generator(1), options: new ModelOptions(Dropout: 0.2f, Norm: norm));
+        AssertExportMatches(m, [2, .. sample], tol: 5e-5);
+    }
+
+    [Fact]
+    public void Input_normalisation_and_softmax_go_into_the_graph()
+    {
+        var m = new Sequential(new Conv2d(3, 2, 3, G), new Flatten(), new Linear(2 * 4 * 4, 3, G));
+        m.Eval();
+        float[] mean = [0.5f, 0.4f, 0.3f], std = [0.2f, 0.25f, 0.3f];
+        var options = new OnnxExportOptions(InputName: "pixels", OutputName: "probabilities", InputMean: mean, InputStd: std, Softmax: true);
+        var bytes = OnnxExport.ToBytes(m, [1, 3, 6, 6], options);
+        var x = Tensor.Rand([2, 3, 6, 6], new Generator(2));
+        var want = m.Forward((x - Tensor.FromArray(mean, 3, 1, 1)) / Tensor.FromArray(std, 3, 1, 1)).Softmax(-1).ToArray();
+        var got = RunOnnx(bytes, x, "pixels");
+        for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - got[i]) <= 1e-5, $"[{i}] {want[i]} vs {got[i]}");
+        var proto = Nabla.Onnx.Proto.ModelProto.Parser.ParseFrom(bytes);
+        Assert.Equal("probabilities", proto.Graph.Output.Single().Name);
+        Assert.Equal(OnnxExport.Opset, proto.OpsetImport.Single().Version);
+        Assert.Equal("N", proto.Graph.Input.Single().Type.TensorType.Shape.Dim[0].DimParam);
+        Assert.True(m.Training is false);   // the model's mode is left as it was
+    }
+
+    [Fact]
+    public void Export_leaves_a_training_model_in_training_mode()
+    {
+        var m = new Sequential(new Linear(3, 2, G), new BatchNorm1d(2));
+        OnnxExport.ToBytes(m, [4, 3]);
+        Assert.True(m.Training);
+    }
+
+    // Every public layer type of the library is either exported or refused by name, so a new layer cannot be
+    // forgotten silently.
+    [Fact]
+    public void Every_layer_type_is_supported_or_on_the_refusal_list()
+    {
+        var layers = typeof(Module).Assembly.GetExportedTypes()
+            .Where(t => t.IsSubclassOf(typeof(Module)) && !t.IsAbstract)
+            .ToList();
+        Assert.NotEmpty(layers);
+        foreach (var t in layers)
+            Assert.True(OnnxExport.Supported.Contains(t) || OnnxExport.Refused.ContainsKey(t), $"{t.Name} is neither exported nor refused");
+        Assert.Empty(OnnxExport.Supported.Intersect(OnnxExport.Refused.Keys));
+        foreach (var t in OnnxExport.Supported) Assert.Contains(t, layers);
+    }
+
+    sealed class Custom : Module
+    {
+        public override Tensor Forward(Tensor input) => input * 2f;
+    }
+
+    [Fact]
+    public void Refused_and_unknown_layers_are_named_with_their_path()
+    {
+        var sw = new Sequential(new Conv2d(1, 2, 3, G), new SwitchNorm(2));
+        var e = Assert.Throws<OnnxExportException>(() => OnnxExport.ToBytes(sw, [2, 1, 5, 5]));
+        Assert.Contains("'1' (SwitchNorm)", e.Message);
+        var custom = new Sequential(new Linear(2, 2, G), new Sequential(new Custom()));
+        e = Assert.Throws<OnnxExportException>(() => OnnxExport.ToBytes(custom, [1, 2]));
+        Assert.Contains("'1.0'", e.Message);
+        Assert.Contains("Custom", e.Message);
+        var batchless = new Sequential(new Linear(2, 2, G), new BatchNorm1d(2, trackRunningStats: false));
+        e = Assert.Throws<OnnxExportException>(() => OnnxExport.ToBytes(batchless, [3, 2]));
+        Assert.Contains("track_running_stats", e.Message);
+        Assert.Throws<ArgumentException>(() => OnnxExport.ToBytes(new Linear(2, 2, G), [0, 2]));
+    }
+}
+
+/// <summary><c>nabla export</c>: a trained run folder to an ONNX file that ONNX Runtime scores as Nabla does.</summary>
+public class ExportCommandTests
+{
+    [Fact]
+    public void Export_writes_a_run_that_onnx_runtime_scores_like_nabla_with_the_input_normalisation_inside()
+    {
+        using var s = new ReliabilityTests.Scratch();
+        var rng = new Random(1);
+        var lines = new List<string> { "a,b,c,y" };
+        for (int i = 0; i < 60; i++)
+        {
+            double a = rng.NextDouble() * 10 + 50, b = rng.NextDouble() - 3, c = rng.NextDouble() * 100;
+            lines.Add(FormattableString.Invariant($"{a},{b},{c},{(a > 55 ? "hi" : b > -2.5 ? "mid" : "lo")}"));
+        }
+        string csv = s.Text("t.csv", string.Join("\n", lines));
+        var r = CliRunner.Run("train", "--data", csv, "--label", "y", "--model", "mlp:6", "--normalize", "--epochs", "2", "--validation", "none",
+            "--test", "none", "--out", s.P("run"));
+        Assert.True(r.code == 0, r.stderr);
+        r = CliRunner.Run("export", "--model", s.P("run"));
+        Assert.True(r.code == 0, r.stderr);
+        Assert.Contains("opset 17", r.stdout);
+        string onnx = s.P("run", "model.onnx");
+        Assert.True(File.Exists(onnx));
+
+        // Nabla's own logits on the normalised features, and ONNX Runtime's on the raw ones.
+        string cfgPath = s.P("run", "config.json");
+        var config = Nabla.Cli.RunConfig.Parse(File.ReadAllBytes(cfgPath), cfgPath);
+        var data = Data.CsvTable.Load(csv, "y", Data.TaskKind.Classification);
+        var net = Nabla.Cli.TrainCommand.BuildModel(config, data);
+        net.Load(s.P("run", "model.safetensors"));
+        net.Eval();
+        var want = net.Forward(Nabla.Cli.TrainCommand.Normalize(data, config).Features).ToArray();
+        var got = OnnxExportTests.RunOnnx(File.ReadAllBytes(onnx), data.Features);
+        for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - got[i]) <= 1e-4 * (1 + Math.Abs(want[i])), $"[{i}] {want[i]} vs {got[i]}");
+
+        // Again with probabilities: refused without --overwrite (nothing changed), then replaced.
+        long before = new FileInfo(onnx).Length;
+        r = CliRunner.Run("export", "--model", s.P("run"), "--softmax");
+        Assert.Equal(2, r.code);
+        Assert.Contains("--overwrite", r.stderr);
+        r = CliRunner.Run("export", "--model", s.P("run"), "--softmax", "--overwrite", "--onnx", s.P("p.onnx"));
+        Assert.True(r.code == 0, r.stderr);
+        var p = OnnxExportTests.RunOnnx(File.ReadAllBytes(s.P("p.onnx")), data.Features);
+        for (int row = 0; row < data.Count; row++) Assert.Equal(1.0, p.Skip(row * 3).Take(3).Sum(), 4);
+        Assert.Equal(before, new FileInfo(onnx).Length);
+    }
+
+    [Fact]
+    public void Export_refusals_exit_2_and_write_nothing()
+    {
+        using var s = new ReliabilityTests.Scratch();
+        var r = CliRunner.Run("export");
+        Assert.Equal(2, r.code);
+        Assert.Contains("--model", r.stderr);
+        string weights = s.Text("w.safetensors", "x");
+        r = CliRunner.Run("export", "--model", weights, "--arch", "mlp:4");
+        Assert.Equal(2, r.code);
+        Assert.Contains("--onnx FILE is required", r.stderr);
+        r = CliRunner.Run("export", "--model", s.P("missing"));
+        Assert.Equal(2, r.code);
+        Assert.Single(Directory.EnumerateFileSystemEntries(s.Root));
+        r = CliRunner.Run("export", "--help");
+        Assert.Equal(0, r.code);
+        Assert.Contains("--softmax", r.stdout);
+    }
+}
