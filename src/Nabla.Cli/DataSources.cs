@@ -83,7 +83,8 @@ internal static class DataSources
     /// <param name="classes">A trained model's classes: the data's are matched to them by name.</param>
     /// <param name="features">A trained model's CSV feature columns: matched by name.</param>
     /// <param name="everyRow">Score every row: the training part and the source's own test set together, nothing carved (evaluate --test none).</param>
-    public static LoadedData Load(RunConfig c, IReadOnlySet<string>? given, string[]? classes = null, string[]? features = null, bool everyRow = false)
+    public static LoadedData Load(RunConfig c, IReadOnlySet<string>? given, string[]? classes = null, string[]? features = null, bool everyRow = false,
+        bool labelsOptional = false)
     {
         var kind = KindOf(c.Data);
         CheckOptions(c, kind, given);
@@ -111,7 +112,7 @@ internal static class DataSources
                     break;
                 case SourceKind.Csv:
                     featureNames = features ?? [.. CsvTable.FeatureColumns(c.Data, c.Label!)];
-                    all = CsvTable.Load(c.Data, c.Label!, task, new CsvLayout(featureNames, classes));
+                    all = CsvTable.Load(c.Data, c.Label!, task, new CsvLayout(featureNames, classes) { LabelsOptional = labelsOptional });
                     description = $"{Path.GetFileName(c.Data)} ({all.Count} rows)";
                     break;
                 default:

@@ -47,6 +47,7 @@ public static class Program
                 "train" => TrainCommand.Run(rest, stdout, stderr, interactive),
                 "evaluate" => EvaluateCommand.Run(rest, stdout, stderr),
                 "export" => ExportCommand.Run(rest, stdout),
+                "predict" => PredictCommand.Run(rest, stdout),
                 "validate" => ValidateCommand.Validate(rest, stdout, stderr, interactive),
                 "search" => ValidateCommand.Search(rest, stdout, stderr, interactive),
                 "split" => ValidateCommand.Split(rest, stdout, stderr),
@@ -97,6 +98,7 @@ public static class Program
           nabla train [options]      train a model (defaults: MLP on the embedded Fashion-MNIST subset)
           nabla evaluate [options]   score a saved model on a dataset's test part
           nabla export [options]     write a saved model as ONNX (ONNX Runtime, ML.NET, Windows ML)
+          nabla predict [options]    a saved model's predictions for every row of some data (CSV or JSON)
           nabla validate [options]   cross-validate a configuration (k-fold, holdout, bootstrap, LOO …)
           nabla search [options]     choose hyperparameters by cross-validation (grid or random)
           nabla split [options]      show the splits a validation scheme makes

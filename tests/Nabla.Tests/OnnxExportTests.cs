@@ -252,3 +252,108 @@ public class ExportCommandTests
         Assert.Contains("--softmax", r.stdout);
     }
 }
+
+/// <summary><c>nabla predict</c>: every row of new data (a CSV may lack the label column) as CSV or JSON.</summary>
+public class PredictCommandTests
+{
+    static string Table(ReliabilityTests.Scratch s, string name, bool regression, bool labelled, bool swapColumns, int rows, int seed)
+    {
+        var rng = new Random(seed);
+        var lines = new List<string> { swapColumns ? "b,a" + (labelled ? ",y" : "") : "a,b" + (labelled ? ",y" : "") };
+        for (int i = 0; i < rows; i++)
+        {
+            double a = rng.NextDouble() * 10, b = rng.NextDouble();
+            string y = regression ? FormattableString.Invariant($"{2 * a - b}") : a > 5 ? "big" : "small";
+            string first = FormattableString.Invariant($"{(swapColumns ? b : a)},{(swapColumns ? a : b)}");
+            lines.Add(labelled ? $"{first},{y}" : first);
+        }
+        return s.Text(name, string.Join("\n", lines) + "\n");
+    }
+
+    [Fact]
+    public void Predict_scores_an_unlabelled_csv_with_its_columns_in_another_order()
+    {
+        using var s = new ReliabilityTests.Scratch();
+        string train = Table(s, "t.csv", false, true, false, 50, 1);
+        var r = CliRunner.Run("train", "--data", train, "--label", "y", "--model", "mlp:8", "--normalize", "--epochs", "3", "--validation", "none",
+            "--test", "none", "--out", s.P("run"));
+        Assert.True(r.code == 0, r.stderr);
+        string fresh = Table(s, "u.csv", false, false, true, 7, 2);
+        r = CliRunner.Run("predict", "--model", s.P("run"), "--data", fresh);
+        Assert.True(r.code == 0, r.stderr);
+        var lines = r.stdout.TrimEnd('\n').Split('\n');
+        Assert.Equal("row,class,p_big,p_small", lines[0]);
+        Assert.Equal(8, lines.Length);
+
+        // The same probabilities as the model's own softmax on the normalised rows (in the run's column order a, b).
+        string cfgPath = s.P("run", "config.json");
+        var config = Nabla.Cli.RunConfig.Parse(File.ReadAllBytes(cfgPath), cfgPath);
+        var rows = Data.CsvTable.Load(fresh, "y", Data.TaskKind.Classification, new Data.CsvLayout(["a", "b"], ["big", "small"]) { LabelsOptional = true });
+        Assert.Equal(new[] { 7, 2 }, rows.Features.Shape.ToArray());
+        var net = Nabla.Cli.TrainCommand.BuildModel(config, rows);
+        net.Load(s.P("run", "model.safetensors"));
+        net.Eval();
+        var p = net.Forward(Nabla.Cli.TrainCommand.Normalize(rows, config).Features).Softmax(-1).ToArray();
+        var freshRows = File.ReadAllLines(fresh);
+        for (int i = 0; i < 7; i++)
+        {
+            var cells = lines[i + 1].Split(',');
+            Assert.Equal((i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), cells[0]);
+            Assert.Equal(p[2 * i] > p[2 * i + 1] ? "big" : "small", cells[1]);
+            Assert.Equal(p[2 * i], float.Parse(cells[2], System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(p[2 * i + 1], float.Parse(cells[3], System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        // --json, to a file.
+        r = CliRunner.Run("predict", "--model", s.P("run"), "--data", fresh, "--json", "--out", s.P("p.json"));
+        Assert.True(r.code == 0, r.stderr);
+        Assert.Equal("", r.stdout);
+        var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(s.P("p.json"))).RootElement;
+        Assert.Equal(7, doc.GetProperty("count").GetInt32());
+        Assert.Equal(["big", "small"], doc.GetProperty("classes").EnumerateArray().Select(e => e.GetString()!));
+        var first = doc.GetProperty("predictions")[0];
+        Assert.Equal(1, first.GetProperty("row").GetInt32());
+        Assert.Equal(p[0], first.GetProperty("probabilities").GetProperty("big").GetSingle());
+    }
+
+    [Fact]
+    public void A_csv_without_its_label_column_loads_only_where_the_layout_allows_it()
+    {
+        using var s = new ReliabilityTests.Scratch();
+        string csv = s.Text("u.csv", "b,a\n1,2\n3,4\n");
+        var both = Data.CsvTable.Load(csv, "y", Data.TaskKind.Classification, new Data.CsvLayout(["a", "b"], ["p", "q"]) { LabelsOptional = true });
+        Assert.Equal([2f, 1f, 4f, 3f], both.Features.ToArray());
+        Assert.Equal(["p", "q"], both.ClassNames);
+        var reg = Data.CsvTable.Load(csv, "y", Data.TaskKind.Regression, new Data.CsvLayout(["a", "b"]) { LabelsOptional = true });
+        Assert.Equal(2, reg.Count);
+        // Without LabelsOptional, or a classification without the classes to number: the label column is required.
+        Assert.Throws<Data.CsvFormatException>(() => Data.CsvTable.Load(csv, "y", Data.TaskKind.Classification, new Data.CsvLayout(["a", "b"], ["p", "q"])));
+        Assert.Throws<Data.CsvFormatException>(() => Data.CsvTable.Load(csv, "y", Data.TaskKind.Classification, new Data.CsvLayout(["a", "b"]) { LabelsOptional = true }));
+    }
+
+    [Fact]
+    public void Predict_gives_a_regression_runs_targets_and_refuses_data_that_does_not_fit()
+    {
+        using var s = new ReliabilityTests.Scratch();
+        string train = Table(s, "t.csv", true, true, false, 40, 3);
+        var r = CliRunner.Run("train", "--data", train, "--label", "y", "--task", "regression", "--model", "mlp:4", "--epochs", "2",
+            "--validation", "none", "--test", "none", "--out", s.P("run"));
+        Assert.True(r.code == 0, r.stderr);
+        r = CliRunner.Run("predict", "--model", s.P("run"), "--data", Table(s, "u.csv", true, false, false, 3, 4));
+        Assert.True(r.code == 0, r.stderr);
+        var lines = r.stdout.TrimEnd('\n').Split('\n');
+        Assert.Equal("row,prediction", lines[0]);
+        Assert.Equal(4, lines.Length);
+        Assert.True(float.IsFinite(float.Parse(lines[1].Split(',')[1], System.Globalization.CultureInfo.InvariantCulture)));
+
+        // A column the model does not take: one line naming it, exit 2, nothing written.
+        string wrong = s.Text("w.csv", "a,c\n1,2\n");
+        r = CliRunner.Run("predict", "--model", s.P("run"), "--data", wrong, "--out", s.P("out.csv"));
+        Assert.Equal(2, r.code);
+        Assert.Contains("'c'", r.stderr);
+        Assert.False(File.Exists(s.P("out.csv")));
+        r = CliRunner.Run("predict", "--help");
+        Assert.Equal(0, r.code);
+        Assert.Contains("p_CLASS", r.stdout);
+    }
+}

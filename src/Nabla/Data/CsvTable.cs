@@ -124,12 +124,13 @@ public static class CsvTable
                         throw new CsvFormatException($"{source}: the label column '{labelColumn}' appears twice in the header (columns {label + 1} and {c + 1}).");
                     label = c;
                 }
-            if (label < 0)
+            bool unlabelled = label < 0 && layout is { LabelsOptional: true } && (task == TaskKind.Regression || layout.Classes is not null);
+            if (label < 0 && !unlabelled)
                 throw new CsvFormatException($"{source}: no column named '{labelColumn}'; the columns are: {Names(headers)}.");
             int group = groupColumn is null ? -1 : Array.IndexOf(headers, groupColumn);
             if (groupColumn is not null && group < 0)
                 throw new CsvFormatException($"{source}: no group column named '{groupColumn}'; the columns are: {Names(headers)}.");
-            int width = headers.Length - 1 - (group >= 0 ? 1 : 0);
+            int width = headers.Length - (unlabelled ? 0 : 1) - (group >= 0 ? 1 : 0);
             if (width == 0)
                 throw new CsvFormatException($"{source}: the only column is the label column '{labelColumn}'; expected at least one numeric feature column.");
             // slot[c]: where column c's value goes within a row of features (file order without a layout).
@@ -191,6 +192,10 @@ public static class CsvTable
                 throw new CsvFormatException($"{source}: the file has a header but no data rows.");
 
             var x = Tensor.FromArray(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(features), (int)row, width);
+            if (unlabelled)
+                return task == TaskKind.Regression
+                    ? new TensorDataset(x, Tensor.Zeros([(int)row, 1]))
+                    : new TensorDataset(x, new IntTensor(new int[row], (int)row), layout!.Classes!.Count, [.. layout.Classes]);
             if (task == TaskKind.Regression)
                 return new TensorDataset(x, Tensor.FromArray(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(targets), (int)row, 1));
 
@@ -261,7 +266,14 @@ public static class CsvTable
 /// <summary>The feature columns (by name, in the model's order) and class names a table must match (see <see cref="CsvTable.Load(string, string, TaskKind, CsvLayout?)"/>).</summary>
 /// <param name="Features">The feature column names, in the order the model takes them.</param>
 /// <param name="Classes">The class names, index = label; null for regression or to keep the table's own classes.</param>
-public sealed record CsvLayout(IReadOnlyList<string> Features, IReadOnlyList<string>? Classes = null);
+public sealed record CsvLayout(IReadOnlyList<string> Features, IReadOnlyList<string>? Classes = null)
+{
+    /// <summary>
+    /// Whether the label column may be absent (data to predict): every row then gets label 0 (the first of
+    /// <see cref="Classes"/>, which must be given for classification) or target 0, and the rows are only features.
+    /// </summary>
+    public bool LabelsOptional { get; init; }
+}
 
 /// <summary>
 /// A CSV table cannot be turned into a dataset: the message names the source and, where one is involved, the row

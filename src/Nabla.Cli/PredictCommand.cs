@@ -1,0 +1,148 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Nabla.Data;
+using Nabla.Training;
+
+namespace Nabla.Cli;
+
+/// <summary><c>nabla predict</c>: a saved model's predictions for every row of some data, as CSV or JSON.</summary>
+internal static class PredictCommand
+{
+    private static readonly Opt Out = new() { Name = "--out", Value = "FILE", Help = "write the predictions to FILE instead of stdout", Default = "stdout" };
+    private static readonly Opt Json = new() { Name = "--json", Help = "the predictions as JSON instead of CSV" };
+
+    private static readonly Opt[] Options =
+    [
+        SavedModel.ModelPath, RunOptions.Arch, .. RunOptions.ModelShapeOptions, .. RunOptions.DataOptions, RunOptions.Seed, RunOptions.Threads, Out, Json,
+    ];
+
+    public static string Help => """
+        nabla predict — a saved model's predictions for every row of the data
+
+        Usage:
+          nabla predict --model DIR --data SOURCE [--label COLUMN] [--out FILE] [--json]
+
+        Every row (or image) of the data is predicted; --test FRACTION|FILE|default predicts a test part instead. A CSV
+        may lack the label column (new data to predict); its feature columns are matched to the run's by name, and the
+        run's input normalisation is applied. Classification prints one line per row: row (1 = the first row predicted:
+        with every row, the first data row), class, and each class's probability (p_CLASS); regression prints row and
+        prediction. --json writes the same as one JSON object.
+        """ + Opt.Render([
+            ("Model", [SavedModel.ModelPath, RunOptions.Arch, .. RunOptions.ModelShapeOptions]),
+            ("Data", [.. RunOptions.DataOptions, RunOptions.Seed]),
+            ("Output", [Out, Json, RunOptions.Threads]),
+        ]) + "\n";
+
+    public static int Run(string[] args, TextWriter stdout)
+    {
+        var a = new CliArgs(args, Options);
+        if (a.HelpRequested)
+        {
+            stdout.Write(Help);
+            return Program.Ok;
+        }
+        var (config, weights, runFolder) = SavedModel.Resolve(a);
+        if (!a.Has("--test")) config = config with { Test = "none" };
+        string? outFile = a.String("--out");
+        if (outFile is not null) Output.PrepareFile(outFile);
+        var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var data = DataSources.Load(config, given, runFolder ? config.Classes : null, runFolder ? config.Features : null,
+            everyRow: config.Test == "none", labelsOptional: true);
+        var rows = data.Test!;
+        if (config.NormMean is not null) rows = TrainCommand.Normalize(rows, config);
+        TrainCommand.CheckMemory(config with { BatchSize = 256 }, rows, Math.Max(1, config.Ensemble));
+        var net = TrainCommand.BuildModel(config, rows);
+        TrainCommand.LoadWeights(net, weights, "--model");
+        var outputs = new Trainer().Predict(net, rows);
+        bool classify = rows.Task == TaskKind.Classification;
+        float[] values = (classify ? outputs.Softmax(-1) : outputs).ToArray();
+        int width = outputs.Shape[1];
+        string text = a.Flag("--json") ? AsJson(weights, data.Description, rows, values, width, classify) : AsCsv(rows, values, width, classify);
+        if (outFile is null)
+        {
+            stdout.Write(text);
+            return Program.Ok;
+        }
+        try
+        {
+            IO.AtomicFile.Write(outFile, Encoding.UTF8.GetBytes(text));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EnvironmentException($"--out {outFile}: cannot be written ({e.Message}).", e);
+        }
+        return Program.Ok;
+    }
+
+    private static string F(float v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    // A class of the argmax; ties to the first, as torch.argmax.
+    private static int ArgMax(float[] v, int start, int width)
+    {
+        int best = 0;
+        for (int j = 1; j < width; j++)
+            if (v[start + j] > v[start + best]) best = j;
+        return best;
+    }
+
+    private static string Quote(string s) => s.IndexOfAny([',', '"', '\n', '\r']) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
+
+    private static string AsCsv(TensorDataset rows, float[] values, int width, bool classify)
+    {
+        var sb = new StringBuilder();
+        if (classify)
+        {
+            sb.Append("row,class");
+            foreach (var c in rows.ClassNames) sb.Append(",p_").Append(Quote(c));
+        }
+        else sb.Append(width == 1 ? "row,prediction" : "row," + string.Join(',', Enumerable.Range(0, width).Select(j => $"prediction_{j}")));
+        sb.Append('\n');
+        for (int i = 0; i < rows.Count; i++)
+        {
+            sb.Append((i + 1).ToString(CultureInfo.InvariantCulture));
+            if (classify) sb.Append(',').Append(Quote(rows.ClassNames[ArgMax(values, i * width, width)]));
+            for (int j = 0; j < width; j++) sb.Append(',').Append(F(values[i * width + j]));
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    private static string AsJson(string model, string description, TensorDataset rows, float[] values, int width, bool classify) =>
+        Reports.Compact(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("model", model);
+            w.WriteString("data", description);
+            w.WriteNumber("count", rows.Count);
+            if (classify)
+            {
+                w.WriteStartArray("classes");
+                foreach (var c in rows.ClassNames) w.WriteStringValue(c);
+                w.WriteEndArray();
+            }
+            w.WriteStartArray("predictions");
+            for (int i = 0; i < rows.Count; i++)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("row", i + 1);
+                if (classify)
+                {
+                    w.WriteString("class", rows.ClassNames[ArgMax(values, i * width, width)]);
+                    w.WriteStartObject("probabilities");
+                    for (int j = 0; j < width; j++) w.WriteNumber(rows.ClassNames[j], values[i * width + j]);
+                    w.WriteEndObject();
+                }
+                else if (width == 1) w.WriteNumber("prediction", values[i]);
+                else
+                {
+                    w.WriteStartArray("prediction");
+                    for (int j = 0; j < width; j++) w.WriteNumberValue(values[i * width + j]);
+                    w.WriteEndArray();
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }) + "\n";
+}
