@@ -25,7 +25,7 @@ internal static class ExportCommand
         (logits, or probabilities with --softmax). A run that normalised its inputs carries the same normalisation in
         the graph, so the input is the data as nabla reads it. The model is exported in evaluation form: BatchNorm with
         its running statistics, dropout and noise as the identity. The data options only give the sample's shape (the
-        run's own data by default). A layer ONNX cannot express is refused by name (exit 2, nothing written).
+        run's own data by default; a run folder's model.json makes them unnecessary). A layer ONNX cannot express is refused by name (exit 2, nothing written).
         """ + Opt.Render([
             ("Model", [SavedModel.ModelPath, RunOptions.Arch, .. RunOptions.ModelShapeOptions]),
             ("Output", [Onnx, Softmax, Overwrite]),
@@ -47,15 +47,38 @@ internal static class ExportCommand
         if (File.Exists(output) && !a.Flag("--overwrite")) throw new UsageException($"--onnx: '{output}' exists; add --overwrite to replace it.");
         Output.PrepareFile(output, "--onnx");
 
-        // The data give the sample's shape and the output count, as evaluate builds the model.
-        var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
-        var data = DataSources.Load(config, given, runFolder ? config.Classes : null, runFolder ? config.Features : null, everyRow: true);
-        var sample = data.Test!;
-        var net = TrainCommand.BuildModel(config, sample);
+        // A run's model.json gives the layout and shapes; without one (an older run, a bare file) the data give the
+        // sample's shape and the output count, as evaluate builds the model.
+        string card = Path.Combine(a.String("--model")!, Training.ModelCard.FileName);
+        Module net;
+        int[] sampleShape;
+        int outputs;
+        string description;
+        if (runFolder && File.Exists(card))
+        {
+            Training.ModelCard c;
+            try
+            {
+                c = Training.ModelCard.Load(card);
+                net = c.BuildModel();
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException)
+            {
+                throw new UsageException($"--model: {e.Message}");
+            }
+            (sampleShape, outputs, description) = (c.SampleShape, c.Outputs, config.Data);
+        }
+        else
+        {
+            var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+            var data = DataSources.Load(config, given, runFolder ? config.Classes : null, runFolder ? config.Features : null, everyRow: true);
+            net = TrainCommand.BuildModel(config, data.Test!);
+            (sampleShape, outputs, description) = (data.Test!.SampleShape, data.Test!.OutputSize, data.Description);
+        }
         TrainCommand.LoadWeights(net, weights, "--model");
-        int[] shape = [1, .. sample.SampleShape];
+        int[] shape = [1, .. sampleShape];
         var options = new OnnxExportOptions(InputMean: config.NormMean, InputStd: config.NormStd, Softmax: a.Flag("--softmax"),
-            DocString: $"nabla {Program.Version}: {config.Model} trained on {data.Description}");
+            DocString: $"nabla {Program.Version}: {config.Model} trained on {description}");
         byte[] bytes;
         try
         {
@@ -77,7 +100,7 @@ internal static class ExportCommand
         {
             throw new EnvironmentException($"--onnx {output}: cannot be written ({e.Message}).", e);
         }
-        stdout.WriteLine($"{output}: {config.Model}, input (N, {string.Join(", ", sample.SampleShape)}), output (N, {sample.OutputSize})" +
+        stdout.WriteLine($"{output}: {config.Model}, input (N, {string.Join(", ", sampleShape)}), output (N, {outputs})" +
             $"{(a.Flag("--softmax") ? " probabilities" : " logits")}, opset {OnnxExport.Opset}, {bytes.Length / 1024.0:F0} KiB");
         return Program.Ok;
     }

@@ -15,7 +15,7 @@ internal static class Output
     [
         "config.json", "checkpoint.safetensors", "model.safetensors", "metrics.json", "last.safetensors", "best.safetensors",
         "curves.png", "confusion.png", "cv.json", "cv.png", "search.json", "degradation.json", "degradation.png",
-        "generator.safetensors", "losses.png", "model.onnx", "classifier.safetensors", "encoder.safetensors", "decoder.safetensors", "preview.png", "styles.safetensors",
+        "generator.safetensors", "losses.png", "model.onnx", "model.json", "classifier.safetensors", "encoder.safetensors", "decoder.safetensors", "preview.png", "styles.safetensors",
         "report.md", "report.html", "report.json",
     ];
 

@@ -247,6 +247,7 @@ internal static class TrainCommand
         var written = first.Config with { Ensemble = config.Ensemble, Seed = config.Seed };
         Reports.WriteJson(Path.Combine(run.OutDir, "config.json"), written.Write);
         ensemble.Save(Path.Combine(run.OutDir, "model.safetensors"));
+        CardOf(written, first.Train).Save(Path.Combine(run.OutDir, ModelCard.FileName));
         string metric = task == TaskKind.Classification ? "accuracy" : "r2";
         var metricsPath = Path.Combine(run.OutDir, "metrics.json");
         void Metrics(Utf8JsonWriter w)
@@ -365,6 +366,7 @@ internal static class TrainCommand
 
         var testEval = p.Test is null ? null : trainer.Evaluate(p.Model, p.Loss, p.Test);
         p.Model.Save(Path.Combine(outDir, "model.safetensors"));
+        CardOf(config, p.Train).Save(Path.Combine(outDir, ModelCard.FileName));
         var metricsPath = Path.Combine(outDir, "metrics.json");
         var report = new RunReport(config, p.Description, p.Train.Count, p.Validation?.Count ?? 0, p.Test, history, testEval, seconds, early?.BestEpoch, layerStats);
         Reports.WriteJson(metricsPath, report.Write);
@@ -422,6 +424,14 @@ internal static class TrainCommand
             c.DropoutMode == "classic" ? DropoutMode.Classic : DropoutMode.Inverted, c.EffectiveNorm, c.NormAfter,
             c.WeightNorm.StartsWith("spectral-filter", StringComparison.Ordinal) ? "none" : c.WeightNorm)
         { ZeroInitResidual = c.ZeroInitResidual };
+
+    /// <summary>model.json: what Predictor.Load and nabla export need to rebuild the model without the data.</summary>
+    internal static ModelCard CardOf(RunConfig c, TensorDataset train) => new()
+    {
+        Model = c.Model, Activation = c.Activation, Options = ModelOptionsOf(c), Ensemble = Math.Max(1, c.Ensemble),
+        SampleShape = [.. train.SampleShape], Outputs = train.OutputSize, Task = train.Task,
+        Classes = c.Classes, Features = c.Features, InputMean = c.NormMean, InputStd = c.NormStd,
+    };
 
     internal static Module BuildModel(RunConfig config, TensorDataset data)
     {

@@ -357,3 +357,68 @@ public class PredictCommandTests
         Assert.Contains("p_CLASS", r.stdout);
     }
 }
+
+/// <summary>model.json and <see cref="Nabla.Training.Predictor"/>: a run folder to predictions in one library call.</summary>
+public class PredictorTests
+{
+    [Fact]
+    public void A_run_folder_predicts_in_one_call_as_nabla_predict_does_and_exports_without_its_data()
+    {
+        using var s = new ReliabilityTests.Scratch();
+        var rng = new Random(5);
+        var lines = new List<string> { "a,b,y" };
+        for (int i = 0; i < 40; i++)
+        {
+            double a = rng.NextDouble() * 10, b = rng.NextDouble();
+            lines.Add(FormattableString.Invariant($"{a},{b},{(a > 5 ? "big" : "small")}"));
+        }
+        string csv = s.Text("t.csv", string.Join("\n", lines) + "\n");
+        var r = CliRunner.Run("train", "--data", csv, "--label", "y", "--model", "mlp:6", "--normalize", "--ensemble", "2", "--epochs", "2",
+            "--validation", "none", "--test", "none", "--out", s.P("run"));
+        Assert.True(r.code == 0, r.stderr);
+
+        var p = Nabla.Training.Predictor.Load(s.P("run"));
+        Assert.Equal(2, p.Card.Ensemble);
+        Assert.Equal(["big", "small"], p.Card.Classes!);
+        Assert.Equal(["a", "b"], p.Card.Features!);
+        Assert.Equal(new[] { 2 }, p.Card.SampleShape);
+        Assert.IsType<Ensemble>(p.Model);
+        var x = Tensor.FromArray([7f, 0.5f, 1f, 0.2f], 2, 2);
+        var probabilities = p.PredictProbabilities(x).ToArray();
+        var classes = p.PredictClasses(x);
+
+        // nabla predict on the same rows gives the same probabilities and classes.
+        string fresh = s.Text("u.csv", "a,b\n7,0.5\n1,0.2\n");
+        r = CliRunner.Run("predict", "--model", s.P("run"), "--data", fresh);
+        Assert.True(r.code == 0, r.stderr);
+        var rows = r.stdout.TrimEnd('\n').Split('\n').Skip(1).Select(l => l.Split(',')).ToArray();
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Equal(classes[i], rows[i][1]);
+            Assert.Equal(probabilities[2 * i], float.Parse(rows[i][2], System.Globalization.CultureInfo.InvariantCulture));
+        }
+        Assert.Throws<ArgumentException>(() => p.Predict(Tensor.Zeros([2, 3])));
+
+        // The card round-trips, and export needs only it: the training data may be gone.
+        var card = Nabla.Training.ModelCard.Load(s.P("run", "model.json"));
+        Assert.Equal(card.ToJson(), Nabla.Training.ModelCard.Parse(card.ToJson()).ToJson());
+        File.Delete(csv);
+        r = CliRunner.Run("export", "--model", s.P("run"));
+        Assert.True(r.code == 0, r.stderr);
+        var onnx = OnnxExportTests.RunOnnx(File.ReadAllBytes(s.P("run", "model.onnx")), x);
+        var logits = p.Predict(x).ToArray();
+        for (int i = 0; i < logits.Length; i++) Assert.True(Math.Abs(logits[i] - onnx[i]) <= 1e-5 * (1 + Math.Abs(logits[i])), $"[{i}] {logits[i]} vs {onnx[i]}");
+    }
+
+    [Fact]
+    public void A_broken_model_card_is_a_format_error_naming_the_file()
+    {
+        var e = Assert.Throws<FormatException>(() => Nabla.Training.ModelCard.Parse("{\"model\":\"mlp:4\"}"u8, "x/model.json"));
+        Assert.Contains("x/model.json", e.Message);
+        var good = new Nabla.Training.ModelCard { Model = "mlp:4", SampleShape = [3], Outputs = 2, Classes = ["a", "b"], InputMean = [0, 0, 0], InputStd = [1, 1, 1] };
+        var json = System.Text.Encoding.UTF8.GetString(good.ToJson());
+        Assert.Throws<FormatException>(() => Nabla.Training.ModelCard.Parse(System.Text.Encoding.UTF8.GetBytes(json.Replace("\"outputs\": 2", "\"outputs\": 3"))));
+        Assert.Throws<FormatException>(() => Nabla.Training.ModelCard.Parse(System.Text.Encoding.UTF8.GetBytes(json.Replace("\"sample_shape\": [\n    3\n  ]", "\"sample_shape\": [\n    2\n  ]"))));
+        Assert.Throws<FileNotFoundException>(() => Nabla.Training.Predictor.Load(Path.GetTempPath()));
+    }
+}
