@@ -422,3 +422,50 @@ public class PredictorTests
         Assert.Throws<FileNotFoundException>(() => Nabla.Training.Predictor.Load(Path.GetTempPath()));
     }
 }
+
+/// <summary>The ML.NET route: an exported model scored through <c>ApplyOnnxModel</c> in an ML.NET pipeline.</summary>
+public class MlNetBridgeTests
+{
+    sealed class Row
+    {
+        [Microsoft.ML.Data.VectorType(1, 8, 8)]
+        [Microsoft.ML.Data.ColumnName("input")]
+        public float[] Pixels { get; set; } = [];
+    }
+
+    sealed class Scored
+    {
+        [Microsoft.ML.Data.ColumnName("output")]
+        public float[] Probabilities { get; set; } = [];
+    }
+
+    [Fact]
+    public void An_exported_model_scores_in_an_mlnet_pipeline_as_in_nabla()
+    {
+        var g = new Generator(2);
+        var model = new Sequential(new Conv2d(1, 3, 3, g, padding: 1), new BatchNorm2d(3), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(48, 4, g));
+        model.Eval();
+        string path = Path.Combine(Path.GetTempPath(), $"nabla-mlnet-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            Nabla.Onnx.OnnxExport.Export(model, path, [1, 1, 8, 8], new Nabla.Onnx.OnnxExportOptions(Softmax: true));
+            var x = Tensor.Rand([5, 1, 8, 8], new Generator(3));
+            var want = model.Forward(x).Softmax(-1).ToArray();
+            var values = x.ToArray();
+            var rows = Enumerable.Range(0, 5).Select(i => new Row { Pixels = values[(i * 64)..((i + 1) * 64)] }).ToList();
+
+            var ml = new Microsoft.ML.MLContext(seed: 0);
+            var data = ml.Data.LoadFromEnumerable(rows);
+            var pipeline = Microsoft.ML.OnnxCatalog.ApplyOnnxModel(ml.Transforms, modelFile: path, outputColumnNames: ["output"], inputColumnNames: ["input"],
+                shapeDictionary: new Dictionary<string, int[]> { ["input"] = [1, 1, 8, 8] }, gpuDeviceId: null, fallbackToCpu: false, recursionLimit: 100);
+            var scored = pipeline.Fit(data).Transform(data);
+            var got = ml.Data.CreateEnumerable<Scored>(scored, reuseRowObject: false).SelectMany(r => r.Probabilities).ToArray();
+            Assert.Equal(want.Length, got.Length);
+            for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - got[i]) <= 1e-5, $"[{i}] Nabla {want[i]}, ML.NET {got[i]}");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
