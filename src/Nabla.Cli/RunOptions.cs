@@ -262,6 +262,11 @@ internal static class RunOptions
         c => c.Threads, (c, v) => c with { Threads = v }, shown: "all cores");
 
     public static readonly Opt Out = new() { Name = "--out", Value = "DIR", Group = OptGroup.Run, Help = "where the results go", Default = "runs/<timestamp>" };
+    public static readonly Opt TensorBoard = new()
+    {
+        Name = "--tensorboard", Value = "DIR", Group = OptGroup.Run,
+        Help = "also write TensorBoard event files into DIR: the loss per step, the epoch's values, weight and gradient histograms per epoch, the curve and confusion images",
+    };
     public static readonly Opt Resume = new() { Name = "--resume", Value = "DIR", Group = OptGroup.Run, Help = "continue the interrupted run in DIR with its own settings" };
     public static readonly Opt Overwrite = new() { Name = "--overwrite", Group = OptGroup.Run, Help = "replace the files of an earlier run in --out (deleted first)" };
     public static readonly Opt Json = new() { Name = "--json", Group = OptGroup.Run, Help = "print the results as one line of JSON on stdout (progress goes to stderr)" };

@@ -14,7 +14,7 @@ internal static class TrainCommand
     internal static readonly Opt[] Options =
     [
         .. RunOptions.DataOptions, RunOptions.Model, .. RunOptions.ModelShapeOptions, .. RunOptions.TrainingOptions,
-        RunOptions.LayerStats, RunOptions.Threads, RunOptions.Out, RunOptions.Resume, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json,
+        RunOptions.LayerStats, RunOptions.Threads, RunOptions.Out, RunOptions.TensorBoard, RunOptions.Resume, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json,
     ];
 
     /// <summary>The checkpoint metadata key holding the SHA-256 of the run's config.json.</summary>
@@ -35,7 +35,7 @@ internal static class TrainCommand
             ("Data", RunOptions.DataOptions),
             ("Model", [RunOptions.Model, .. RunOptions.ModelShapeOptions]),
             ("Training", RunOptions.TrainingOptions),
-            ("Output", [RunOptions.LayerStats, RunOptions.Threads, RunOptions.Out, RunOptions.Resume, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json]),
+            ("Output", [RunOptions.LayerStats, RunOptions.Threads, RunOptions.Out, RunOptions.TensorBoard, RunOptions.Resume, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json]),
         ]) + CliOptimizers.HelpTable() + """
 
         Writes model.safetensors (PyTorch key names), metrics.json, curves.png, confusion.png, config.json and a resumable
@@ -61,7 +61,7 @@ internal static class TrainCommand
         string outDir = a.String("--out") ?? Output.NewRunFolder();
         var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         Threads.Count = config.Threads;
-        var run = new RunPlan(config, outDir, given, a.Flag("--overwrite"), null);
+        var run = new RunPlan(config, outDir, given, a.Flag("--overwrite"), null) { TensorBoard = a.String("--tensorboard") };
         return config.Ensemble > 1
             ? RunEnsemble(run, stdout, stderr, interactive, json)
             : Execute(run, stdout, stderr, interactive, json).Code;
@@ -70,7 +70,7 @@ internal static class TrainCommand
     private static int Resume(CliArgs a, string dir, TextWriter stdout, TextWriter stderr, bool interactive, bool json)
     {
         foreach (var opt in a.Given)
-            if (opt.Name is not ("--resume" or "--json" or "--threads"))
+            if (opt.Name is not ("--resume" or "--json" or "--threads" or "--tensorboard"))
                 throw new UsageException($"--resume takes the settings saved in {Path.Combine(dir, "config.json")}; {opt.Name} cannot change them.");
         if (!Directory.Exists(dir)) throw new UsageException($"--resume: folder '{dir}' does not exist.");
         string cfg = Path.Combine(dir, "config.json"), checkpoint = Path.Combine(dir, "checkpoint.safetensors");
@@ -107,13 +107,15 @@ internal static class TrainCommand
         if (digest != RunConfig.Digest(configBytes))
             throw new UsageException($"--resume: {checkpoint} was written by a run with other settings than {cfg} (the digests differ); the two files are from different runs.");
         Threads.Count = config.Threads;
-        return Execute(new RunPlan(config, dir, null, false, state) { ConfigBytes = configBytes }, stdout, stderr, interactive, json).Code;
+        return Execute(new RunPlan(config, dir, null, false, state) { ConfigBytes = configBytes, TensorBoard = a.String("--tensorboard") }, stdout, stderr, interactive, json).Code;
     }
 
     /// <summary>What a run is: its settings, where it writes, what was given on the command line, and the checkpoint it resumes.</summary>
     private sealed record RunPlan(RunConfig Config, string OutDir, IReadOnlySet<string>? Given, bool Overwrite, StateDict? Checkpoint)
     {
         public byte[]? ConfigBytes { get; init; }
+        /// <summary>--tensorboard: the folder of this run's event file, or null.</summary>
+        public string? TensorBoard { get; init; }
     }
 
     private sealed record Outcome(int Code, Module? Model, TensorDataset? Test, Evaluation? TestEval, string Description);
@@ -232,7 +234,10 @@ internal static class TrainCommand
         for (int i = 0; i < config.Ensemble; i++)
         {
             log.WriteLine($"ensemble member {i + 1}/{config.Ensemble} (seed {config.Seed + i})");
-            var member = new RunPlan(config with { Seed = config.Seed + i, Ensemble = 1 }, Path.Combine(run.OutDir, $"member-{i}"), run.Given, false, null);
+            var member = new RunPlan(config with { Seed = config.Seed + i, Ensemble = 1 }, Path.Combine(run.OutDir, $"member-{i}"), run.Given, false, null)
+            {
+                TensorBoard = run.TensorBoard is null ? null : Path.Combine(run.TensorBoard, $"member-{i}"),
+            };
             last = Execute(member, TextWriter.Null, log, interactive, json: true);
             if (last.Code == Program.Interrupted)
                 log.WriteLine($"The ensemble stopped at member {i + 1}; members are not resumed one by one: run it again with --out {run.OutDir} --overwrite.");
@@ -310,6 +315,8 @@ internal static class TrainCommand
         LayerStatistics? layerStats = config.LayerStats > 0 ? new LayerStatistics(config.LayerStats) : null;
         if (layerStats is not null) callbacks.Add(layerStats);
         callbacks.Add(new ModelCheckpoint(outDir, p.Validation is not null ? "val_loss" : "loss"));
+        using var board = run.TensorBoard is null ? null : OpenBoard(run.TensorBoard);
+        if (board is not null) callbacks.Add(new Nabla.TensorBoard.TensorBoardCallback(board));
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -373,6 +380,16 @@ internal static class TrainCommand
         Plots.SaveCurves(history, Path.Combine(outDir, "curves.png"), task == TaskKind.Classification);
         if (testEval?.Confusion is not null) Plots.SaveConfusion(testEval.Confusion, p.Test!.ClassNames, Path.Combine(outDir, "confusion.png"));
         Reports.PrintSummary(log, interactive && !json, history, testEval, task == TaskKind.Classification, seconds);
+        if (board is not null)
+        {
+            long last = history.Epochs.Count;
+            if (testEval is not null)
+                foreach (var (k, v) in testEval.Metrics.Prepend(new("loss", testEval.Loss)))
+                    if (double.IsFinite(v)) board.AddScalar("test/" + k, v, last);
+            foreach (var image in new[] { "curves", "confusion" })
+                if (File.Exists(Path.Combine(outDir, image + ".png"))) board.AddImage(image, File.ReadAllBytes(Path.Combine(outDir, image + ".png")), last);
+            board.Flush();
+        }
         log.WriteLine($"Saved {Path.Combine(outDir, "model.safetensors")}, metrics.json, curves.png{(testEval?.Confusion is not null ? ", confusion.png" : "")}.");
         if (json) stdout.WriteLine(Reports.Compact(report.Write));
         return new Outcome(Program.Ok, p.Model, p.Test, testEval, p.Description);
@@ -424,6 +441,19 @@ internal static class TrainCommand
             c.DropoutMode == "classic" ? DropoutMode.Classic : DropoutMode.Inverted, c.EffectiveNorm, c.NormAfter,
             c.WeightNorm.StartsWith("spectral-filter", StringComparison.Ordinal) ? "none" : c.WeightNorm)
         { ZeroInitResidual = c.ZeroInitResidual };
+
+    // --tensorboard DIR: a new event file in DIR (several runs may share one DIR, as TensorBoard expects).
+    private static Nabla.TensorBoard.SummaryWriter OpenBoard(string dir)
+    {
+        try
+        {
+            return new Nabla.TensorBoard.SummaryWriter(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EnvironmentException($"--tensorboard {dir}: cannot write an event file there ({e.Message}).", e);
+        }
+    }
 
     /// <summary>model.json: what Predictor.Load and nabla export need to rebuild the model without the data.</summary>
     internal static ModelCard CardOf(RunConfig c, TensorDataset train) => new()

@@ -20,7 +20,7 @@ internal static class ValidateCommand
     private static readonly Opt[] Common =
     [
         .. RunOptions.DataOptions, RunOptions.Model, .. RunOptions.ModelShapeOptions, .. RunOptions.TrainingOptions,
-        RunOptions.Threads, RunOptions.Out, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json, Scheme, Groups, Parallel,
+        RunOptions.Threads, RunOptions.Out, RunOptions.TensorBoard, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json, Scheme, Groups, Parallel,
     ];
 
     private static readonly Opt[] ValidateOptions = Common;
@@ -43,7 +43,7 @@ internal static class ValidateCommand
             ("Data", RunOptions.DataOptions),
             ("Model", [RunOptions.Model, .. RunOptions.ModelShapeOptions]),
             ("Training", RunOptions.TrainingOptions),
-            ("Output", [RunOptions.Threads, RunOptions.Out, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json]),
+            ("Output", [RunOptions.Threads, RunOptions.Out, RunOptions.TensorBoard, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json]),
         ]);
 
     public static string SearchHelp => """
@@ -63,7 +63,7 @@ internal static class ValidateCommand
             ("Data", RunOptions.DataOptions),
             ("Model", [RunOptions.Model, .. RunOptions.ModelShapeOptions]),
             ("Training", RunOptions.TrainingOptions),
-            ("Output", [RunOptions.Threads, RunOptions.Out, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json]),
+            ("Output", [RunOptions.Threads, RunOptions.Out, RunOptions.TensorBoard, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json]),
         ]);
 
     public static string SplitHelp => """
@@ -133,7 +133,7 @@ internal static class ValidateCommand
     /// A fresh model, optimizer, schedule and callbacks for one split (the split's seed is the run's + its index), sized
     /// and weighted (balanced class weights) from the samples the split trains on, as scikit-learn fits per fold.
     /// </summary>
-    private static TrainingSetup Setup(RunConfig c, TensorDataset data, int split, TensorDataset splitTrain)
+    private static TrainingSetup Setup(RunConfig c, TensorDataset data, int split, TensorDataset splitTrain, string? board = null)
     {
         int trainCount = splitTrain.Count;
         var cfg = c with { Seed = c.Seed + split };
@@ -149,6 +149,18 @@ internal static class ValidateCommand
         {
             var (rank, energy) = RunOptions.SpectralFilterSetting(c.WeightNorm);
             callbacks.Add(new SpectralFilterCallback((trainCount + c.BatchSize - 1) / c.BatchSize, rank, energy));
+        }
+        // --tensorboard: one run folder per split (and per candidate of a search), its file closed when the split ends.
+        if (board is not null)
+        {
+            try
+            {
+                callbacks.Add(new Nabla.TensorBoard.TensorBoardCallback(new Nabla.TensorBoard.SummaryWriter(board), closeAtEnd: true));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new EnvironmentException($"--tensorboard {board}: cannot write an event file there ({e.Message}).", e);
+            }
         }
         var options = cfg.ToRecipe().TrainerOptions(data.NumClasses, scheduler, plateau, validating: inner);
         return new TrainingSetup(model, TrainCommand.BuildLoss(c, splitTrain), optimizer, c.Epochs, options, callbacks);
@@ -203,7 +215,8 @@ internal static class ValidateCommand
         log.WriteLine($"nabla {Program.Version}: {splitter.Name} on {p.Description}: {p.Train.Count} samples, {splits} splits; {config.Describe()}");
         var keys = Headline(p.Train.Task);
         var lines = new object();
-        var result = validator.Run(p.Train, (i, t) => Setup(config, p.Train, i, t), p.Groups, onFold: f =>
+        string? board = a.String("--tensorboard");
+        var result = validator.Run(p.Train, (i, t) => Setup(config, p.Train, i, t, board is null ? null : Path.Combine(board, $"split-{i}")), p.Groups, onFold: f =>
         {
             lock (lines)
             {
@@ -373,7 +386,8 @@ internal static class ValidateCommand
         log.WriteLine($"nabla {Program.Version}: {candidates.Count} configurations × {splitter.Name} on {p.Description}, scored by {scoring}");
         int index = 0;
         var result = ModelSelection.Search(candidates, p.Train, validator,
-            (c, i, t) => Setup(configs[IndexOf(candidates, c)], p.Train, i, t), scoring, p.Groups,
+            (c, i, t) => Setup(configs[IndexOf(candidates, c)], p.Train, i, t,
+                a.String("--tensorboard") is { } board ? Path.Combine(board, $"candidate-{IndexOf(candidates, c)}", $"split-{i}") : null), scoring, p.Groups,
             (c, r) => log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[{++index}/{candidates.Count}] {ModelSelection.Describe(candidates[c])}: {scoring} {r.Summaries[scoring].Mean:F4} ± {r.Summaries[scoring].PopulationStd:F4}")));
         log.WriteLine();
