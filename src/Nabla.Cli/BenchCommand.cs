@@ -67,10 +67,10 @@ internal static class BenchCommand
         string first = double.IsNaN(startup) ? "" : string.Create(CultureInfo.InvariantCulture, $",\"first_step_s\":{startup:F2},\"alloc_kib_per_step\":{allocated:F1},\"step_alloc_bytes\":{stepBytes:F0}");
         if (a.Flag("--json"))
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"workload\":\"{workload}\",\"{unit}\":{value:F1},\"peak_rss_mb\":{rss:F0},\"threads\":{Threads.Count}{first}}}"));
+                $"{{\"workload\":\"{workload}\",\"{unit}\":{value:F1},\"peak_rss_mb\":{rss:F0},\"threads\":{Threads.Count},\"kernels\":\"{Program.Kernels}\"{first}}}"));
         else
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{workload}: {value:N1} {(unit == "gflops" ? "GFLOP/s" : "samples/s")}, peak RSS {rss:F0} MiB, {Threads.Count} threads")
+                $"{workload}: {value:N1} {(unit == "gflops" ? "GFLOP/s" : "samples/s")}, peak RSS {rss:F0} MiB, {Threads.Count} threads; kernels: {Program.Kernels}")
                 + (double.IsNaN(startup) ? "" : string.Create(CultureInfo.InvariantCulture,
                     $", first step done {startup:F2} s after process start, {allocated:F1} KiB of managed memory allocated per step ({stepBytes:F0} bytes by the step itself)")));
         return 0;
