@@ -408,16 +408,8 @@ internal static class TrainCommand
         IReadOnlyDictionary<string, string>? metadata = null) =>
         c.ToRecipe().TrainerOptions(p.Train.NumClasses, p.Scheduler, p.Plateau, p.Validation is not null, checkpoint, cancel, metadata);
 
-    private static History RunWithProgress(bool interactive, TextWriter log, bool classification, Func<Callback, History> run)
-    {
-        if (!interactive) return run(new ProgressReporter(log, null, classification));
-        History? result = null;
-        AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(ctx => result = run(new ProgressReporter(log, ctx, classification)));
-        return result!;
-    }
+    private static History RunWithProgress(bool interactive, TextWriter log, bool classification, Func<Callback, History> run) =>
+        interactive ? ProgressReporter.Live(AnsiConsole.Console, classification, run) : run(new ProgressReporter(log, null, classification));
 
     /// <summary>
     /// The augmentation a run gets when --augment is not given: resnet:/plain: are He et al.'s CIFAR nets and train on
