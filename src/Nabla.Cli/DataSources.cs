@@ -98,7 +98,7 @@ internal static class DataSources
             switch (kind)
             {
                 case SourceKind.Embedded:
-                    (all, ownTest) = FashionMnist.LoadEmbedded();
+                    (all, ownTest) = Nabla.Datasets.FashionMnistSubset.Load();
                     description = "embedded Fashion-MNIST subset";
                     break;
                 case SourceKind.FashionMnist:

@@ -418,7 +418,7 @@ public class CliAugmentTests
             Assert.Contains("twirl", e.ToString());
 
             // An image folder: two classes of tiny PNGs written from the embedded data.
-            var (train, _) = Data.FashionMnist.LoadEmbedded();
+            var (train, _) = Nabla.Datasets.FashionMnistSubset.Load();
             var root = Path.Combine(dir.FullName, "images");
             for (int i = 0; i < 40; i++)
             {

@@ -489,11 +489,19 @@ public class DataLoadingTests
 
     // ---- Fashion-MNIST --------------------------------------------------------------------------------------
 
+    // The subset lives in the Nabla.Datasets package: the core library carries no data (issue 24).
+    [Fact]
+    public void The_core_library_embeds_no_data()
+    {
+        Assert.Empty(typeof(Tensor).Assembly.GetManifestResourceNames());
+        Assert.Equal(4, typeof(Nabla.Datasets.FashionMnistSubset).Assembly.GetManifestResourceNames().Length);
+    }
+
     [Fact]
     public void FashionMnistEmbeddedSubsetIsStratified()
     {
-        var (train, test) = FashionMnist.LoadEmbedded();
-        foreach (var (d, perClass) in new[] { (train, FashionMnist.EmbeddedTrainPerClass), (test, FashionMnist.EmbeddedTestPerClass) })
+        var (train, test) = Nabla.Datasets.FashionMnistSubset.Load();
+        foreach (var (d, perClass) in new[] { (train, Nabla.Datasets.FashionMnistSubset.TrainPerClass), (test, Nabla.Datasets.FashionMnistSubset.TestPerClass) })
         {
             Assert.Equal(TaskKind.Classification, d.Task);
             Assert.Equal(10, d.NumClasses);

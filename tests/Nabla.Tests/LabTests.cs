@@ -62,7 +62,7 @@ public class LabWiringTests
 {
     public static TheoryData<string> Names() => [.. LabRegistry.Names];
 
-    static readonly Lazy<(Nabla.Data.TensorDataset Train, Nabla.Data.TensorDataset Test)> Data = new(() => Nabla.Data.FashionMnist.LoadEmbedded());
+    static readonly Lazy<(Nabla.Data.TensorDataset Train, Nabla.Data.TensorDataset Test)> Data = new(() => Nabla.Datasets.FashionMnistSubset.Load());
 
     static readonly Dictionary<string, (string Metric, string A, string B, Expect Expect)[]> Deciding = new()
     {

@@ -82,7 +82,7 @@ public class ResNetTests
     [Fact]
     public void Resnet_and_plain_nets_have_the_papers_layout_and_train()
     {
-        var (train, _) = Data.FashionMnist.LoadEmbedded();
+        var (train, _) = Nabla.Datasets.FashionMnistSubset.Load();
         var small = train.Subset(Enumerable.Range(0, 64).ToArray());
         foreach (var spec in new[] { "resnet:8", "plain:8" })
         {

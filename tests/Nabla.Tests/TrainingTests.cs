@@ -230,7 +230,7 @@ public class TrainerTests
     [Fact]
     public void Evaluating_a_pixel_dataset_matches_its_float_copy()
     {
-        var (pixels, _) = Data.FashionMnist.LoadEmbedded();
+        var (pixels, _) = Nabla.Datasets.FashionMnistSubset.Load();
         pixels = pixels.Subset(Enumerable.Range(0, 700).ToArray());   // several prediction chunks of 256
         var floats = new TensorDataset(pixels.Rows(Enumerable.Range(0, 700).ToArray()), pixels.Labels!, pixels.NumClasses, pixels.ClassNames);
         var model = Models.FromSpec("mlp:32", pixels.SampleShape, 10, new Generator(3));

@@ -3,10 +3,10 @@ using System.Collections.ObjectModel;
 namespace Nabla.Data;
 
 /// <summary>
-/// Fashion-MNIST (Zalando, MIT licence): 28×28 greyscale images of 10 clothing classes. <see cref="LoadEmbedded"/>
-/// reads the stratified subset built into Nabla (10,000 train images, 1,000 per class, and 2,000 test images,
-/// 200 per class; see data/fashion-mnist-subset/README.md); <see cref="LoadFull"/> reads the whole dataset
-/// (60,000/10,000) from Debian's <c>dataset-fashion-mnist</c> package or any folder of IDX files.
+/// Fashion-MNIST (Zalando, MIT licence): 28×28 greyscale images of 10 clothing classes. <see cref="LoadFull"/> reads
+/// the whole dataset (60,000/10,000) from Debian's <c>dataset-fashion-mnist</c> package or any folder of IDX files;
+/// the stratified 12,000-image subset that needs no files is <c>Nabla.Datasets.FashionMnistSubset.Load()</c> (the
+/// Nabla.Datasets package, so this library carries no data).
 /// </summary>
 public static class FashionMnist
 {
@@ -16,14 +16,6 @@ public static class FashionMnist
     /// <summary>The class names, index = label.</summary>
     public static IReadOnlyList<string> ClassNames { get; } = new ReadOnlyCollection<string>(
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]);
-
-    /// <summary>Images in each class of the embedded training subset.</summary>
-    public const int EmbeddedTrainPerClass = 1000;
-
-    /// <summary>Images in each class of the embedded test subset.</summary>
-    public const int EmbeddedTestPerClass = 200;
-
-    private const string ResourcePrefix = "Nabla.Data.FashionMnistSubset.";
 
     /// <summary>
     /// Reads the full dataset from <paramref name="directory"/> (default <see cref="DefaultDirectory"/>): the files
@@ -45,26 +37,6 @@ public static class FashionMnist
         var train = Idx.Load(trainImages, trainLabels, ClassNames);
         return (train, test.GetAwaiter().GetResult());
     }
-
-    /// <summary>
-    /// Reads the stratified subset embedded in Nabla: train 10,000 images (1,000 per class) from the official train
-    /// split, test 2,000 (200 per class) from the official test split, classes interleaved. Needs no files.
-    /// </summary>
-    /// <returns>Train and test datasets, features (N, 1, 28, 28) in [0, 1], with <see cref="ClassNames"/>.</returns>
-    public static (TensorDataset Train, TensorDataset Test) LoadEmbedded() =>
-        (LoadResource("train"), LoadResource("t10k"));
-
-    private static TensorDataset LoadResource(string split)
-    {
-        string images = $"{ResourcePrefix}{split}-images-idx3-ubyte.gz", labels = $"{ResourcePrefix}{split}-labels-idx1-ubyte.gz";
-        using var imageStream = OpenResource(images);
-        using var labelStream = OpenResource(labels);
-        return Idx.Load(imageStream, labelStream, ClassNames, "embedded " + images, "embedded " + labels);
-    }
-
-    private static Stream OpenResource(string name) =>
-        typeof(FashionMnist).Assembly.GetManifestResourceStream(name)
-        ?? throw new InvalidOperationException($"FashionMnist: the embedded resource {name} is missing from {typeof(FashionMnist).Assembly.GetName().Name}; it is built from data/fashion-mnist-subset/.");
 
     private static string Find(string dir, string stem, string suffix)
     {
