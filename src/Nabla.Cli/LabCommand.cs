@@ -25,6 +25,7 @@ internal static class LabCommand
         new() { Name = "--threads", Value = "N", Help = "threads", Default = "all cores" },
         new() { Name = "--out", Value = "DIR", Help = "where the report goes", Default = "runs/lab-<timestamp>" },
         new() { Name = "--overwrite", Help = "replace an earlier lab report in --out" },
+        new() { Name = "--tensorboard", Value = "DIR", Help = "also log every training run to TensorBoard: DIR/LAB/ARM-seedN" },
     ];
 
     private static readonly string[] SingleRunOptions = ["--depths", "--epochs", "--subset", "--test-subset", "--lr", "--batch-size", "--zero-init-residual", "--json", "--seed"];
@@ -139,7 +140,7 @@ internal static class LabCommand
         }
         var settings = new Nabla.Lab.LabSettings
         {
-            Train = train, Test = test, DataDescription = loaded.Description, Seeds = seeds, Scale = scale, GanDirectory = gan, StyleDirectory = style,
+            Train = train, Test = test, DataDescription = loaded.Description, Seeds = seeds, Scale = scale, GanDirectory = gan, StyleDirectory = style, TensorBoard = a.String("--tensorboard"),
         };
         foreach (var lab in labs)
             if (lab.Refusal(settings) is { } why) throw new UsageException($"--data: {why}");

@@ -31,6 +31,13 @@ public sealed record LabSettings
     public string? GanDirectory { get; init; }
     /// <summary>A style decoder trained by <c>nabla style train</c> for the augmentation lab, or null.</summary>
     public string? StyleDirectory { get; init; }
+    /// <summary>A folder for TensorBoard event files (one run folder per lab, arm and seed), or null for none.</summary>
+    public string? TensorBoard { get; init; }
+
+    /// <summary>The TensorBoard run folder of one arm and seed of a lab (TENSORBOARD/LAB/ARM-seedN), or null without <see cref="TensorBoard"/>.</summary>
+    public string? BoardFor(string lab, string arm, int seed) =>
+        TensorBoard is null ? null
+        : Path.Combine(TensorBoard, lab, new string([.. arm.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' ? c : '_')]) + $"-seed{seed}");
 
     /// <summary>Picks the value for the scale.</summary>
     public T Pick<T>(T tiny, T quick, T full) => Scale switch { LabScale.Tiny => tiny, LabScale.Full => full, _ => quick };

@@ -22,12 +22,17 @@ public static class LabTraining
         return data.Subset(pick);
     }
 
-    /// <summary>Fits <paramref name="model"/> with cross-entropy (batch order and random layers from <paramref name="seed"/>).</summary>
+    /// <summary>
+    /// Fits <paramref name="model"/> with cross-entropy (batch order and random layers from <paramref name="seed"/>);
+    /// with <paramref name="board"/> (see <see cref="LabSettings.BoardFor"/>) the run is also logged to TensorBoard there.
+    /// </summary>
     public static History Fit(Module model, Optimizer optimizer, TensorDataset train, TensorDataset? validation, int epochs, int batchSize, int seed,
-        IEnumerable<Callback>? callbacks = null, Func<Batch, Generator, Batch>? transform = null)
+        IEnumerable<Callback>? callbacks = null, Func<Batch, Generator, Batch>? transform = null, string? board = null, TrainerOptions? options = null)
     {
-        var trainer = new Trainer(new TrainerOptions { BatchSize = batchSize, Seed = seed, Transform = transform });
-        return trainer.Fit(model, new CrossEntropyLoss(), optimizer, train, validation, epochs, callbacks);
+        var trainer = new Trainer(options ?? new TrainerOptions { BatchSize = batchSize, Seed = seed, Transform = transform });
+        var all = callbacks?.ToList() ?? [];
+        if (board is not null) all.Add(new TensorBoard.TensorBoardCallback(new TensorBoard.SummaryWriter(board), closeAtEnd: true));
+        return trainer.Fit(model, new CrossEntropyLoss(), optimizer, train, validation, epochs, all);
     }
 
     /// <summary>The mean training loss of the last epoch, or NaN when the run diverged (no verdict is drawn from NaN).</summary>

@@ -122,4 +122,18 @@ public class TensorBoardTests
         Assert.True(File.Exists(Assert.Single(Directory.GetFiles(s.P("tb2", "candidate-0", "split-0")))));
         Assert.Single(Directory.GetFiles(s.P("tb2", "candidate-1", "split-0")));
     }
+
+    [Fact]
+    public void A_lab_with_tensorboard_writes_one_run_folder_per_arm_and_seed()
+    {
+        using var s = new ReliabilityTests.Scratch();
+        var r = CliRunner.Run("lab", "optimizers", "--tiny", "--seeds", "2", "--out", s.P("lab"), "--tensorboard", s.P("tb"));
+        Assert.True(r.code == 0, r.stderr);
+        var arms = Directory.GetDirectories(s.P("tb", "optimizers")).Select(Path.GetFileName).ToList();
+        Assert.Contains("SGD_one_sample-seed0", arms);
+        Assert.Contains("SGD_one_sample-seed1", arms);
+        Assert.Contains("momentum_batch_64-seed1", arms);
+        foreach (var d in Directory.GetDirectories(s.P("tb", "optimizers")))
+            Assert.Contains(Read(Assert.Single(Directory.GetFiles(d))), e => e.Summary?.Value.Any(v => v.Tag == "epoch/loss") == true);
+    }
 }

@@ -53,7 +53,7 @@ public sealed class ActivationsLab : Lab
                     var model = Models.FromSpec(spec, train.SampleShape, train.NumClasses, new Generator(seed), activation: act);
                     Initialise(model, act, new Generator(100 + seed));
                     var stats = new LayerStatistics(every: 20);
-                    var h = LabTraining.Fit(model, new SGD(model.Parameters(), 0.1, momentum: 0), train, null, Epochs(s), 64, seed, [stats]);
+                    var h = LabTraining.Fit(model, new SGD(model.Parameters(), 0.1, momentum: 0), train, null, Epochs(s), 64, seed, [stats], board: s.BoardFor(Name, $"{act} depth {depth}", seed));
                     double loss = LabTraining.FinalLoss(h);
                     m.Add($"loss@{depth}", act, loss);
                     if (h.Diverged) m.Notes.Add($"seed {seed}, {depth} layers, {act}: the run diverged ({h.StopReason}); its loss is NaN.");

@@ -65,7 +65,7 @@ public sealed class AugmentationLab : Lab
             {
                 var model = Models.FromSpec("cnn", train.SampleShape, train.NumClasses, new Generator(seed));
                 var transform = spec.Length == 0 ? null : Augmentation.Parse(spec, neural).AsLoaderTransform(train.NumClasses);
-                var h = LabTraining.Fit(model, new Adam(model.Parameters(), 1e-3, beta1: 0.9, beta2: 0.999), train, null, Epochs(s), 64, seed, transform: transform);
+                var h = LabTraining.Fit(model, new Adam(model.Parameters(), 1e-3, beta1: 0.9, beta2: 0.999), train, null, Epochs(s), 64, seed, transform: transform, board: s.BoardFor(Name, name, seed));
                 double tr = LabTraining.Accuracy(model, train), te = LabTraining.Accuracy(model, s.Test);
                 m.Add("test accuracy", name, te);
                 m.Add("train-test gap", name, tr - te);

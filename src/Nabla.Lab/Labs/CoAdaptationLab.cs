@@ -53,7 +53,8 @@ public sealed class CoAdaptationLab : Lab
             Module Trained(ModelOptions o, int init)
             {
                 var model = Models.FromSpec("mlp:512,512", train.SampleShape, train.NumClasses, new Generator(init), options: o);
-                LabTraining.Fit(model, new Adam(model.Parameters(), 1e-3, beta1: 0.9, beta2: 0.999), train, null, Epochs(s), 64, seed);
+                LabTraining.Fit(model, new Adam(model.Parameters(), 1e-3, beta1: 0.9, beta2: 0.999), train, null, Epochs(s), 64, seed,
+                    board: s.BoardFor(Name, $"dropout {o.Dropout} dropconnect {o.DropConnect} noise {o.Noise} init {init}", seed));
                 return model;
             }
             foreach (var (name, options) in Conditions)

@@ -49,8 +49,8 @@ public sealed class DegradationLab : Lab
                     var model = new ResNet(depth, train.SampleShape[0], train.NumClasses, new Generator(seed), residual);
                     var opt = new SGD(model.Parameters(), 0.05, momentum: 0.9, weightDecay: 1e-4);
                     int steps = Epochs(s) * ((train.Count + 63) / 64);
-                    var trainer = new Trainer(new TrainerOptions { BatchSize = 64, Seed = seed, Scheduler = new CosineAnnealingWarmupLR(opt, 0, Math.Max(1, steps), warmupStartFactor: 1) });
-                    var h = trainer.Fit(model, new CrossEntropyLoss(), opt, train, null, Epochs(s));
+                    var options = new TrainerOptions { BatchSize = 64, Seed = seed, Scheduler = new CosineAnnealingWarmupLR(opt, 0, Math.Max(1, steps), warmupStartFactor: 1) };
+                    var h = LabTraining.Fit(model, opt, train, null, Epochs(s), 64, seed, board: s.BoardFor(Name, name, seed), options: options);
                     double trainError = 1 - LabTraining.Accuracy(model, train), testError = 1 - LabTraining.Accuracy(model, s.Test);
                     m.Add("training error", name, trainError);
                     m.Add("test error", name, testError);
@@ -62,7 +62,8 @@ public sealed class DegradationLab : Lab
             foreach (bool extra in new[] { false, true })
             {
                 var net = IdentityStack(train, seed, extra ? IdentityLayers : 0);
-                LabTraining.Fit(net, new Adam(net.Parameters(), 1e-3, beta1: 0.9, beta2: 0.999), train, null, Epochs(s), 64, seed);
+                LabTraining.Fit(net, new Adam(net.Parameters(), 1e-3, beta1: 0.9, beta2: 0.999), train, null, Epochs(s), 64, seed,
+                    board: s.BoardFor(Name, extra ? "identity layers" : "no identity layers", seed));
                 string name = extra ? Deeper : Shallow;
                 double test = LabTraining.Accuracy(net, s.Test);
                 m.Add("identity layers: test accuracy", name, test);

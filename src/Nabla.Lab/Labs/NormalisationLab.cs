@@ -56,7 +56,8 @@ public sealed class NormalisationLab : Lab
                     var model = Models.FromSpec("mlp:256,256,256", train.SampleShape, train.NumClasses, new Generator(seed), options: options);
                     var trace = new LossTrace();
                     var stats = lr == 0.3 ? new LayerStatistics(every: 10) : null;
-                    var h = LabTraining.Fit(model, new SGD(model.Parameters(), lr, momentum: 0), train, null, Epochs(s), 64, seed, stats is null ? [trace] : [trace, stats]);
+                    var h = LabTraining.Fit(model, new SGD(model.Parameters(), lr, momentum: 0), train, null, Epochs(s), 64, seed, stats is null ? [trace] : [trace, stats],
+                        board: s.BoardFor(Name, $"{name} lr {lr}", seed));
                     double loss = h.Diverged ? double.PositiveInfinity : LabTraining.Loss(model, train);
                     if (double.IsFinite(loss) && loss < 1.0) highest = double.IsNaN(highest) ? lr : Math.Max(highest, lr);
                     m.Add(Key(lr), name, double.IsFinite(loss) ? loss : double.NaN);
@@ -78,7 +79,8 @@ public sealed class NormalisationLab : Lab
                 foreach (int batch in new[] { 32, 2 })
                 {
                     var model = Models.FromSpec("cnn", small.SampleShape, small.NumClasses, new Generator(seed), options: new ModelOptions(Norm: norm));
-                    LabTraining.Fit(model, new Adam(model.Parameters(), 1e-3, beta1: 0.9, beta2: 0.999), small, null, 2, batch, seed);
+                    LabTraining.Fit(model, new Adam(model.Parameters(), 1e-3, beta1: 0.9, beta2: 0.999), small, null, 2, batch, seed,
+                        board: s.BoardFor(Name, $"{norm} batch {batch}", seed));
                     m.Add($"cnn test accuracy, batch {batch}", norm, LabTraining.Accuracy(model, s.Test));
                 }
             foreach (var norm in new[] { "batch", "group:4", "layer", "instance", "switch" })

@@ -51,7 +51,7 @@ public sealed class OptimizersLab : Lab
                 var model = Models.FromSpec("mlp:128", train.SampleShape, train.NumClasses, new Generator(seed));
                 var trace = new LossTrace();
                 int b = batch == 0 ? train.Count : batch;
-                LabTraining.Fit(model, make(model.Parameters()), train, null, Epochs(s), b, seed, [trace]);
+                LabTraining.Fit(model, make(model.Parameters()), train, null, Epochs(s), b, seed, [trace], board: s.BoardFor(Name, name, seed));
                 double loss = LabTraining.Loss(model, train);
                 m.Add("training loss", name, loss);
                 m.Add("seconds", name, LabTraining.Last(trace.Seconds));
@@ -63,7 +63,7 @@ public sealed class OptimizersLab : Lab
                 // Stochastic gradient descent on single samples: one epoch is as many steps as samples.
                 var model = Models.FromSpec("mlp:128", train.SampleShape, train.NumClasses, new Generator(seed));
                 var trace = new LossTrace();
-                LabTraining.Fit(model, new SGD(model.Parameters(), 0.01, momentum: 0), train, null, 1, 1, seed, [trace]);
+                LabTraining.Fit(model, new SGD(model.Parameters(), 0.01, momentum: 0), train, null, 1, 1, seed, [trace], board: s.BoardFor(Name, "SGD one sample", seed));
                 m.Add("training loss after one epoch", "SGD, one sample", LabTraining.Loss(model, train));
                 m.Add("seconds for one epoch", "SGD, one sample", LabTraining.Last(trace.Seconds));
             }
@@ -71,7 +71,7 @@ public sealed class OptimizersLab : Lab
             {
                 var model = Models.FromSpec("mlp:128", train.SampleShape, train.NumClasses, new Generator(seed));
                 var trace = new LossTrace();
-                LabTraining.Fit(model, new SGD(model.Parameters(), 0.01, momentum: 0.9), train, null, Epochs(s), batch, seed, [trace]);
+                LabTraining.Fit(model, new SGD(model.Parameters(), 0.01, momentum: 0.9), train, null, Epochs(s), batch, seed, [trace], board: s.BoardFor(Name, $"momentum batch {batch}", seed));
                 m.Add("training loss", $"momentum, batch {batch}", LabTraining.Loss(model, train));
                 m.Add("steps", $"momentum, batch {batch}", trace.Losses.Count);
                 m.Add("seconds", $"momentum, batch {batch}", LabTraining.Last(trace.Seconds));

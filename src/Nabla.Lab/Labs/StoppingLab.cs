@@ -50,7 +50,7 @@ public sealed class StoppingLab : Lab
             {
                 var model = Models.FromSpec("mlp:256,128", train.SampleShape, train.NumClasses, new Generator(seed));
                 var cb = make();
-                var h = LabTraining.Fit(model, new Adam(model.Parameters(), 1e-3, beta1: 0.9, beta2: 0.999), train, validation, budget, 64, seed, cb is null ? null : [cb]);
+                var h = LabTraining.Fit(model, new Adam(model.Parameters(), 1e-3, beta1: 0.9, beta2: 0.999), train, validation, budget, 64, seed, cb is null ? null : [cb], board: s.BoardFor(Name, name, seed));
                 double test = LabTraining.Accuracy(model, s.Test);
                 m.Add("epochs used", name, h.Epochs.Count);
                 m.Add("test accuracy", name, test);

@@ -50,7 +50,7 @@ public sealed class WeightNormalisationLab : Lab
             {
                 var model = Models.FromSpec("mlp:256,128", train.SampleShape, train.NumClasses, new Generator(seed), options: options);
                 Callback[]? cb = filter ? [new SpectralFilterCallback(50, energy: 0.9)] : null;
-                var h = LabTraining.Fit(model, new Adam(model.Parameters(), 1e-3, beta1: 0.9, beta2: 0.999), train, null, Epochs(s), 64, seed, cb);
+                var h = LabTraining.Fit(model, new Adam(model.Parameters(), 1e-3, beta1: 0.9, beta2: 0.999), train, null, Epochs(s), 64, seed, cb, board: s.BoardFor(Name, name, seed));
                 double test = LabTraining.Accuracy(model, s.Test);
                 double sigma = EffectiveWeights(model).Max(LargestSingularValue);
                 m.Add("test accuracy", name, test);
