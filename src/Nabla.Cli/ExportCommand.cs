@@ -45,7 +45,6 @@ internal static class ExportCommand
         string output = a.String("--onnx") ?? (runFolder ? Path.Combine(a.String("--model")!, "model.onnx")
             : throw new UsageException("--onnx FILE is required with a bare .safetensors file."));
         if (File.Exists(output) && !a.Flag("--overwrite")) throw new UsageException($"--onnx: '{output}' exists; add --overwrite to replace it.");
-        Output.PrepareFile(output, "--onnx");
 
         // A run's model.json gives the layout and shapes; without one (an older run, a bare file) the data give the
         // sample's shape and the output count, as evaluate builds the model.
@@ -92,6 +91,7 @@ internal static class ExportCommand
         {
             throw new UsageException($"--model: {e.Message}");
         }
+        Output.PrepareFile(output, "--onnx");   // only now: a refused model leaves no folder behind
         try
         {
             IO.AtomicFile.Write(output, bytes);

@@ -140,11 +140,12 @@ internal static class LabCommand
         }
         var settings = new Nabla.Lab.LabSettings
         {
-            Train = train, Test = test, DataDescription = loaded.Description, Seeds = seeds, Scale = scale, GanDirectory = gan, StyleDirectory = style, TensorBoard = a.String("--tensorboard"),
+            Train = train, Test = test, DataDescription = loaded.Description, Seeds = seeds, Scale = scale, GanDirectory = gan, StyleDirectory = style,
         };
         foreach (var lab in labs)
             if (lab.Refusal(settings) is { } why) throw new UsageException($"--data: {why}");
         string outDir = a.String("--out") ?? Output.NewRunFolder("lab-");
+        settings = settings with { TensorBoard = Output.BoardFolder(a.String("--tensorboard"), outDir) };
         Output.PrepareRunFolder(outDir, a.Flag("--overwrite"), LabFigures(outDir));
         string header = $"nabla {Program.Version}, {scale.ToString().ToLowerInvariant()} setting, {seeds} seeds, on {loaded.Description} ({train.Count} training and {test.Count} test samples); " +
             $"{Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC" + (skipped.Length > 0 ? $"; not run on this data (they need images): {string.Join(", ", skipped)}" : "");

@@ -59,6 +59,17 @@ internal static class Output
         Probe(dir);
     }
 
+    /// <summary>
+    /// --tensorboard DIR: refused (exit 2, before anything is written) when DIR is a file; the run's event files go
+    /// into DIR/RUN (RUN = the --out folder's name), so that runs sharing DIR stay apart in TensorBoard.
+    /// </summary>
+    public static string? BoardFolder(string? dir, string outDir)
+    {
+        if (dir is null) return null;
+        CheckFolderTarget(dir, "--tensorboard");
+        return Path.Combine(dir, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDir))));
+    }
+
     /// <summary>Checks a single output file the user names (e.g. augment --out grid.png) and readies its folder.</summary>
     public static void PrepareFile(string path, string option = "--out")
     {

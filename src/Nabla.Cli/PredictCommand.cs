@@ -11,10 +11,11 @@ internal static class PredictCommand
 {
     private static readonly Opt Out = new() { Name = "--out", Value = "FILE", Help = "write the predictions to FILE instead of stdout", Default = "stdout" };
     private static readonly Opt Json = new() { Name = "--json", Help = "the predictions as JSON instead of CSV" };
+    private static readonly Opt Overwrite = new() { Name = "--overwrite", Help = "replace an existing --out FILE" };
 
     private static readonly Opt[] Options =
     [
-        SavedModel.ModelPath, RunOptions.Arch, .. RunOptions.ModelShapeOptions, .. RunOptions.DataOptions, RunOptions.Seed, RunOptions.Threads, Out, Json,
+        SavedModel.ModelPath, RunOptions.Arch, .. RunOptions.ModelShapeOptions, .. RunOptions.DataOptions, RunOptions.Seed, RunOptions.Threads, Out, Json, Overwrite,
     ];
 
     public static string Help => """
@@ -31,7 +32,7 @@ internal static class PredictCommand
         """ + Opt.Render([
             ("Model", [SavedModel.ModelPath, RunOptions.Arch, .. RunOptions.ModelShapeOptions]),
             ("Data", [.. RunOptions.DataOptions, RunOptions.Seed]),
-            ("Output", [Out, Json, RunOptions.Threads]),
+            ("Output", [Out, Json, Overwrite, RunOptions.Threads]),
         ]) + "\n";
 
     public static int Run(string[] args, TextWriter stdout)
@@ -45,7 +46,11 @@ internal static class PredictCommand
         var (config, weights, runFolder) = SavedModel.Resolve(a);
         if (!a.Has("--test")) config = config with { Test = "none" };
         string? outFile = a.String("--out");
-        if (outFile is not null) Output.PrepareFile(outFile);
+        if (outFile is not null)
+        {
+            if (File.Exists(outFile) && !a.Flag("--overwrite")) throw new UsageException($"--out: '{outFile}' exists; add --overwrite to replace it.");
+            if (Path.GetFullPath(outFile) == Path.GetFullPath(config.Data)) throw new UsageException($"--out: '{outFile}' is the data being predicted.");
+        }
         var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         var data = DataSources.Load(config, given, runFolder ? config.Classes : null, runFolder ? config.Features : null,
             everyRow: config.Test == "none", labelsOptional: true);
@@ -64,6 +69,7 @@ internal static class PredictCommand
             stdout.Write(text);
             return Program.Ok;
         }
+        Output.PrepareFile(outFile);   // only now: a refused input leaves no folder behind
         try
         {
             IO.AtomicFile.Write(outFile, Encoding.UTF8.GetBytes(text));
@@ -76,6 +82,13 @@ internal static class PredictCommand
     }
 
     private static string F(float v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    // JSON has no NaN or infinity (an overflowing model gives them): null, as metrics.json writes them.
+    private static void Number(Utf8JsonWriter w, float v)
+    {
+        if (float.IsFinite(v)) w.WriteNumberValue(v);
+        else w.WriteNullValue();
+    }
 
     // A class of the argmax; ties to the first, as torch.argmax.
     private static int ArgMax(float[] v, int start, int width)
@@ -130,14 +143,22 @@ internal static class PredictCommand
                 {
                     w.WriteString("class", rows.ClassNames[ArgMax(values, i * width, width)]);
                     w.WriteStartObject("probabilities");
-                    for (int j = 0; j < width; j++) w.WriteNumber(rows.ClassNames[j], values[i * width + j]);
+                    for (int j = 0; j < width; j++)
+                    {
+                        w.WritePropertyName(rows.ClassNames[j]);
+                        Number(w, values[i * width + j]);
+                    }
                     w.WriteEndObject();
                 }
-                else if (width == 1) w.WriteNumber("prediction", values[i]);
+                else if (width == 1)
+                {
+                    w.WritePropertyName("prediction");
+                    Number(w, values[i]);
+                }
                 else
                 {
                     w.WriteStartArray("prediction");
-                    for (int j = 0; j < width; j++) w.WriteNumberValue(values[i * width + j]);
+                    for (int j = 0; j < width; j++) Number(w, values[i * width + j]);
                     w.WriteEndArray();
                 }
                 w.WriteEndObject();

@@ -61,7 +61,7 @@ internal static class TrainCommand
         string outDir = a.String("--out") ?? Output.NewRunFolder();
         var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         Threads.Count = config.Threads;
-        var run = new RunPlan(config, outDir, given, a.Flag("--overwrite"), null) { TensorBoard = a.String("--tensorboard") };
+        var run = new RunPlan(config, outDir, given, a.Flag("--overwrite"), null) { TensorBoard = Output.BoardFolder(a.String("--tensorboard"), outDir) };
         return config.Ensemble > 1
             ? RunEnsemble(run, stdout, stderr, interactive, json)
             : Execute(run, stdout, stderr, interactive, json).Code;
@@ -107,7 +107,7 @@ internal static class TrainCommand
         if (digest != RunConfig.Digest(configBytes))
             throw new UsageException($"--resume: {checkpoint} was written by a run with other settings than {cfg} (the digests differ); the two files are from different runs.");
         Threads.Count = config.Threads;
-        return Execute(new RunPlan(config, dir, null, false, state) { ConfigBytes = configBytes, TensorBoard = a.String("--tensorboard") }, stdout, stderr, interactive, json).Code;
+        return Execute(new RunPlan(config, dir, null, false, state) { ConfigBytes = configBytes, TensorBoard = Output.BoardFolder(a.String("--tensorboard"), dir) }, stdout, stderr, interactive, json).Code;
     }
 
     /// <summary>What a run is: its settings, where it writes, what was given on the command line, and the checkpoint it resumes.</summary>
@@ -434,7 +434,7 @@ internal static class TrainCommand
             c.WeightNorm.StartsWith("spectral-filter", StringComparison.Ordinal) ? "none" : c.WeightNorm)
         { ZeroInitResidual = c.ZeroInitResidual };
 
-    // --tensorboard DIR: a new event file in DIR (several runs may share one DIR, as TensorBoard expects).
+    // --tensorboard: a new event file in the run's board folder (a resumed run adds a second file to the same run).
     private static Nabla.TensorBoard.SummaryWriter OpenBoard(string dir)
     {
         try

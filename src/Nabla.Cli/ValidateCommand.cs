@@ -210,12 +210,12 @@ internal static class ValidateCommand
         bool json = a.Flag("--json");
         var log = json ? stderr : stdout;
         string outDir = a.String("--out") ?? Output.NewRunFolder("cv-");
+        string? board = Output.BoardFolder(a.String("--tensorboard"), outDir);
         var validator = Validator(a, [config], splitter, p);
         Output.PrepareRunFolder(outDir, a.Flag("--overwrite"));
         log.WriteLine($"nabla {Program.Version}: {splitter.Name} on {p.Description}: {p.Train.Count} samples, {splits} splits; {config.Describe()}");
         var keys = Headline(p.Train.Task);
         var lines = new object();
-        string? board = a.String("--tensorboard");
         var result = validator.Run(p.Train, (i, t) => Setup(config, p.Train, i, t, board is null ? null : Path.Combine(board, $"split-{i}")), p.Groups, onFold: f =>
         {
             lock (lines)
@@ -381,13 +381,14 @@ internal static class ValidateCommand
         bool json = a.Flag("--json");
         var log = json ? stderr : stdout;
         string outDir = a.String("--out") ?? Output.NewRunFolder("search-");
+        string? board = Output.BoardFolder(a.String("--tensorboard"), outDir);
         var validator = Validator(a, configs, splitter, p);
         Output.PrepareRunFolder(outDir, a.Flag("--overwrite"));
         log.WriteLine($"nabla {Program.Version}: {candidates.Count} configurations × {splitter.Name} on {p.Description}, scored by {scoring}");
         int index = 0;
         var result = ModelSelection.Search(candidates, p.Train, validator,
             (c, i, t) => Setup(configs[IndexOf(candidates, c)], p.Train, i, t,
-                a.String("--tensorboard") is { } board ? Path.Combine(board, $"candidate-{IndexOf(candidates, c)}", $"split-{i}") : null), scoring, p.Groups,
+                board is null ? null : Path.Combine(board, $"candidate-{IndexOf(candidates, c)}", $"split-{i}")), scoring, p.Groups,
             (c, r) => log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[{++index}/{candidates.Count}] {ModelSelection.Describe(candidates[c])}: {scoring} {r.Summaries[scoring].Mean:F4} ± {r.Summaries[scoring].PopulationStd:F4}")));
         log.WriteLine();

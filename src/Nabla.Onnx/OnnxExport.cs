@@ -279,21 +279,32 @@ internal sealed class GraphWriter(bool dynamicBatch)
                 ], hint: hint));
             }
             case MaxPool2d p:
+            {
+                // ceil_mode as explicit end padding that gives the module's own output size (ONNX's ceil formula lacks
+                // PyTorch's rule that the last window starts inside the input); max ignores the −∞ padding.
+                var y = m.Forward(x.Probe);
+                long endH = EndPad(x.Probe.Shape[2], y.Shape[2], p.KernelSize, p.Stride, p.Padding, p.Dilation);
+                long endW = EndPad(x.Probe.Shape[3], y.Shape[3], p.KernelSize, p.Stride, p.Padding, p.Dilation);
                 return Out(Node("MaxPool", [x.Name],
                 [
                     ("kernel_shape", new long[] { p.KernelSize, p.KernelSize }), ("strides", new long[] { p.Stride, p.Stride }),
-                    ("pads", new long[] { p.Padding, p.Padding, p.Padding, p.Padding }), ("dilations", new long[] { p.Dilation, p.Dilation }),
-                    ("ceil_mode", p.CeilMode ? 1L : 0L),
+                    ("pads", new long[] { p.Padding, p.Padding, endH, endW }), ("dilations", new long[] { p.Dilation, p.Dilation }),
                 ], hint: hint));
+            }
             case AvgPool2d p:
+            {
                 if (p.DivisorOverride is not null)
                     throw new OnnxExportException($"ONNX export: layer {label} (AvgPool2d) cannot be exported: divisor_override has no AveragePool attribute.");
+                var y = m.Forward(x.Probe);
+                if (EndPad(x.Probe.Shape[2], y.Shape[2], p.KernelSize, p.Stride, p.Padding, 1) != p.Padding
+                    || EndPad(x.Probe.Shape[3], y.Shape[3], p.KernelSize, p.Stride, p.Padding, 1) != p.Padding)
+                    throw new OnnxExportException($"ONNX export: layer {label} (AvgPool2d, ceil_mode) cannot be exported for a {x.Probe.Shape[2]}×{x.Probe.Shape[3]} input: its last windows overhang the input, and ONNX Runtime divides those by the whole kernel where PyTorch divides by the part inside.");
                 return Out(Node("AveragePool", [x.Name],
                 [
                     ("kernel_shape", new long[] { p.KernelSize, p.KernelSize }), ("strides", new long[] { p.Stride, p.Stride }),
-                    ("pads", new long[] { p.Padding, p.Padding, p.Padding, p.Padding }), ("ceil_mode", p.CeilMode ? 1L : 0L),
-                    ("count_include_pad", p.CountIncludePad ? 1L : 0L),
+                    ("pads", new long[] { p.Padding, p.Padding, p.Padding, p.Padding }), ("count_include_pad", p.CountIncludePad ? 1L : 0L),
                 ], hint: hint));
+            }
             case AdaptiveAvgPool2d a:
                 return Out(AdaptiveAverage(x, a.OutputSize, label, hint));
             case Flatten f:
@@ -410,6 +421,10 @@ internal sealed class GraphWriter(bool dynamicBatch)
                 throw new OnnxExportException($"ONNX export: layer {label} ({m.GetType().FullName}) has no ONNX mapping; the exporter knows {string.Join(", ", OnnxExport.Supported.Select(t => t.Name))}.");
         }
     }
+
+    // The end padding under which floor((in + pad + end − d(k − 1) − 1)/s) + 1 = out: the pooling's own output size.
+    private static long EndPad(int input, int output, int kernel, int stride, int pad, int dilation) =>
+        Math.Max(pad, (long)(output - 1) * stride + (long)dilation * (kernel - 1) + 1 - input - pad);
 
     private static Module Child(Module m, string name) =>
         m.NamedChildren().First(c => c.Name == name).Module;
@@ -539,17 +554,18 @@ internal sealed class GraphWriter(bool dynamicBatch)
     private string UpsampleNode(Value x, Upsample u, string label, string hint)
     {
         var y = u.Forward(x.Probe);
-        // Output sizes of the probe (the module fixes them by size or by scale); the batch and channels stay.
-        long[] sizes = [x.Probe.Shape[0], x.Probe.Shape[1], y.Shape[2], y.Shape[3]];
-        if (dynamicBatch && u.Size is null)
+        if (u.ScaleFactor is { } f)
         {
-            // By scale: ONNX scales, with PyTorch's floor of in·scale (the output sizes of the probe are that).
-            float[] scales = [1f, 1f, (float)(u.ScaleFactor?.H ?? 1), (float)(u.ScaleFactor?.W ?? 1)];
+            // By scale (PyTorch maps coordinates with 1/f, not in/out): ONNX Runtime sizes the output as ⌊in·(float)f⌋,
+            // which must give the module's own size.
+            float[] scales = [1f, 1f, (float)f.H, (float)f.W];
+            if ((long)(x.Probe.Shape[2] * scales[2]) != y.Shape[2] || (long)(x.Probe.Shape[3] * scales[3]) != y.Shape[3])
+                throw new OnnxExportException($"ONNX export: layer {label} (Upsample ×{f.H}, ×{f.W}) cannot be exported for a {x.Probe.Shape[2]}×{x.Probe.Shape[3]} input: ONNX Runtime's float scale gives another output size than {y.Shape[2]}×{y.Shape[3]}.");
             return ResizeNode(x.Name, u, scales, null, hint);
         }
         if (dynamicBatch)
             throw new OnnxExportException($"ONNX export: layer {label} (Upsample with a size) needs a fixed batch size: export with DynamicBatch = false.");
-        return ResizeNode(x.Name, u, null, sizes, hint);
+        return ResizeNode(x.Name, u, null, [x.Probe.Shape[0], x.Probe.Shape[1], y.Shape[2], y.Shape[3]], hint);
     }
 
     private string ResizeNode(string x, Upsample u, float[]? scales, long[]? sizes, string hint)

@@ -50,13 +50,14 @@ public sealed class SummaryWriter : IDisposable
     /// <summary>
     /// A histogram of <paramref name="values"/> at <paramref name="step"/>: <paramref name="bins"/> equal-width buckets
     /// between the minimum and the maximum (numpy's histogram, as PyTorch's add_histogram with an int), with the count,
-    /// sum and sum of squares TensorBoard shows. Non-finite values are left out.
+    /// sum and sum of squares TensorBoard shows. Non-finite values are left out; with none left, nothing is written.
     /// </summary>
     public void AddHistogram(string tag, ReadOnlySpan<float> values, long step, int bins = 30)
     {
         ArgumentNullException.ThrowIfNull(tag);
         ArgumentOutOfRangeException.ThrowIfLessThan(bins, 1);
         var histogram = Histogram(values, bins);
+        if (histogram.Num == 0) return;   // TensorBoard cannot read a histogram without buckets (all values non-finite)
         var summary = new Summary();
         summary.Value.Add(new Summary.Types.Value { Tag = tag, Histo = histogram });
         WriteSummary(summary, step);

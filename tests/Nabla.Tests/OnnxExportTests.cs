@@ -83,6 +83,8 @@ public class OnnxExportTests
         ["conv-bn-pool"] = (() => new Sequential(new Conv2d(3, 4, 3, G, padding: 1), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2), new Conv2d(4, 6, 3, G, stride: 2, padding: 1, dilation: 1, groups: 2),
             new AvgPool2d(3, stride: 1, padding: 1, countIncludePad: false), new AdaptiveAvgPool2d(1), new Flatten(), new Linear(6, 3, G), new LogSoftmax(1)), [2, 3, 12, 12]),
         ["pools"] = (() => new Sequential(new MaxPool2d(3, stride: 2, padding: 1, ceilMode: true), new AvgPool2d(2, ceilMode: false), new AdaptiveAvgPool2d(2), new Flatten(1, -1)), [2, 2, 17, 17]),
+        // Ceil mode where PyTorch drops a last window that would start in the padding, and where windows overhang.
+        ["pools-ceil"] = (() => new Sequential(new MaxPool2d(2, stride: 2, padding: 1, ceilMode: true), new MaxPool2d(2, ceilMode: true), new AvgPool2d(2, ceilMode: true)), [1, 2, 5, 5]),
         ["dilated-grouped"] = (() => new Sequential(new Conv2d(4, 4, 3, G, padding: 2, dilation: 2, groups: 4, bias: false), new Conv2d(4, 2, 1, G)), [1, 4, 9, 9]),
         ["transpose"] = (() => new Sequential(new ConvTranspose2d(3, 2, 3, G, stride: 2, padding: 1, outputPadding: 1), new Tanh()), [2, 3, 5, 5]),
         ["norms"] = (() => new Sequential(new Conv2d(2, 4, 3, G, padding: 1), new GroupNorm(2, 4), new InstanceNorm2d(4, affine: true), new LayerNorm([4, 6, 6]), new Sigmoid()), [2, 2, 6, 6]),
@@ -101,6 +103,7 @@ public class OnnxExportTests
         ["ensemble-mean"] = (() => new Ensemble([new Linear(5, 2, G), new Linear(5, 2, new Generator(4))], EnsembleMode.Mean), [3, 5]),
         ["upsample"] = (() => new Sequential(new Upsample(2), new Conv2d(2, 2, 3, G), new Upsample(1.5, UpsampleMode.Bilinear), new Upsample(2, UpsampleMode.Bilinear, alignCorners: true)), [1, 2, 4, 4]),
         ["softmax"] = (() => new Sequential(new Linear(4, 3, G), new Softmax(1)), [2, 4]),
+        ["upsample-1.5-of-5"] = (() => new Sequential(new Upsample(1.5, UpsampleMode.Bilinear)), [1, 2, 5, 5]),
         ["linear-3d"] = (() => new Sequential(new Linear(4, 3, G), new SiLU()), [2, 5, 4]),
     };
 
@@ -179,6 +182,11 @@ public class OnnxExportTests
         e = Assert.Throws<OnnxExportException>(() => OnnxExport.ToBytes(custom, [1, 2]));
         Assert.Contains("'1.0'", e.Message);
         Assert.Contains("Custom", e.Message);
+        // An average pool whose ceil-mode windows overhang the input, and an upsampling ONNX Runtime would size otherwise.
+        e = Assert.Throws<OnnxExportException>(() => OnnxExport.ToBytes(new Sequential(new AvgPool2d(2, ceilMode: true)), [1, 1, 5, 5]));
+        Assert.Contains("overhang", e.Message);
+        e = Assert.Throws<OnnxExportException>(() => OnnxExport.ToBytes(new Sequential(new Upsample(1.16)), [1, 1, 25, 25]));   // 28 here, 29 in float
+        Assert.Contains("output size", e.Message);
         var batchless = new Sequential(new Linear(2, 2, G), new BatchNorm1d(2, trackRunningStats: false));
         e = Assert.Throws<OnnxExportException>(() => OnnxExport.ToBytes(batchless, [3, 2]));
         Assert.Contains("track_running_stats", e.Message);
@@ -346,12 +354,20 @@ public class PredictCommandTests
         Assert.Equal(4, lines.Length);
         Assert.True(float.IsFinite(float.Parse(lines[1].Split(',')[1], System.Globalization.CultureInfo.InvariantCulture)));
 
+        // An existing --out needs --overwrite; the data file itself is never the output.
+        File.WriteAllText(s.P("old.csv"), "keep");
+        r = CliRunner.Run("predict", "--model", s.P("run"), "--data", Table(s, "v.csv", true, false, false, 2, 5), "--out", s.P("old.csv"));
+        Assert.Equal(2, r.code);
+        Assert.Equal("keep", File.ReadAllText(s.P("old.csv")));
+        r = CliRunner.Run("predict", "--model", s.P("run"), "--data", s.P("v.csv"), "--out", s.P("v.csv"), "--overwrite");
+        Assert.Equal(2, r.code);
+
         // A column the model does not take: one line naming it, exit 2, nothing written.
         string wrong = s.Text("w.csv", "a,c\n1,2\n");
-        r = CliRunner.Run("predict", "--model", s.P("run"), "--data", wrong, "--out", s.P("out.csv"));
+        r = CliRunner.Run("predict", "--model", s.P("run"), "--data", wrong, "--out", s.P("new", "out.csv"));
         Assert.Equal(2, r.code);
         Assert.Contains("'c'", r.stderr);
-        Assert.False(File.Exists(s.P("out.csv")));
+        Assert.False(Directory.Exists(s.P("new")));
         r = CliRunner.Run("predict", "--help");
         Assert.Equal(0, r.code);
         Assert.Contains("p_CLASS", r.stdout);
@@ -419,6 +435,8 @@ public class PredictorTests
         var json = System.Text.Encoding.UTF8.GetString(good.ToJson());
         Assert.Throws<FormatException>(() => Nabla.Training.ModelCard.Parse(System.Text.Encoding.UTF8.GetBytes(json.Replace("\"outputs\": 2", "\"outputs\": 3"))));
         Assert.Throws<FormatException>(() => Nabla.Training.ModelCard.Parse(System.Text.Encoding.UTF8.GetBytes(json.Replace("\"sample_shape\": [\n    3\n  ]", "\"sample_shape\": [\n    2\n  ]"))));
+        Assert.Throws<FormatException>(() => Nabla.Training.ModelCard.Parse((good with { InputStd = [1, 0, 1] }).ToJson()));
+        Assert.Throws<FormatException>(() => Nabla.Training.ModelCard.Parse(System.Text.Encoding.UTF8.GetBytes(json.Replace("\"inverted\"", "\"sideways\""))));
         Assert.Throws<FileNotFoundException>(() => Nabla.Training.Predictor.Load(Path.GetTempPath()));
     }
 }

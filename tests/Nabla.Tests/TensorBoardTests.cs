@@ -80,7 +80,8 @@ public class TensorBoardTests
         var r = CliRunner.Run("train", "--data", csv, "--label", "y", "--model", "mlp:4", "--epochs", "2", "--batch-size", "16",
             "--out", s.P("run"), "--tensorboard", s.P("tb"));
         Assert.True(r.code == 0, r.stderr);
-        var file = Assert.Single(Directory.GetFiles(s.P("tb")));
+        // The run's own folder under DIR (named as its --out), so runs sharing DIR stay apart.
+        var file = Assert.Single(Directory.GetFiles(s.P("tb", "run")));
         var events = Read(file);
         var tags = events.Where(e => e.Summary is not null).SelectMany(e => e.Summary.Value.Select(v => (v.Tag, e.Step))).ToList();
         int steps = tags.Count(t => t.Tag == "batch/loss");
@@ -93,6 +94,13 @@ public class TensorBoardTests
         Assert.Contains(tags, t => t.Tag == "test/accuracy");
         Assert.Contains(tags, t => t.Tag == "curves");
         Assert.Contains(tags, t => t.Tag == "confusion");
+
+        // A file as --tensorboard: one line, exit 2, no run folder written.
+        string file2 = s.Text("not-a-folder", "x");
+        r = CliRunner.Run("train", "--data", csv, "--label", "y", "--model", "mlp:4", "--epochs", "1", "--out", s.P("run2"), "--tensorboard", file2);
+        Assert.Equal(2, r.code);
+        Assert.Contains("--tensorboard", r.stderr);
+        Assert.False(Directory.Exists(s.P("run2")));
     }
 
     [Fact]
@@ -110,8 +118,8 @@ public class TensorBoardTests
         var r = CliRunner.Run("validate", "--data", csv, "--label", "y", "--model", "mlp:4", "--epochs", "2", "--scheme", "kfold:3",
             "--out", s.P("cv"), "--tensorboard", s.P("tb"));
         Assert.True(r.code == 0, r.stderr);
-        Assert.Equal(["split-0", "split-1", "split-2"], Directory.GetDirectories(s.P("tb")).Select(Path.GetFileName).Order());
-        foreach (var d in Directory.GetDirectories(s.P("tb")))
+        Assert.Equal(["split-0", "split-1", "split-2"], Directory.GetDirectories(s.P("tb", "cv")).Select(Path.GetFileName).Order());
+        foreach (var d in Directory.GetDirectories(s.P("tb", "cv")))
         {
             var events = Read(Assert.Single(Directory.GetFiles(d)));
             Assert.Contains(events, e => e.Summary?.Value.Any(v => v.Tag == "epoch/loss") == true && e.Step == 2);
@@ -119,8 +127,8 @@ public class TensorBoardTests
         r = CliRunner.Run("search", "--data", csv, "--label", "y", "--model", "mlp:4", "--epochs", "1", "--scheme", "holdout:0.3",
             "--grid", "lr=0.01|0.1", "--out", s.P("search"), "--tensorboard", s.P("tb2"));
         Assert.True(r.code == 0, r.stderr);
-        Assert.True(File.Exists(Assert.Single(Directory.GetFiles(s.P("tb2", "candidate-0", "split-0")))));
-        Assert.Single(Directory.GetFiles(s.P("tb2", "candidate-1", "split-0")));
+        Assert.True(File.Exists(Assert.Single(Directory.GetFiles(s.P("tb2", "search", "candidate-0", "split-0")))));
+        Assert.Single(Directory.GetFiles(s.P("tb2", "search", "candidate-1", "split-0")));
     }
 
     [Fact]
@@ -129,11 +137,11 @@ public class TensorBoardTests
         using var s = new ReliabilityTests.Scratch();
         var r = CliRunner.Run("lab", "optimizers", "--tiny", "--seeds", "2", "--out", s.P("lab"), "--tensorboard", s.P("tb"));
         Assert.True(r.code == 0, r.stderr);
-        var arms = Directory.GetDirectories(s.P("tb", "optimizers")).Select(Path.GetFileName).ToList();
+        var arms = Directory.GetDirectories(s.P("tb", "lab", "optimizers")).Select(Path.GetFileName).ToList();
         Assert.Contains("SGD_one_sample-seed0", arms);
         Assert.Contains("SGD_one_sample-seed1", arms);
         Assert.Contains("momentum_batch_64-seed1", arms);
-        foreach (var d in Directory.GetDirectories(s.P("tb", "optimizers")))
+        foreach (var d in Directory.GetDirectories(s.P("tb", "lab", "optimizers")))
             Assert.Contains(Read(Assert.Single(Directory.GetFiles(d))), e => e.Summary?.Value.Any(v => v.Tag == "epoch/loss") == true);
     }
 }

@@ -97,7 +97,12 @@ public sealed record ModelCard
             var r = doc.RootElement;
             var o = r.GetProperty("options");
             var options = new ModelOptions(o.GetProperty("dropout").GetSingle(), o.GetProperty("input_dropout").GetSingle(), o.GetProperty("noise").GetSingle(),
-                o.GetProperty("dropconnect").GetSingle(), o.GetProperty("dropout_mode").GetString() == "classic" ? DropoutMode.Classic : DropoutMode.Inverted,
+                o.GetProperty("dropconnect").GetSingle(), o.GetProperty("dropout_mode").GetString() switch
+                {
+                    "classic" => DropoutMode.Classic,
+                    "inverted" => DropoutMode.Inverted,
+                    var mode => throw new FormatException($"dropout_mode '{mode}' is neither inverted nor classic"),
+                },
                 o.GetProperty("norm").ValueKind == JsonValueKind.Null ? null : o.GetProperty("norm").GetString(), o.GetProperty("norm_after").GetBoolean(),
                 o.GetProperty("weight_norm").GetString()!)
             { ZeroInitResidual = o.GetProperty("zero_init_residual").GetBoolean() };
@@ -125,6 +130,8 @@ public sealed record ModelCard
                 throw new FormatException("sample_shape, outputs and ensemble must be positive");
             if ((card.InputMean is null) != (card.InputStd is null) || card.InputMean is not null && (card.InputMean.Length != n || card.InputStd!.Length != n))
                 throw new FormatException($"input_mean and input_std must both hold one value per element of a sample ({n})");
+            if (card.InputMean is not null && (!card.InputMean.All(float.IsFinite) || !card.InputStd!.All(v => float.IsFinite(v) && v > 0)))
+                throw new FormatException("input_mean must be finite and input_std finite and positive");
             if (card.Classes is not null && card.Task == TaskKind.Classification && card.Classes.Length != card.Outputs)
                 throw new FormatException($"{card.Classes.Length} classes for {card.Outputs} outputs");
             return card;
