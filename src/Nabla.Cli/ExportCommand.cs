@@ -91,15 +91,7 @@ internal static class ExportCommand
         {
             throw new UsageException($"--model: {e.Message}");
         }
-        Output.PrepareFile(output, "--onnx");   // only now: a refused model leaves no folder behind
-        try
-        {
-            IO.AtomicFile.Write(output, bytes);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new EnvironmentException($"--onnx {output}: cannot be written ({e.Message}).", e);
-        }
+        Output.WriteFile(output, bytes, "--onnx");   // only now: a refused model leaves nothing behind
         stdout.WriteLine($"{output}: {config.Model}, input (N, {string.Join(", ", sampleShape)}), output (N, {outputs})" +
             $"{(a.Flag("--softmax") ? " probabilities" : " logits")}, opset {OnnxExport.Opset}, {bytes.Length / 1024.0:F0} KiB");
         return Program.Ok;

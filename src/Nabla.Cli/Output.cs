@@ -70,6 +70,23 @@ internal static class Output
         return Path.Combine(dir, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDir))));
     }
 
+    /// <summary>
+    /// Writes a single output file the user names (after <see cref="PrepareFile"/>'s checks, only once the input was
+    /// accepted), atomically; a failure of the disk is one line naming the option (exit 1).
+    /// </summary>
+    public static void WriteFile(string path, ReadOnlySpan<byte> bytes, string option)
+    {
+        PrepareFile(path, option);
+        try
+        {
+            IO.AtomicFile.Write(path, bytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EnvironmentException($"{option} {path}: cannot be written ({e.Message}).", e);
+        }
+    }
+
     /// <summary>Checks a single output file the user names (e.g. augment --out grid.png) and readies its folder.</summary>
     public static void PrepareFile(string path, string option = "--out")
     {

@@ -55,53 +55,39 @@ internal static class PredictCommand
         var data = DataSources.Load(config, given, runFolder ? config.Classes : null, runFolder ? config.Features : null,
             everyRow: config.Test == "none", labelsOptional: true);
         var rows = data.Test!;
-        if (config.NormMean is not null) rows = TrainCommand.Normalize(rows, config);
         TrainCommand.CheckMemory(config with { BatchSize = 256 }, rows, Math.Max(1, config.Ensemble));
         var net = TrainCommand.BuildModel(config, rows);
         TrainCommand.LoadWeights(net, weights, "--model");
-        var outputs = new Trainer().Predict(net, rows);
+        // The library's predictor: the run's normalisation as training applied it, evaluation mode, batch by batch.
+        Predictor predictor;
+        try
+        {
+            predictor = Predictor.FromModel(TrainCommand.CardOf(config, rows), net);
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException($"--model: the saved normalisation or shapes do not fit the data: {e.Message}.");
+        }
+        var outputs = predictor.Predict(rows);
         bool classify = rows.Task == TaskKind.Classification;
         float[] values = (classify ? outputs.Softmax(-1) : outputs).ToArray();
+        int[] best = classify ? outputs.ArgMax(-1).Data : [];
         int width = outputs.Shape[1];
-        string text = a.Flag("--json") ? AsJson(weights, data.Description, rows, values, width, classify) : AsCsv(rows, values, width, classify);
+        string text = a.Flag("--json") ? AsJson(weights, data.Description, rows, values, best, width, classify) : AsCsv(rows, values, best, width, classify);
         if (outFile is null)
         {
             stdout.Write(text);
             return Program.Ok;
         }
-        Output.PrepareFile(outFile);   // only now: a refused input leaves no folder behind
-        try
-        {
-            IO.AtomicFile.Write(outFile, Encoding.UTF8.GetBytes(text));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new EnvironmentException($"--out {outFile}: cannot be written ({e.Message}).", e);
-        }
+        Output.WriteFile(outFile, Encoding.UTF8.GetBytes(text), "--out");   // only now: a refused input leaves nothing behind
         return Program.Ok;
     }
 
     private static string F(float v) => v.ToString("R", CultureInfo.InvariantCulture);
 
-    // JSON has no NaN or infinity (an overflowing model gives them): null, as metrics.json writes them.
-    private static void Number(Utf8JsonWriter w, float v)
-    {
-        if (float.IsFinite(v)) w.WriteNumberValue(v);
-        else w.WriteNullValue();
-    }
-
-    // A class of the argmax; ties to the first, as torch.argmax.
-    private static int ArgMax(float[] v, int start, int width)
-    {
-        int best = 0;
-        for (int j = 1; j < width; j++)
-            if (v[start + j] > v[start + best]) best = j;
-        return best;
-    }
-
     private static string Quote(string s) => s.IndexOfAny([',', '"', '\n', '\r']) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
 
-    private static string AsCsv(TensorDataset rows, float[] values, int width, bool classify)
+    private static string AsCsv(TensorDataset rows, float[] values, int[] best, int width, bool classify)
     {
         var sb = new StringBuilder();
         if (classify)
@@ -114,14 +100,14 @@ internal static class PredictCommand
         for (int i = 0; i < rows.Count; i++)
         {
             sb.Append((i + 1).ToString(CultureInfo.InvariantCulture));
-            if (classify) sb.Append(',').Append(Quote(rows.ClassNames[ArgMax(values, i * width, width)]));
+            if (classify) sb.Append(',').Append(Quote(rows.ClassNames[best[i]]));
             for (int j = 0; j < width; j++) sb.Append(',').Append(F(values[i * width + j]));
             sb.Append('\n');
         }
         return sb.ToString();
     }
 
-    private static string AsJson(string model, string description, TensorDataset rows, float[] values, int width, bool classify) =>
+    private static string AsJson(string model, string description, TensorDataset rows, float[] values, int[] best, int width, bool classify) =>
         Reports.Compact(w =>
         {
             w.WriteStartObject();
@@ -141,24 +127,24 @@ internal static class PredictCommand
                 w.WriteNumber("row", i + 1);
                 if (classify)
                 {
-                    w.WriteString("class", rows.ClassNames[ArgMax(values, i * width, width)]);
+                    w.WriteString("class", rows.ClassNames[best[i]]);
                     w.WriteStartObject("probabilities");
                     for (int j = 0; j < width; j++)
                     {
                         w.WritePropertyName(rows.ClassNames[j]);
-                        Number(w, values[i * width + j]);
+                        Reports.WriteNumberValue(w, values[i * width + j]);
                     }
                     w.WriteEndObject();
                 }
                 else if (width == 1)
                 {
                     w.WritePropertyName("prediction");
-                    Number(w, values[i]);
+                    Reports.WriteNumberValue(w, values[i]);
                 }
                 else
                 {
                     w.WriteStartArray("prediction");
-                    for (int j = 0; j < width; j++) Number(w, values[i * width + j]);
+                    for (int j = 0; j < width; j++) Reports.WriteNumberValue(w, values[i * width + j]);
                     w.WriteEndArray();
                 }
                 w.WriteEndObject();

@@ -99,7 +99,7 @@ public static class Program
             // NativeAOT fixed the instruction set when it compiled (x86-64-v3 for the linux-x64 tool).
             bool cpuHasAvx512 = OperatingSystem.IsLinux() && CpuFlag("avx512f");
             return $"{path}, fixed by the NativeAOT build" +
-                (cpuHasAvx512 && path != "AVX-512" ? "; this CPU has AVX-512, which the framework-dependent tool (dotnet tool install Nabla.Cli.any) uses: ~1.4–1.6× faster here" : "");
+                (cpuHasAvx512 && path != "AVX-512" ? "; this CPU has AVX-512, which the framework-dependent tool (dotnet tool install Nabla.Cli.any) uses: 1.4–1.8× faster here, docs/PERFORMANCE.md" : "");
         }
     }
 

@@ -126,6 +126,13 @@ internal static class Reports
         else w.WriteNullValue();
     }
 
+    // A float in its own shortest form (a prediction); null where JSON has no number (NaN, ±∞).
+    public static void WriteNumberValue(Utf8JsonWriter w, float v)
+    {
+        if (float.IsFinite(v)) w.WriteNumberValue(v);
+        else w.WriteNullValue();
+    }
+
     /// <summary>Indented JSON as UTF-8 bytes.</summary>
     public static byte[] JsonBytes(Action<Utf8JsonWriter> write, bool indented = true)
     {

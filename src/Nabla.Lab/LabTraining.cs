@@ -25,6 +25,8 @@ public static class LabTraining
     /// <summary>
     /// Fits <paramref name="model"/> with cross-entropy (batch order and random layers from <paramref name="seed"/>);
     /// with <paramref name="board"/> (see <see cref="LabSettings.BoardFor"/>) the run is also logged to TensorBoard there.
+    /// <paramref name="options"/>, when given (a lab with its own schedule), replace the ones built from
+    /// <paramref name="batchSize"/>, <paramref name="seed"/> and <paramref name="transform"/>.
     /// </summary>
     public static History Fit(Module model, Optimizer optimizer, TensorDataset train, TensorDataset? validation, int epochs, int batchSize, int seed,
         IEnumerable<Callback>? callbacks = null, Func<Batch, Generator, Batch>? transform = null, string? board = null, TrainerOptions? options = null)

@@ -83,6 +83,12 @@ public static class OnnxExport
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sampleShape);
         options ??= new OnnxExportOptions();
+        if (string.IsNullOrWhiteSpace(options.InputName) || string.IsNullOrWhiteSpace(options.OutputName) || options.InputName == options.OutputName)
+            throw new ArgumentException($"ONNX export: the input and output names ('{options.InputName}', '{options.OutputName}') must be two different non-empty names.", nameof(options));
+        if (options.InputStd is { } std && !std.All(v => float.IsFinite(v) && v != 0))
+            throw new ArgumentException("ONNX export: InputStd must be finite and non-zero (the input is divided by it).", nameof(options));
+        if (options.InputMean is { } mean && !mean.All(float.IsFinite))
+            throw new ArgumentException("ONNX export: InputMean must be finite.", nameof(options));
         if (sampleShape.Length == 0 || sampleShape.Any(d => d < 1))
             throw new ArgumentException($"ONNX export: the sample shape {Shapes.Format(sampleShape)} must be (N, …) with every dim ≥ 1.", nameof(sampleShape));
         bool training = model.Training;
@@ -131,6 +137,13 @@ internal sealed class GraphWriter(bool dynamicBatch)
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
 
     public GraphProto Graph { get; } = new();
+
+    // A name the caller chose (the graph output): taken as it is, and kept from later fresh names.
+    private string Reserve(string name)
+    {
+        _names.Add(name);
+        return name;
+    }
 
     private string Fresh(string hint)
     {
@@ -181,8 +194,7 @@ internal sealed class GraphWriter(bool dynamicBatch)
     /// <summary>Adds a node; attribute values are long, float, string, long[] or float[]. Returns the output's name.</summary>
     public string Node(string op, string[] inputs, (string Name, object Value)[] attributes, string? output = null, string? hint = null)
     {
-        output ??= Fresh(hint ?? op.ToLowerInvariant());
-        if (output != null) _names.Add(output);
+        output = output is null ? Fresh(hint ?? op.ToLowerInvariant()) : Reserve(output);
         var node = new NodeProto { OpType = op, Name = Fresh("n_" + (hint ?? op)) };
         node.Input.Add(inputs);
         node.Output.Add(output);
@@ -246,7 +258,8 @@ internal sealed class GraphWriter(bool dynamicBatch)
         if (OnnxExport.Refused.TryGetValue(m.GetType(), out var reason))
             throw new OnnxExportException($"ONNX export: layer {label} ({m.GetType().Name}) cannot be exported: {reason}.");
         string hint = path.Length == 0 ? m.GetType().Name.ToLowerInvariant() : path;
-        Value Out(string name) => new(name, m.Forward(x.Probe));
+        // The node's value with the layer's own output on the probe (computed here unless the case already has it).
+        Value Out(string name, Tensor? probe = null) => new(name, probe ?? m.Forward(x.Probe));
         switch (m)
         {
             case Sequential s:
@@ -289,7 +302,7 @@ internal sealed class GraphWriter(bool dynamicBatch)
                 [
                     ("kernel_shape", new long[] { p.KernelSize, p.KernelSize }), ("strides", new long[] { p.Stride, p.Stride }),
                     ("pads", new long[] { p.Padding, p.Padding, endH, endW }), ("dilations", new long[] { p.Dilation, p.Dilation }),
-                ], hint: hint));
+                ], hint: hint), y);
             }
             case AvgPool2d p:
             {
@@ -303,7 +316,7 @@ internal sealed class GraphWriter(bool dynamicBatch)
                 [
                     ("kernel_shape", new long[] { p.KernelSize, p.KernelSize }), ("strides", new long[] { p.Stride, p.Stride }),
                     ("pads", new long[] { p.Padding, p.Padding, p.Padding, p.Padding }), ("count_include_pad", p.CountIncludePad ? 1L : 0L),
-                ], hint: hint));
+                ], hint: hint), y);
             }
             case AdaptiveAvgPool2d a:
                 return Out(AdaptiveAverage(x, a.OutputSize, label, hint));
@@ -373,7 +386,7 @@ internal sealed class GraphWriter(bool dynamicBatch)
                     var shortcut = b.Downsample is null ? x : Emit(b.Downsample, Join(path, "downsample"), x);
                     y = new Value(Node("Add", [y.Name, shortcut.Name], [], hint: Join(path, "add")), y.Probe + shortcut.Probe);
                 }
-                return Emit(b.Activation, Join(path, "relu_out"), y) with { Probe = m.Forward(x.Probe) };
+                return Emit(b.Activation, Join(path, "relu_out"), y);
             }
             case Bottleneck b:
             {
@@ -389,7 +402,7 @@ internal sealed class GraphWriter(bool dynamicBatch)
                     var shortcut = b.NamedChildren().Any(c => c.Name == "downsample") ? Emit(Child(b, "downsample"), Join(path, "downsample"), x) : x;
                     y = new Value(Node("Add", [y.Name, shortcut.Name], [], hint: Join(path, "add")), y.Probe + shortcut.Probe);
                 }
-                return Out(Node("Relu", [y.Name], [], hint: Join(path, "relu_out")));
+                return Out(Node("Relu", [y.Name], [], hint: Join(path, "relu_out")), y.Probe.Relu());
             }
             case ResNet r:
             {
@@ -433,17 +446,14 @@ internal sealed class GraphWriter(bool dynamicBatch)
 
     private string LinearNode(Value x, Tensor weight, Tensor? bias, string hint)
     {
-        string w = Constant(hint + ".weight", weight);
         if (x.Probe.Rank == 2)
         {
-            var inputs = new List<string> { x.Name, w };
+            var inputs = new List<string> { x.Name, Constant(hint + ".weight", weight) };
             if (bias is not null) inputs.Add(Constant(hint + ".bias", bias));
             return Node("Gemm", [.. inputs], [("transB", 1L)], hint: hint);
         }
         // (…, in) inputs: MatMul by Wᵀ (stored transposed) then the bias, as PyTorch exports them.
-        var wt = Constant(hint + ".weight_t", weight.T);
-        Graph.Initializer.Remove(Graph.Initializer.First(t => t.Name == w));
-        string y = Node("MatMul", [x.Name, wt], [], hint: hint + ".matmul");
+        string y = Node("MatMul", [x.Name, Constant(hint + ".weight_t", weight.T)], [], hint: hint + ".matmul");
         return bias is null ? y : Node("Add", [y, Constant(hint + ".bias", bias)], [], hint: hint);
     }
 

@@ -7,7 +7,9 @@ namespace Nabla.TensorBoard;
 /// <paramref name="stepEvery"/> steps ("batch/loss", x = the global step), every value of each epoch's log
 /// ("epoch/loss", "epoch/val_accuracy", "epoch/lr" …, x = the epoch, 1-based), and per epoch a histogram of each
 /// parameter and of its gradient ("weights/NAME", "gradients/NAME") when <paramref name="histograms"/>. With
-/// <paramref name="closeAtEnd"/> the writer is disposed when training ends (one writer per run).
+/// <paramref name="closeAtEnd"/> the writer is disposed when training ends (one writer per run). Each logged step
+/// serialises one small record (a few hundred bytes of managed allocation outside the captured step); a larger
+/// <paramref name="stepEvery"/> logs fewer.
 /// </summary>
 public sealed class TensorBoardCallback(SummaryWriter writer, bool histograms = true, int stepEvery = 1, bool closeAtEnd = false) : Callback
 {

@@ -191,6 +191,8 @@ public class OnnxExportTests
         e = Assert.Throws<OnnxExportException>(() => OnnxExport.ToBytes(batchless, [3, 2]));
         Assert.Contains("track_running_stats", e.Message);
         Assert.Throws<ArgumentException>(() => OnnxExport.ToBytes(new Linear(2, 2, G), [0, 2]));
+        Assert.Throws<ArgumentException>(() => OnnxExport.ToBytes(new Linear(2, 2, G), [1, 2], new OnnxExportOptions(InputName: "x", OutputName: "x")));
+        Assert.Throws<ArgumentException>(() => OnnxExport.ToBytes(new Linear(2, 2, G), [1, 2], new OnnxExportOptions(InputMean: [0f], InputStd: [0f])));
     }
 }
 
@@ -436,6 +438,7 @@ public class PredictorTests
         Assert.Throws<FormatException>(() => Nabla.Training.ModelCard.Parse(System.Text.Encoding.UTF8.GetBytes(json.Replace("\"outputs\": 2", "\"outputs\": 3"))));
         Assert.Throws<FormatException>(() => Nabla.Training.ModelCard.Parse(System.Text.Encoding.UTF8.GetBytes(json.Replace("\"sample_shape\": [\n    3\n  ]", "\"sample_shape\": [\n    2\n  ]"))));
         Assert.Throws<FormatException>(() => Nabla.Training.ModelCard.Parse((good with { InputStd = [1, 0, 1] }).ToJson()));
+        Assert.Throws<FormatException>(() => Nabla.Training.ModelCard.Parse((good with { SampleShape = [65536, 65536], InputMean = null, InputStd = null }).ToJson()));
         Assert.Throws<FormatException>(() => Nabla.Training.ModelCard.Parse(System.Text.Encoding.UTF8.GetBytes(json.Replace("\"inverted\"", "\"sideways\""))));
         Assert.Throws<FileNotFoundException>(() => Nabla.Training.Predictor.Load(Path.GetTempPath()));
     }

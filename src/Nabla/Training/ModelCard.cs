@@ -125,21 +125,30 @@ public sealed record ModelCard
                 InputMean = OptionalFloats(r, "input_mean"),
                 InputStd = OptionalFloats(r, "input_std"),
             };
-            int n = card.SampleShape.Aggregate(1, (p, d) => p * d);
-            if (card.SampleShape.Length == 0 || card.SampleShape.Any(d => d < 1) || card.Outputs < 1 || card.Ensemble < 1)
-                throw new FormatException("sample_shape, outputs and ensemble must be positive");
-            if ((card.InputMean is null) != (card.InputStd is null) || card.InputMean is not null && (card.InputMean.Length != n || card.InputStd!.Length != n))
-                throw new FormatException($"input_mean and input_std must both hold one value per element of a sample ({n})");
-            if (card.InputMean is not null && (!card.InputMean.All(float.IsFinite) || !card.InputStd!.All(v => float.IsFinite(v) && v > 0)))
-                throw new FormatException("input_mean must be finite and input_std finite and positive");
-            if (card.Classes is not null && card.Task == TaskKind.Classification && card.Classes.Length != card.Outputs)
-                throw new FormatException($"{card.Classes.Length} classes for {card.Outputs} outputs");
+            card.Validate();
             return card;
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             throw new FormatException($"{source}: not a Nabla model card ({e.Message}).", e);
         }
+    }
+
+    /// <summary>Checks the card's values against each other (shapes, counts, a usable normalisation).</summary>
+    /// <exception cref="FormatException">a value that cannot describe a model (the message names it).</exception>
+    public void Validate()
+    {
+        if (SampleShape.Length == 0 || SampleShape.Any(d => d < 1) || Outputs < 1 || Ensemble < 1)
+            throw new FormatException("sample_shape, outputs and ensemble must be positive");
+        long elements = SampleShape.Aggregate(1L, (p, d) => p * d);
+        if (elements > int.MaxValue) throw new FormatException($"sample_shape holds {elements} values, more than a tensor can");
+        int n = (int)elements;
+        if ((InputMean is null) != (InputStd is null) || InputMean is not null && (InputMean.Length != n || InputStd!.Length != n))
+            throw new FormatException($"input_mean and input_std must both hold one value per element of a sample ({n})");
+        if (InputMean is not null && (!InputMean.All(float.IsFinite) || !InputStd!.All(v => float.IsFinite(v) && v > 0)))
+            throw new FormatException("input_mean must be finite and input_std finite and positive");
+        if (Classes is not null && Task == TaskKind.Classification && Classes.Length != Outputs)
+            throw new FormatException($"{Classes.Length} classes for {Outputs} outputs");
     }
 
     private static void Ints(Utf8JsonWriter w, string name, int[] values)
@@ -192,10 +201,15 @@ public sealed record ModelCard
 /// </code></example>
 public sealed class Predictor
 {
+    private readonly Standardizer? _standardizer;
+
     private Predictor(ModelCard card, Module model)
     {
         Card = card;
         Model = model;
+        // The normalisation training applied (Standardizer, in double), so the model sees the same inputs bit for bit.
+        if (card.InputMean is not null)
+            _standardizer = Standardizer.FromStatistics(Tensor.FromArray(card.InputMean, card.SampleShape), Tensor.FromArray(card.InputStd!, card.SampleShape));
     }
 
     /// <summary>The layout, shapes, classes and normalisation.</summary>
@@ -218,11 +232,23 @@ public sealed class Predictor
     }
 
     /// <summary>The card's model with the weights in <paramref name="weightsPath"/> (a .safetensors file).</summary>
+    /// <exception cref="FormatException">a card whose values do not fit together (<see cref="ModelCard.Validate"/>).</exception>
     public static Predictor FromCard(ModelCard card, string weightsPath)
     {
         ArgumentNullException.ThrowIfNull(card);
+        card.Validate();
         var model = card.BuildModel();
         model.Load(weightsPath);
+        return FromModel(card, model);
+    }
+
+    /// <summary>A model already holding its trained weights (built as the card says), described by <paramref name="card"/>; it is put in evaluation mode.</summary>
+    /// <exception cref="FormatException">a card whose values do not fit together (<see cref="ModelCard.Validate"/>).</exception>
+    public static Predictor FromModel(ModelCard card, Module model)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        ArgumentNullException.ThrowIfNull(model);
+        card.Validate();
         model.Eval();
         return new Predictor(card, model);
     }
@@ -234,10 +260,7 @@ public sealed class Predictor
         ArgumentNullException.ThrowIfNull(features);
         if (features.Rank != Card.SampleShape.Length + 1 || !features.Shape.ToArray().AsSpan(1).SequenceEqual(Card.SampleShape))
             throw new ArgumentException($"Predictor: features {Shapes.Format([.. features.Shape])} must be (N, {string.Join(", ", Card.SampleShape)}).", nameof(features));
-        var x = features;
-        if (Card.InputMean is not null)
-            x = (x - Tensor.FromArray(Card.InputMean, Card.SampleShape)) / Tensor.FromArray(Card.InputStd!, Card.SampleShape);
-        return new Trainer().Predict(Model, x);
+        return new Trainer().Predict(Model, _standardizer is null ? features : _standardizer.Transform(features));
     }
 
     /// <summary>Outputs for every sample of a dataset (its features; the labels are not read).</summary>
@@ -255,21 +278,14 @@ public sealed class Predictor
         return Predict(features).Softmax(-1);
     }
 
-    /// <summary>The most probable class's name per sample (ties to the first, as argmax).</summary>
-    public string[] PredictClasses(Tensor features)
+    /// <summary>The most probable class's name per sample (the first on ties, as argmax).</summary>
+    public string[] PredictClasses(Tensor features) => ClassNames(PredictProbabilities(features).ArgMax(-1));
+
+    /// <summary>The card's class names (or "0", "1" … without them) of class indices.</summary>
+    public string[] ClassNames(IntTensor indices)
     {
-        var p = PredictProbabilities(features);
-        int n = p.Shape[0], k = p.Shape[1];
-        var v = p.ToArray();
-        var names = Card.Classes ?? [.. Enumerable.Range(0, k).Select(i => i.ToString(CultureInfo.InvariantCulture))];
-        var result = new string[n];
-        for (int i = 0; i < n; i++)
-        {
-            int best = 0;
-            for (int j = 1; j < k; j++)
-                if (v[i * k + j] > v[i * k + best]) best = j;
-            result[i] = names[best];
-        }
-        return result;
+        ArgumentNullException.ThrowIfNull(indices);
+        var names = Card.Classes ?? [.. Enumerable.Range(0, Card.Outputs).Select(i => i.ToString(CultureInfo.InvariantCulture))];
+        return [.. indices.Data.Select(i => names[i])];
     }
 }
