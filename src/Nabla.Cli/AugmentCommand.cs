@@ -11,7 +11,7 @@ internal static class AugmentCommand
     private static readonly Opt Versions = new() { Name = "--versions", Value = "N", Help = "augmented versions of each (1..16)", Default = "3" };
     private static readonly Opt Out = new() { Name = "--out", Value = "FILE.png", Help = "the grid to write (replaced if it is a regular file)", Default = "augment.png" };
 
-    private static readonly Opt[] Options = [Spec, RunOptions.Data, RunOptions.ImageSize, RunOptions.Grayscale, Count, Versions, RunOptions.Seed, Out];
+    internal static readonly Opt[] Options = [Spec, RunOptions.Data, RunOptions.ImageSize, RunOptions.Grayscale, Count, Versions, RunOptions.Seed, Out];
 
     public static string Help => """
         nabla augment — preview an augmentation

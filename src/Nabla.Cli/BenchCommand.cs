@@ -8,7 +8,7 @@ namespace Nabla.Cli;
 /// <summary><c>nabla bench gemm|mlp|cnn|cnn-bn|resnet</c>: the performance workloads, measured in this process.</summary>
 internal static class BenchCommand
 {
-    private static readonly Opt[] Options =
+    internal static readonly Opt[] Options =
     [
         new() { Name = "--threads", Value = "N", Help = "threads", Default = "all cores" },
         new() { Name = "--seconds", Value = "S", Help = "timed seconds", Default = "5" },
@@ -16,7 +16,7 @@ internal static class BenchCommand
         new() { Name = "--json", Help = "print one line of JSON" },
     ];
 
-    public const string Help = """
+    public static string Help => """
         nabla bench — measure a workload on this machine
 
         Usage:
@@ -35,14 +35,14 @@ internal static class BenchCommand
         allocated per step (0 once every batch shape has been seen: the first batch of a new size, such as an
         epoch's smaller last one, builds its buffers). The comparison with
         TorchSharp and PyTorch lives in bench/ (see docs/PERFORMANCE.md).
-        """;
+        """ + "\n" + Opt.Render([("Options", Options)]);
 
     public static int Run(string[] args, TextWriter stdout)
     {
         var a = new CliArgs(args, Options, positionals: 1);
         if (a.HelpRequested)
         {
-            stdout.WriteLine(Help);
+            stdout.Write(Help);
             return Program.Ok;
         }
         if (a.Positionals.Count == 0 || a.Positionals[0] is not ("gemm" or "mlp" or "cnn" or "cnn-bn" or "resnet"))

@@ -1,3 +1,6 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 using System.Globalization;
 
 namespace Nabla.Cli;
@@ -9,9 +12,11 @@ internal sealed class UsageException(string message) : Exception(message);
 internal sealed class EnvironmentException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// The options of one command, parsed against its table (<see cref="Opt"/>): every option must be known and given
-/// at most once; <c>--name value</c>, <c>--name=value</c> and <c>--flag</c>. Values are parsed on request with a
-/// message naming the option and the bad value. <c>--help</c>/<c>-h</c> in an option position asks for help.
+/// The options of one command, parsed by System.CommandLine against a command built from its table (<see cref="Opt"/>,
+/// <see cref="CommandTree.Build"/>): every option must be known and given at most once; <c>--name value</c>,
+/// <c>--name=value</c>, <c>--flag</c> and <c>@file</c> response files (one or more arguments per line, # comments).
+/// Parse errors are ours, one line each (a UsageException: exit 2), with "did you mean". Values are parsed on
+/// request with a message naming the option and the bad value. <c>--help</c>/<c>-h</c> in an option position asks for help.
 /// </summary>
 internal sealed class CliArgs
 {
@@ -21,48 +26,63 @@ internal sealed class CliArgs
     public CliArgs(IReadOnlyList<string> args, IReadOnlyList<Opt> options, int positionals = 0)
     {
         var byName = options.ToDictionary(o => o.Name, StringComparer.Ordinal);
-        var free = new List<string>();
-        for (int i = 0; i < args.Count; i++)
+        var command = CommandTree.Build("nabla", "", options, positionals);
+        var result = command.Parse(args);
+        // Errors in command-line order; an error wins over --help, so "--out -h" says --out lacks its value.
+        foreach (var token in result.Tokens)
         {
-            string a = args[i];
-            if (a is "--help" or "-h")
-            {
-                HelpRequested = true;
-                continue;
-            }
-            string? inline = null;
-            int eq = a.IndexOf('=', StringComparison.Ordinal);
-            if (a.StartsWith("--", StringComparison.Ordinal) && eq > 2) (a, inline) = (a[..eq], a[(eq + 1)..]);
-            if (!IsOptionToken(a))
-            {
-                if (free.Count >= positionals)
-                    throw new UsageException($"unexpected argument '{Clip(a)}' (options start with --; see --help).");
-                free.Add(a);
-                continue;
-            }
-            if (!byName.TryGetValue(a, out var opt))
-            {
-                var close = byName.Keys.Order(StringComparer.Ordinal)
-                    .FirstOrDefault(k => k.StartsWith(a, StringComparison.Ordinal) || a.StartsWith(k, StringComparison.Ordinal));
-                throw new UsageException($"unknown option '{Clip(args[i])}'{(close is null ? "" : $"; did you mean {close}?")} (see --help).");
-            }
-            if (_values.ContainsKey(a))
-                throw new UsageException($"{a} is given twice; give each option once.");
-            if (opt.IsFlag)
-            {
-                if (inline is not null) throw new UsageException($"{a} takes no value.");
-                _values[a] = "true";
-            }
-            else
-            {
-                // An option token is never a value: "--lr --epochs 3" and "--out -h" lack their values.
-                string? v = inline ?? (i + 1 < args.Count && !IsOptionToken(args[i + 1]) ? args[++i] : null);
-                if (v is null) throw new UsageException($"{a} needs a value ({opt.Value}).");
-                _values[a] = v;
-            }
-            _given.Add(opt);
+            if (token.Type == TokenType.Option && byName.TryGetValue(token.Value, out var opt))
+                Take(result, command.Options.First(o => o.Name == opt.Name), opt);
+            else if (token.Type == TokenType.Argument && (IsOptionToken(token.Value) || result.UnmatchedTokens.Contains(token.Value)))
+                throw Unexpected(token.Value, args, byName);
         }
+        var free = new List<string>();
+        if (command.Arguments.Count > 0 && result.GetResult(command.Arguments[0]) is { } words)
+            foreach (var w in words.Tokens.Select(t => t.Value))
+            {
+                // An unknown "--name" is an argument to the parser; to us it is a mistyped option.
+                if (IsOptionToken(w)) throw Unexpected(w, args, byName);
+                free.Add(w);
+            }
+        if (result.UnmatchedTokens.Count > 0) throw Unexpected(result.UnmatchedTokens[0], args, byName);
+        if (result.Errors.Count > 0) throw new UsageException(Clip(result.Errors[0].Message, 240).TrimEnd('.') + " (see --help).");
+        HelpRequested = result.GetResult(command.Options.OfType<HelpOption>().Single()) is not null;
         Positionals = free;
+    }
+
+    private void Take(ParseResult result, Option option, Opt opt)
+    {
+        var r = result.GetResult(option)!;
+        if (_values.ContainsKey(opt.Name)) return;
+        if (r.IdentifierTokenCount > 1) throw new UsageException($"{opt.Name} is given twice; give each option once.");
+        if (opt.IsFlag)
+        {
+            if (r.Tokens.Count > 0) throw new UsageException($"{opt.Name} takes no value.");
+            _values[opt.Name] = "true";
+        }
+        else
+        {
+            // An option token is never a value: "--lr --epochs 3" and "--out -h" lack their values.
+            if (r.Tokens.Count == 0 || IsOptionToken(r.Tokens[0].Value)) throw new UsageException($"{opt.Name} needs a value ({opt.Value}).");
+            _values[opt.Name] = r.Tokens[0].Value;
+        }
+        _given.Add(opt);
+    }
+
+    private static UsageException Unexpected(string token, IReadOnlyList<string> args, Dictionary<string, Opt> byName)
+    {
+        if (!IsOptionToken(token))
+        {
+            // A flag's "=value" reaches the parser as a stray argument after the flag.
+            var flag = args.FirstOrDefault(a => a.EndsWith("=" + token, StringComparison.Ordinal) && byName.TryGetValue(a[..a.IndexOf('=', StringComparison.Ordinal)], out var f) && f.IsFlag);
+            if (flag is not null) return new UsageException($"{flag[..flag.IndexOf('=', StringComparison.Ordinal)]} takes no value.");
+            return new UsageException($"unexpected argument '{Clip(token)}' (options start with --; see --help).");
+        }
+        int eq = token.IndexOf('=', StringComparison.Ordinal);
+        string name = eq > 2 ? token[..eq] : token;
+        var close = byName.Keys.Order(StringComparer.Ordinal)
+            .FirstOrDefault(k => k.StartsWith(name, StringComparison.Ordinal) || name.StartsWith(k, StringComparison.Ordinal));
+        return new UsageException($"unknown option '{Clip(token)}'{(close is null ? "" : $"; did you mean {close}?")} (see --help).");
     }
 
     // "--name" and the short help; "-1" or "-0.5" are values (a negative number is a value to range-check).

@@ -9,7 +9,7 @@ internal static class EvaluateCommand
 {
     private static readonly Opt ModelPath = SavedModel.ModelPath;
 
-    private static readonly Opt[] Options =
+    internal static readonly Opt[] Options =
     [
         ModelPath, RunOptions.Arch, .. RunOptions.ModelShapeOptions, .. RunOptions.DataOptions, RunOptions.Seed, RunOptions.Threads, RunOptions.Json,
     ];

@@ -9,7 +9,7 @@ internal static class ExportCommand
     private static readonly Opt Softmax = new() { Name = "--softmax", Help = "end the graph in a softmax: class probabilities instead of logits" };
     private static readonly Opt Overwrite = new() { Name = "--overwrite", Help = "replace an existing FILE" };
 
-    private static readonly Opt[] Options =
+    internal static readonly Opt[] Options =
     [
         SavedModel.ModelPath, Onnx, Softmax, Overwrite, RunOptions.Arch, .. RunOptions.ModelShapeOptions, .. RunOptions.DataOptions, RunOptions.Seed, RunOptions.Threads,
     ];

@@ -30,10 +30,10 @@ internal static class GanCommand
     private static readonly Opt PerClass = new() { Name = "--per-class", Value = "N", Help = "samples of each class (1..64), one row per class", Default = "10" };
     private static readonly Opt SampleOut = new() { Name = "--out", Value = "FILE.png", Help = "the grid to write (replaced if it is a regular file)", Default = "samples.png" };
 
-    private static readonly Opt[] TrainOptions =
+    internal static readonly Opt[] TrainOptions =
         [RunOptions.Data, RunOptions.Label, RunOptions.ImageSize, RunOptions.Grayscale, Epochs, BatchSize, Lr, Latent, Width, Smoothing, Spectral, EvalSamples, ClassifierEpochs,
          RunOptions.Seed, Out, RunOptions.Overwrite, Resume];
-    private static readonly Opt[] SampleOptions = [Model, PerClass, RunOptions.Seed, SampleOut];
+    internal static readonly Opt[] SampleOptions = [Model, PerClass, RunOptions.Seed, SampleOut];
 
     public static string Help => """
         nabla gan — a class-conditional GAN that generates training images

@@ -13,7 +13,7 @@ namespace Nabla.Cli;
 /// </summary>
 internal static class LabCommand
 {
-    private static readonly Opt[] LabOptions =
+    internal static readonly Opt[] LabOptions =
     [
         new() { Name = "--seeds", Value = "N", Help = "seeds per condition (2..100)", Default = "3" },
         new() { Name = "--full", Help = "the full setting (larger subsets and budgets; see docs/LAB.md for the times)" },
@@ -46,7 +46,7 @@ internal static class LabCommand
 
         """;
 
-    private static readonly Opt[] Options =
+    internal static readonly Opt[] Options =
     [
         new() { Name = "--depths", Value = "D1,D2,…", Help = "depths 6n + 2 to compare", Default = "20,56" },
         new() { Name = "--epochs", Value = "N", Help = "epochs per net", Default = "12" },

@@ -43,6 +43,8 @@ internal sealed class Opt
     public Func<JsonElement, string>? FromJson { get; init; }
     /// <summary>The default as shown in help, or null.</summary>
     public string? Default { get; init; }
+    /// <summary>The values shell completion offers (a closed set's members), or null.</summary>
+    public string[]? Choices { get; init; }
 
     /// <summary>Whether <c>search --grid</c> may vary it: what shapes the model or the training, never a file or resource.</summary>
     public bool Axis => Group is OptGroup.Model or OptGroup.Training && Name != "--init";
@@ -82,8 +84,17 @@ internal sealed class Opt
                 sb.Append(help).Append('\n');
             }
         }
-        return sb.ToString();
+        return sb.Append('\n').Append(Footer).ToString();
     }
+
+    /// <summary>The end of every command's help: response files, completion and the exit codes.</summary>
+    public const string Footer = """
+        Options may also come from a file: nabla COMMAND @FILE (one or more arguments per line, # starts a comment).
+        Tab completion: nabla completion bash|zsh|pwsh.
+        Exit codes: 0 done, 1 the environment failed (disk, permissions), 2 a mistake in the input (nothing written),
+        70 a bug in nabla (please report it), 130 interrupted (resumable).
+
+        """;
 
     public static string Format(double v) => v.ToString("G", CultureInfo.InvariantCulture);
 }

@@ -13,7 +13,7 @@ internal static class PredictCommand
     private static readonly Opt Json = new() { Name = "--json", Help = "the predictions as JSON instead of CSV" };
     private static readonly Opt Overwrite = new() { Name = "--overwrite", Help = "replace an existing --out FILE" };
 
-    private static readonly Opt[] Options =
+    internal static readonly Opt[] Options =
     [
         SavedModel.ModelPath, RunOptions.Arch, .. RunOptions.ModelShapeOptions, .. RunOptions.DataOptions, RunOptions.Seed, RunOptions.Threads, Out, Json, Overwrite,
     ];

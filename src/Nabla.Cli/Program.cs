@@ -38,6 +38,7 @@ public static class Program
             stdout.WriteLine($"nabla {Version} (kernels: {Kernels})");
             return Ok;
         }
+        if (args[0].StartsWith("[suggest", StringComparison.Ordinal)) return CommandTree.Suggest(args, stdout);
         string command = args[0];
         var rest = args[1..];
         try
@@ -57,6 +58,7 @@ public static class Program
                 "lab" => LabCommand.Run(rest, stdout, stderr),
                 "gan" => GanCommand.Run(rest, stdout, stderr, interactive),
                 "style" => StyleCommand.Run(rest, stdout),
+                "completion" => CommandTree.Completion(rest, stdout),
                 _ => Fail(stderr, UsageError, $"nabla: unknown command or option '{CliArgs.Clip(command)}'. Run 'nabla --help' for usage."),
             };
         }
@@ -129,22 +131,11 @@ public static class Program
         nabla {Version} — train and judge neural networks in pure .NET
 
         Usage:
-          nabla train [options]      train a model (defaults: MLP on the embedded Fashion-MNIST subset)
-          nabla evaluate [options]   score a saved model on a dataset's test part
-          nabla export [options]     write a saved model as ONNX (ONNX Runtime, ML.NET, Windows ML)
-          nabla predict [options]    a saved model's predictions for every row of some data (CSV or JSON)
-          nabla validate [options]   cross-validate a configuration (k-fold, holdout, bootstrap, LOO …)
-          nabla search [options]     choose hyperparameters by cross-validation (grid or random)
-          nabla split [options]      show the splits a validation scheme makes
-          nabla summary [options]    a model's layers, parameters, FLOPs and memory, without training
-          nabla lab CLAIM|all          the lecture's claims measured over seeds and judged (activations, optimizers, …, degradation)
-          nabla bench WORKLOAD       measure gemm, mlp, cnn or cnn-bn on this machine
-          nabla augment [options]    preview an augmentation as a PNG grid
-          nabla gan train|sample     a class-conditional GAN: train it on images, draw sample grids
-          nabla style [options]      restyle a picture with another's style (Gatys et al.)
-          nabla --help | --version
+        {CommandTree.UsageLines()}
 
         Run 'nabla COMMAND --help' for the options of a command.
+        Options may also come from a file: nabla COMMAND @FILE (one or more arguments per line, # starts a comment).
+        Tab completion: nabla completion bash|zsh|pwsh.
         Exit codes: 0 done, 1 the environment failed (disk, permissions), 2 a mistake in the input (nothing written),
         70 a bug in nabla (please report it), 130 interrupted (resumable).
         Library: add the Nabla package and 'using Nabla;' — see README.md.

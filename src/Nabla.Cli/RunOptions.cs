@@ -47,9 +47,9 @@ internal static class RunOptions
     };
 
     private static Opt Text(string name, string json, string value, OptGroup group, string help, Func<RunConfig, string?> get,
-        Func<RunConfig, string, RunConfig> set, string? shown = null) => new()
+        Func<RunConfig, string, RunConfig> set, string? shown = null, string[]? choices = null) => new()
         {
-            Name = name, Value = value, Group = group, Help = help, Json = json, Default = shown ?? get(D),
+            Name = name, Value = value, Group = group, Help = help, Json = json, Default = shown ?? get(D), Choices = choices,
             Set = set,
             Write = (w, c) => { if (get(c) is { } s) w.WriteString(json, s); },
         };
@@ -70,7 +70,7 @@ internal static class RunOptions
         (c, v) => c with { Label = v.Length > 0 ? v : throw new UsageException("--label: the column name is empty.") }, shown: null);
 
     public static readonly Opt Task = Text("--task", "task", "KIND", OptGroup.Data, "classification or regression (numeric targets, CSV only)", c => c.Task,
-        (c, v) => c with { Task = Choice("--task", v, "classification", "regression") });
+        (c, v) => c with { Task = Choice("--task", v, "classification", "regression") }, choices: ["classification", "regression"]);
 
     public static readonly Opt Test = Text("--test", "test", "FRACTION|none|FILE", OptGroup.Data,
         "the test set: a fraction carved (stratified, seeded) from the training part, none, or a CSV file / image folder laid out as the data",
@@ -94,7 +94,7 @@ internal static class RunOptions
     };
 
     public static readonly Opt Activation = Text("--activation", "activation", "NAME", OptGroup.Model,
-        $"{string.Join(", ", Activations.Names)}", c => c.Activation, (c, v) => c with { Activation = ParseActivation(v) });
+        $"{string.Join(", ", Activations.Names)}", c => c.Activation, (c, v) => c with { Activation = ParseActivation(v) }, choices: [.. Activations.Names]);
 
     public static readonly Opt Norm = new()
     {
@@ -122,7 +122,7 @@ internal static class RunOptions
         c => c.DropConnect, (c, v) => c with { DropConnect = v });
 
     public static readonly Opt DropoutMode = Text("--dropout-mode", "dropout_mode", "MODE", OptGroup.Model, "inverted or classic (the lecture's scaling at evaluation time)",
-        c => c.DropoutMode, (c, v) => c with { DropoutMode = Choice("--dropout-mode", v, "inverted", "classic") });
+        c => c.DropoutMode, (c, v) => c with { DropoutMode = Choice("--dropout-mode", v, "inverted", "classic") }, choices: ["inverted", "classic"]);
 
     public static readonly Opt ZeroInitResidual = Flag("--zero-init-residual", "zero_init_residual", OptGroup.Model,
         "start each residual block as the identity (resnet only)", c => c.ZeroInitResidual, (c, v) => c with { ZeroInitResidual = v });
@@ -133,7 +133,7 @@ internal static class RunOptions
     // ---- the training --------------------------------------------------------------------------------------
 
     public static readonly Opt Optimizer = Text("--optimizer", "optimizer", "NAME", OptGroup.Training, string.Join(", ", Nabla.Optim.Optimizers.Names),
-        c => c.Optimizer, (c, v) => c with { Optimizer = CliOptimizers.Of(v.Trim().ToLowerInvariant()).Name });
+        c => c.Optimizer, (c, v) => c with { Optimizer = CliOptimizers.Of(v.Trim().ToLowerInvariant()).Name }, choices: [.. Nabla.Optim.Optimizers.Names]);
 
     public static readonly Opt Lr = OptionalNumber("--lr", "lr", "learning rate", "per optimizer, below", 0, 10, true,
         c => c.Lr, (c, v) => c with { Lr = v });

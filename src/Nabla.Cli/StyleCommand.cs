@@ -20,7 +20,7 @@ internal static class StyleCommand
     private static readonly Opt StyleLayers = new() { Name = "--style-layers", Value = "L,…", Help = "layers whose Gram matrices must match", Default = "relu1_1…relu5_1 (VGG), every ReLU (cnn)" };
     private static readonly Opt ClassifierEpochs = new() { Name = "--classifier-epochs", Value = "N", Help = "without --features: epochs of the cnn trained on --data", Default = "2" };
 
-    private static readonly Opt[] Options = [Content, Style, Out, Features, Arch, RunOptions.Data, RunOptions.ImageSize, RunOptions.Grayscale, ClassifierEpochs, Size, Steps, Lr, StyleWeight, ContentLayers, StyleLayers, RunOptions.Seed];
+    internal static readonly Opt[] Options = [Content, Style, Out, Features, Arch, RunOptions.Data, RunOptions.ImageSize, RunOptions.Grayscale, ClassifierEpochs, Size, Steps, Lr, StyleWeight, ContentLayers, StyleLayers, RunOptions.Seed];
 
     public static string Help => """
         nabla style — restyle a picture (Gatys et al.'s neural style transfer)
@@ -44,7 +44,7 @@ internal static class StyleCommand
     private static readonly Opt DecoderLr = new() { Name = "--lr", Value = "X", Help = "Adam's step size (Huang and Belongie's)", Default = "0.0001" };
     private static readonly Opt DecoderStyleWeight = new() { Name = "--style-weight", Value = "X", Help = "λ, the weight of the style statistics' loss", Default = "10" };
     private static readonly Opt Styles = new() { Name = "--styles", Value = "DIR", Help = "a folder of style pictures: the decoder trains on them and style:DIR:P draws from them", Default = "the data's own images" };
-    private static readonly Opt[] TrainOptions = [RunOptions.Data, RunOptions.ImageSize, RunOptions.Grayscale, Features, Arch, ClassifierEpochs, Layer, Styles, DecoderEpochs,
+    internal static readonly Opt[] TrainOptions = [RunOptions.Data, RunOptions.ImageSize, RunOptions.Grayscale, Features, Arch, ClassifierEpochs, Layer, Styles, DecoderEpochs,
         DecoderBatch, DecoderLr, DecoderStyleWeight, RunOptions.Seed, TrainOut, RunOptions.Overwrite];
 
     public static int Run(string[] args, TextWriter stdout)

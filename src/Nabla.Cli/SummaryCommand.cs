@@ -6,7 +6,7 @@ namespace Nabla.Cli;
 /// <summary><c>nabla summary</c>: a model's layers, parameters, FLOPs and training memory, computed without building it.</summary>
 internal static class SummaryCommand
 {
-    private static readonly Opt[] Options =
+    internal static readonly Opt[] Options =
     [
         RunOptions.Model, .. RunOptions.ModelShapeOptions, .. RunOptions.DataOptions, RunOptions.Optimizer, RunOptions.BatchSize, RunOptions.Json,
     ];

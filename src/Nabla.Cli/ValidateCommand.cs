@@ -23,9 +23,9 @@ internal static class ValidateCommand
         RunOptions.Threads, RunOptions.Out, RunOptions.TensorBoard, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json, Scheme, Groups, Parallel,
     ];
 
-    private static readonly Opt[] ValidateOptions = Common;
-    private static readonly Opt[] SearchOptions = [.. Common, Grid, Random, Scoring];
-    private static readonly Opt[] SplitOptions = [.. RunOptions.DataOptions, RunOptions.Seed, RunOptions.Shuffle, RunOptions.Normalize, Scheme, Groups, RunOptions.Json];
+    internal static readonly Opt[] ValidateOptions = Common;
+    internal static readonly Opt[] SearchOptions = [.. Common, Grid, Random, Scoring];
+    internal static readonly Opt[] SplitOptions = [.. RunOptions.DataOptions, RunOptions.Seed, RunOptions.Shuffle, RunOptions.Normalize, Scheme, Groups, RunOptions.Json];
 
     private static string SchemeForms => Schemes.Help;
 
