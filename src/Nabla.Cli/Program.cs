@@ -20,7 +20,46 @@ public static class Program
     public const int MaxMessage = 600;
 
     /// <summary>Entry point; returns the process exit code (0 success, 1 environment failure, 2 usage error, 70 a bug, 130 interrupted).</summary>
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error, interactive: !Console.IsOutputRedirected);
+    public static int Main(string[] args)
+    {
+        PreferAvx512Binary(args);
+        return Run(args, Console.Out, Console.Error, interactive: !Console.IsOutputRedirected);
+    }
+
+    /// <summary>The file name of the AOT tool's AVX-512 binary, beside the x86-64-v3 one that is the command.</summary>
+    internal const string Avx512Binary = "Nabla.Cli-avx512";
+
+    /// <summary>
+    /// In the NativeAOT tool (x86-64-v3, AVX2) on a CPU with AVX-512 (F, BW, CD, DQ, VL: x86-64-v4), replaces this
+    /// process with the sibling binary compiled for x86-64-v4 (execv: same arguments, streams and process id). AOT
+    /// fixes the instruction set at compile time, so this is how the AOT tool runs the AVX-512 kernels. Nothing happens
+    /// under the JIT (it chooses at run time), in the AVX-512 binary itself, when the sibling is missing, or with
+    /// NABLA_AVX512=0.
+    /// </summary>
+    private static void PreferAvx512Binary(string[] args)
+    {
+        // Never from the sibling itself (where .NET may still leave Vector512 off, e.g. on CPUs that throttle it).
+        if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeCompiled || System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated || IsAvx512Binary) return;
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("NABLA_AVX512") == "0") return;
+        string sibling = Path.Combine(AppContext.BaseDirectory, Avx512Binary);
+        if (!File.Exists(sibling) || !CpuFlags(["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"])) return;
+        var argv = new IntPtr[args.Length + 2];
+        try
+        {
+            argv[0] = System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8(sibling);
+            for (int i = 0; i < args.Length; i++) argv[i + 1] = System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8(args[i]);
+            Execv(argv[0], argv); // returns only when it failed: this binary carries on with the AVX2 kernels
+        }
+        finally
+        {
+            foreach (var p in argv) System.Runtime.InteropServices.Marshal.FreeCoTaskMem(p);
+        }
+    }
+
+    private static bool IsAvx512Binary => Path.GetFileName(Environment.ProcessPath ?? "") == Avx512Binary;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "execv")]
+    private static extern int Execv(IntPtr path, IntPtr[] argv);
 
     /// <summary>Runs the command with the given streams (tests call this directly; never interactive).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, interactive: false);
@@ -99,19 +138,25 @@ public static class Program
             // IsDynamicCodeCompiled, not IsDynamicCodeSupported: PublishAot turns the latter off under the JIT too.
             if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeCompiled) return $"{path}, chosen at run time";
             // NativeAOT fixed the instruction set when it compiled (x86-64-v3 for the linux-x64 tool).
-            bool cpuHasAvx512 = OperatingSystem.IsLinux() && CpuFlag("avx512f");
-            return $"{path}, fixed by the NativeAOT build" +
-                (cpuHasAvx512 && path != "AVX-512" ? "; this CPU has AVX-512, which the framework-dependent tool (dotnet tool install Nabla.Cli.any) uses: 1.4–1.8× faster here, docs/PERFORMANCE.md" : "");
+            // The x86-64-v3 binary execs its x86-64-v4 sibling on a CPU with AVX-512 (PreferAvx512Binary); say which runs.
+            bool v4 = IsAvx512Binary;
+            bool cpuHasAvx512 = OperatingSystem.IsLinux() && CpuFlags(["avx512f"]);
+            return $"{path}, fixed by the NativeAOT build ({(v4 ? $"{Avx512Binary}: x86-64-v4, chosen at start for this CPU" : "x86-64-v3")})" +
+                (cpuHasAvx512 && !v4 ? $"; this CPU has AVX-512, which {Avx512Binary} (beside this one; NABLA_AVX512=0 turns it off) or the framework-dependent tool (dotnet tool install Nabla.Cli.any) uses: 1.4–1.8× faster here, docs/PERFORMANCE.md" : "");
         }
     }
 
-    private static bool CpuFlag(string flag)
+    // Whether Linux reports every one of the flags (it lists a feature only when the kernel enabled its state).
+    private static bool CpuFlags(string[] flags)
     {
         try
         {
             foreach (var line in File.ReadLines("/proc/cpuinfo"))
                 if (line.StartsWith("flags", StringComparison.Ordinal))
-                    return line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains(flag);
+                {
+                    var have = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    return flags.All(have.Contains);
+                }
         }
         catch (IOException)
         {
