@@ -23,7 +23,28 @@ public static class Program
     public static int Main(string[] args)
     {
         PreferAvx512Binary(args);
-        return Run(args, Console.Out, Console.Error, interactive: !Console.IsOutputRedirected);
+        bool mpi = Nabla.Distributed.Communicator.UnderMpiLauncher;
+        // mpirun hands its ranks pseudo-terminals: without this .NET would write the terminal's keypad codes into the
+        // output (a --json line included) and the live display would draw through mpirun's forwarding.
+        if (mpi) Environment.SetEnvironmentVariable("TERM", "dumb");
+        try
+        {
+            Cluster.Join(args);
+        }
+        catch (Exception e) when (e is Nabla.Distributed.CommunicatorException or EnvironmentException)
+        {
+            // Every rank meets the same failure here (no MPI, or the ranks' arguments differ): rank 0 says it, all exit.
+            if (Cluster.IsRoot) Fail(Console.Error, EnvironmentFailure, $"nabla: {e.Message}");
+            return EnvironmentFailure;
+        }
+        // Under mpirun only rank 0 prints: results and user errors alike.
+        int code = Cluster.IsRoot
+            ? Run(args, Console.Out, Console.Error, interactive: !mpi && !Console.IsOutputRedirected)
+            : Run(args, TextWriter.Null, TextWriter.Null, interactive: false);
+        // A rank that failed in training ends the others, which would otherwise wait for it in a collective (a mistake in
+        // the input is met by every rank alike, before training, and ends each of them by itself).
+        if (code is not (Ok or UsageError)) Cluster.AbortIfDistributed(code);
+        return code;
     }
 
     /// <summary>The file name of the AOT tool's AVX-512 binary, beside the x86-64-v3 one that is the command.</summary>

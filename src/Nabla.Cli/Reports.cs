@@ -70,6 +70,9 @@ internal sealed record RunReport(RunConfig Config, string Data, int TrainCount, 
         double trainSeconds = History.Epochs.Sum(e => e["seconds"]);
         if (trainSeconds > 0) w.WriteNumber("samples_per_second", Math.Round(samples / trainSeconds, 1));
         w.WriteBoolean("captured_step", History.CapturedStep);
+        // Data-parallel ranks (mpirun), and the seconds their gradient reductions took.
+        w.WriteNumber("ranks", History.Ranks);
+        if (History.Ranks > 1) w.WriteNumber("reduce_seconds", Math.Round(History.ReduceSeconds, 3));
         if (History.CaptureNote is { } note) w.WriteString("capture_note", note);
         else w.WriteNull("capture_note");
         if (LayerStatistics is { } stats) WriteLayerStatistics(w, stats);

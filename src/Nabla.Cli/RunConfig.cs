@@ -74,7 +74,7 @@ internal sealed record RunConfig
     public double ClipGrad { get; init; }
 
     // How it runs.
-    public int Threads { get; init; } = Environment.ProcessorCount;
+    public int Threads { get; init; } = Cluster.DefaultThreads;   // all cores; under mpirun, the cores divided by the ranks on this host
 
     // Recorded from the data, so that evaluate and resume see what training saw.
     public float[]? NormMean { get; init; }

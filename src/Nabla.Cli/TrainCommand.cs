@@ -295,9 +295,12 @@ internal static class TrainCommand
         var p = Prepare(run.Config, run.Given, loadInit: !resume);
         var config = p.Config;
         var task = config.Task == "regression" ? TaskKind.Regression : TaskKind.Classification;
-        string outDir = run.OutDir;
-        if (resume) Output.PrepareResumeFolder(outDir);
-        else Output.PrepareRunFolder(outDir, run.Overwrite);
+        // Under mpirun every rank checks it trains on the same data; only rank 0 writes the run folder (the others write
+        // into a private folder removed at exit).
+        Cluster.CheckSame("data", Cluster.Digest(p.Train));
+        string outDir = Cluster.PrivateFolder(run.OutDir);
+        if (resume && Cluster.IsRoot) Output.PrepareResumeFolder(outDir);
+        else Output.PrepareRunFolder(outDir, run.Overwrite || !Cluster.IsRoot);
 
         byte[] configBytes = run.ConfigBytes ?? Reports.JsonBytes(config.Write);
         if (!resume) Reports.WriteJson(Path.Combine(outDir, "config.json"), configBytes);
@@ -326,9 +329,11 @@ internal static class TrainCommand
         };
         Console.CancelKeyPress += onCancel;
         var trainer = new Trainer(TrainerOptionsFor(config, p, checkpoint, cancel.Token,
-            new Dictionary<string, string> { [DigestKey] = RunConfig.Digest(configBytes) }));
+            new Dictionary<string, string> { [DigestKey] = RunConfig.Digest(configBytes) }, Cluster.Current));
+        Nabla.Distributed.Progress.Checkpoint = Path.Combine(run.OutDir, "checkpoint.safetensors");
 
-        log.WriteLine($"nabla {Program.Version}: {p.Description}: train {p.Train.Count}, validation {p.Validation?.Count ?? 0}, test {p.Test?.Count ?? 0}; {Threads.Count} threads");
+        log.WriteLine($"nabla {Program.Version}: {p.Description}: train {p.Train.Count}, validation {p.Validation?.Count ?? 0}, test {p.Test?.Count ?? 0}; {Threads.Count} threads" +
+            (Cluster.Current.Size > 1 ? $" × {Cluster.Current.Size} ranks ({Cluster.Current.Description}), {Math.Max(1, config.BatchSize / Cluster.Current.Size)}+ samples of each batch per rank" : ""));
         log.WriteLine($"model {config.Describe()}; {p.Model.ParameterCount:N0} parameters; writing to {outDir}");
         var clock = Stopwatch.StartNew();
         var started = new TrainingStarted();
@@ -405,8 +410,8 @@ internal static class TrainCommand
 
     /// <summary>The trainer's options for a run (validate and search use them too).</summary>
     internal static TrainerOptions TrainerOptionsFor(RunConfig c, Prepared p, string? checkpoint = null, CancellationToken cancel = default,
-        IReadOnlyDictionary<string, string>? metadata = null) =>
-        c.ToRecipe().TrainerOptions(p.Train.NumClasses, p.Scheduler, p.Plateau, p.Validation is not null, checkpoint, cancel, metadata);
+        IReadOnlyDictionary<string, string>? metadata = null, Nabla.Distributed.ICommunicator? communicator = null) =>
+        c.ToRecipe().TrainerOptions(p.Train.NumClasses, p.Scheduler, p.Plateau, p.Validation is not null, checkpoint, cancel, metadata, communicator);
 
     private static History RunWithProgress(bool interactive, TextWriter log, bool classification, Func<Callback, History> run) =>
         interactive ? ProgressReporter.Live(AnsiConsole.Console, classification, run) : run(new ProgressReporter(log, null, classification));

@@ -174,7 +174,9 @@ internal static class ValidateCommand
     private static CrossValidator Validator(CliArgs a, IReadOnlyList<RunConfig> configs, Splitter splitter, Prepared p)
     {
         double inner = configs.Any(c => c.EarlyStopping > 0 && c.Validation > 0) ? configs[0].Validation : 0;
-        var validator = new CrossValidator(splitter, a.Int("--parallel", 1, 1, 64), inner);
+        // Under mpirun the splits are spread over the ranks (each trains whole runs) and every rank gets every result.
+        var validator = new CrossValidator(splitter, a.Int("--parallel", 1, 1, 64), inner) { Communicator = Cluster.Current };
+        Cluster.CheckSame("data", Cluster.Digest(p.Train));
         try
         {
             validator.Check(p.Train, p.Groups);
@@ -212,7 +214,8 @@ internal static class ValidateCommand
         string outDir = a.String("--out") ?? Output.NewRunFolder("cv-");
         string? board = Output.BoardFolder(a.String("--tensorboard"), outDir);
         var validator = Validator(a, [config], splitter, p);
-        Output.PrepareRunFolder(outDir, a.Flag("--overwrite"));
+        outDir = Cluster.PrivateFolder(outDir);   // under mpirun only rank 0 writes the results
+        Output.PrepareRunFolder(outDir, a.Flag("--overwrite") || !Cluster.IsRoot);
         log.WriteLine($"nabla {Program.Version}: {splitter.Name} on {p.Description}: {p.Train.Count} samples, {splits} splits; {config.Describe()}");
         var keys = Headline(p.Train.Task);
         var lines = new object();
@@ -383,7 +386,8 @@ internal static class ValidateCommand
         string outDir = a.String("--out") ?? Output.NewRunFolder("search-");
         string? board = Output.BoardFolder(a.String("--tensorboard"), outDir);
         var validator = Validator(a, configs, splitter, p);
-        Output.PrepareRunFolder(outDir, a.Flag("--overwrite"));
+        outDir = Cluster.PrivateFolder(outDir);   // under mpirun only rank 0 writes the results
+        Output.PrepareRunFolder(outDir, a.Flag("--overwrite") || !Cluster.IsRoot);
         log.WriteLine($"nabla {Program.Version}: {candidates.Count} configurations × {splitter.Name} on {p.Description}, scored by {scoring}");
         int index = 0;
         var result = ModelSelection.Search(candidates, p.Train, validator,

@@ -112,6 +112,54 @@ public sealed partial class CpuBackend : IBackend
     }
 
     /// <inheritdoc/>
+    public void AllReduce(IReadOnlyList<Tensor> tensors, IReduction reduction)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        ArgumentNullException.ThrowIfNull(reduction);
+        var buffers = new float[tensors.Count][];
+        var offsets = new int[tensors.Count];
+        var lengths = new int[tensors.Count];
+        int total = 0;
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            var t = tensors[i];
+            if (!t.IsContiguous) throw new ArgumentException($"CpuBackend.AllReduce: tensor {i} of shape {Shapes.Format(t.shape)} is not contiguous.", nameof(tensors));
+            buffers[i] = Data(t);
+            offsets[i] = t.offset;
+            lengths[i] = t.Numel;
+            total += t.Numel;
+        }
+        Submit(new CollectiveLaunch(reduction, buffers, offsets, lengths, new float[total]));
+    }
+
+    // Scale, pack, reduce, unpack: one bucket per call (the packed buffer is the launch's own).
+    private sealed class CollectiveLaunch(IReduction reduction, float[][] buffers, int[] offsets, int[] lengths, float[] packed) : Launch
+    {
+        public override void Run()
+        {
+            float w = reduction.Weight;
+            int k = 0;
+            for (int i = 0; i < buffers.Length; i++)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Multiply(buffers[i].AsSpan(offsets[i], lengths[i]), w, packed.AsSpan(k, lengths[i]));
+                k += lengths[i];
+            }
+            reduction.Reduce(packed);
+            k = 0;
+            for (int i = 0; i < buffers.Length; i++)
+            {
+                packed.AsSpan(k, lengths[i]).CopyTo(buffers[i].AsSpan(offsets[i], lengths[i]));
+                k += lengths[i];
+            }
+        }
+
+        public override void Remap(Func<float[], float[]> map)
+        {
+            for (int i = 0; i < buffers.Length; i++) buffers[i] = map(buffers[i]);
+        }
+    }
+
+    /// <inheritdoc/>
     public void Copy(Tensor src, Tensor dst)
     {
         if (CaptureSession.Current is null && src.IsContiguous && dst.IsContiguous && src.Storage is CpuStorage s && dst.Storage is CpuStorage d)

@@ -35,6 +35,13 @@ public interface IBackend
     /// </summary>
     bool Finite(Tensor scalar);
 
+    /// <summary>
+    /// One launch over several tensors: packs <c>w · tᵢ</c> (w = <see cref="IReduction.Weight"/> when it runs) into one
+    /// buffer, hands it to <see cref="IReduction.Reduce"/> (a sum over processes), and writes the result back into the
+    /// tensors. Captured and replayed like any launch, allocating nothing then (data-parallel gradient averaging).
+    /// </summary>
+    void AllReduce(IReadOnlyList<Tensor> tensors, IReduction reduction);
+
     /// <summary>dst ← src elementwise; both any strides, same shape.</summary>
     void Copy(Tensor src, Tensor dst);
 
@@ -168,4 +175,14 @@ public enum OptimizerRule
     Adagrad,
     /// <summary>torch.optim.Adam / AdamW (state: exp_avg, exp_avg_sq, max_exp_avg_sq or none).</summary>
     Adam,
+}
+
+/// <summary>What <see cref="IBackend.AllReduce"/> runs over the packed values (read when the launch runs, every replay).</summary>
+public interface IReduction
+{
+    /// <summary>The factor each value is scaled by before the reduction.</summary>
+    float Weight { get; }
+
+    /// <summary>Reduces the packed values in place (an allreduce over ranks).</summary>
+    void Reduce(Span<float> packed);
 }

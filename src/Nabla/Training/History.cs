@@ -30,6 +30,12 @@ public sealed class History
     /// <summary>True when batches were replayed from a captured step (<see cref="StepGraph"/>) rather than run eagerly (same numbers).</summary>
     public bool CapturedStep { get; set; }
 
+    /// <summary>Processes that trained the model together (data-parallel ranks; 1 for one process).</summary>
+    public int Ranks { get; set; } = 1;
+
+    /// <summary>Seconds the data-parallel gradient reductions took in all (0 for one process).</summary>
+    public double ReduceSeconds { get; set; }
+
     /// <summary>Why the step was not captured (the first reason met), or null.</summary>
     public string? CaptureNote { get; set; }
 

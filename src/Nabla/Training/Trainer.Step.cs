@@ -11,7 +11,7 @@ public sealed partial class Trainer
     /// once, the step runs eagerly. <see cref="History.CaptureNote"/> says why a step was never captured.
     /// </summary>
     private sealed class StepRunner(Trainer trainer, Module model, Loss loss, Optimizer optimizer, Tensor[] weights, Tensor[] clipped,
-        Generator noiseGenerator, History history) : IDisposable
+        Generator noiseGenerator, History history, Distributed.GradientSync? sync = null) : IDisposable
     {
         private readonly Dictionary<int, Capture> _captures = [];
         private readonly HashSet<int> _seen = [];
@@ -67,6 +67,9 @@ public sealed partial class Trainer
             _output = output;
             _loss = l;
             l.Backward();
+            // Data-parallel: the gradients and the loss averaged over ranks before the finite check, so that every
+            // rank sees the same loss and stops or updates alike.
+            if (sync is not null) sync.Reduce([.. clipped.Where(p => p.Grad is not null).Select(p => p.Grad!), l]);
             if (!l.Backend.Finite(l)) return;   // a replay stops here too: no update from a diverged loss
             if (noise is not null) trainer.RemoveWeightNoise(noise);
             if (trainer.Options.ClipGradNorm > 0) GradClip.ClipGradNormTensor(clipped, trainer.Options.ClipGradNorm);   // no host read: the step stays capturable

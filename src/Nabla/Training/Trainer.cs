@@ -61,6 +61,18 @@ public sealed class TrainerOptions
     public double ClipGradNorm { get; init; }
     /// <summary>Extra string metadata written into every checkpoint (e.g. a digest of the run's settings), read back by <see cref="Trainer.CheckpointMetadata"/>.</summary>
     public IReadOnlyDictionary<string, string>? CheckpointMetadata { get; init; }
+
+    /// <summary>
+    /// Data-parallel training over these ranks (null or one rank: one process). Every rank runs the same loader (same
+    /// seed, so the same global batches) and trains on its contiguous shard of each batch (<see cref="Distributed.Communicator.Shard"/>);
+    /// the gradients and the loss are averaged by <see cref="Distributed.GradientSync"/> (one reduction per step, the
+    /// same bits on every rank) before clipping and the update, and rank 0's weights and buffers are broadcast at the
+    /// start. BatchNorm normalises each shard with its own batch statistics (per-rank, as DDP without SyncBatchNorm);
+    /// the running statistics kept are rank 0's, broadcast at each epoch's end (DDP's broadcast_buffers). Validation
+    /// runs on every rank over the whole set, so every rank sees the same logs and takes the same decisions. Checkpoints
+    /// and callbacks that write are the caller's to keep to rank 0.
+    /// </summary>
+    public Distributed.ICommunicator? Communicator { get; init; }
 }
 
 /// <summary>
@@ -129,7 +141,14 @@ public sealed partial class Trainer(TrainerOptions? options = null)
         if (resume is not null) start = Restore(resume, model, optimizer, callbacks, history, noiseGenerator);
         var weights = model.Parameters().Where(p => p.Rank >= 2).ToArray();
         var clipped = model.Parameters().ToArray();
-        var steps = new StepRunner(this, model, loss, optimizer, weights, clipped, noiseGenerator, history);
+        var comm = Options.Communicator is { Size: > 1 } c0 ? c0 : null;
+        var sync = comm is null ? null : new Distributed.GradientSync(comm);
+        if (comm is not null)
+        {
+            history.Ranks = comm.Size;
+            BroadcastState(model, comm, parameters: true);
+        }
+        var steps = new StepRunner(this, model, loss, optimizer, weights, clipped, noiseGenerator, history, sync);
         steps.Start();
 
         foreach (var c in callbacks) c.OnTrainBegin(context);
@@ -143,10 +162,13 @@ public sealed partial class Trainer(TrainerOptions? options = null)
             foreach (var batch in loader.Epoch(epoch, Options.Cancellation))
             {
                 if (Options.Cancellation.IsCancellationRequested) break;
+                Distributed.Progress.Epoch = epoch;
+                Distributed.Progress.Step = batchIndex;
+                var shard = comm is null ? batch : Shard(batch, comm, sync!);
                 var features = Options.AdversarialEpsilon > 0
-                    ? Adversarial.Fgsm(model, loss, batch.Features, batch.Labels, batch.Targets, (float)Options.AdversarialEpsilon)
-                    : batch.Features;
-                var (output, value) = steps.Run(features, batch.Labels, batch.Targets);
+                    ? Adversarial.Fgsm(model, loss, shard.Features, shard.Labels, shard.Targets, (float)Options.AdversarialEpsilon)
+                    : shard.Features;
+                var (output, value) = steps.Run(features, shard.Labels, shard.Targets);
                 if (!float.IsFinite(value))
                 {
                     optimizer.ZeroGrad();   // the step computed gradients before its finite check; leave none
@@ -157,7 +179,7 @@ public sealed partial class Trainer(TrainerOptions? options = null)
                 }
                 if (Options.Scheduler?.Interval == StepInterval.Batch) Options.Scheduler.Step();
                 lossSum += (double)value * batch.Count;
-                metricSum += BatchMetric(output, batch, train.Task);
+                metricSum += sync is { Weight: 0 } ? 0 : BatchMetric(output, shard, train.Task);
                 seen += batch.Count;
                 foreach (var c in callbacks) c.OnBatchEnd(context, epoch, batchIndex, value, batch.Count);
                 batchIndex++;
@@ -170,6 +192,15 @@ public sealed partial class Trainer(TrainerOptions? options = null)
                 break;
             }
 
+            if (comm is not null)
+            {
+                // The metric over the whole epoch: each rank counted its shards; rank 0's running statistics for all.
+                Span<double> sum = [metricSum];
+                comm.AllReduceSum(sum);
+                metricSum = sum[0];
+                BroadcastState(model, comm, parameters: false);
+                history.ReduceSeconds = sync!.Seconds;
+            }
             var logs = new Dictionary<string, double>(StringComparer.Ordinal)
             {
                 ["loss"] = lossSum / seen,
@@ -199,6 +230,28 @@ public sealed partial class Trainer(TrainerOptions? options = null)
         history.StopReason = context.StopReason;
         foreach (var c in callbacks) c.OnTrainEnd(context);
         return history;
+    }
+
+    // This rank's rows of a global batch; a rank with none (a batch smaller than the ranks) steps on the first row with
+    // weight 0, so every rank takes part in the step's reduction.
+    private static Batch Shard(Batch batch, Distributed.ICommunicator comm, Distributed.GradientSync sync)
+    {
+        var (start, count) = Distributed.Communicator.Shard(batch.Count, comm.Rank, comm.Size);
+        sync.Weight = (float)count / batch.Count;
+        if (count == 0) (start, count) = (0, 1);
+        var labels = batch.Labels is null ? null : new IntTensor(batch.Labels.Data.AsSpan(start, count).ToArray(), count);
+        return new Batch(batch.Features.Narrow(0, start, count), labels, batch.Targets?.Narrow(0, start, count), batch.Indices.AsSpan(start, count).ToArray());
+    }
+
+    // Rank 0's parameters (at the start) or float buffers (running statistics, at each epoch's end) on every rank.
+    private static void BroadcastState(Module model, Distributed.ICommunicator comm, bool parameters)
+    {
+        var tensors = parameters ? model.Parameters().ToList() : [.. model.NamedBuffers().Where(b => b.Buffer.Float is not null).Select(b => b.Buffer.Float!)];
+        foreach (var t in tensors)
+        {
+            if (!t.TryHostMemory(out var memory)) throw new InvalidOperationException($"Trainer: a tensor of shape {Shapes.Format([.. t.Shape])} is not contiguous host memory; it cannot be broadcast.");
+            comm.Broadcast(memory.Span, 0);
+        }
     }
 
     private List<(Tensor Parameter, Tensor Noise)> AddWeightNoise(Module model, Generator g)

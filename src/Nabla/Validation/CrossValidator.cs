@@ -103,6 +103,15 @@ public sealed class CrossValidator
         InnerValidation = innerValidation;
     }
 
+    /// <summary>
+    /// Distributes the splits over ranks (null or one rank: all here): split i trains on rank i mod size (each rank trains
+    /// whole runs), and every rank receives every split's result, so all ranks return the same
+    /// <see cref="CrossValidationResult"/> and take the same decisions after it. Results from other ranks carry their
+    /// numbers but an empty <see cref="FoldResult.History"/> and no model (keepModels needs one process).
+    /// <c>onFold</c> is called for this rank's splits as they finish, then for the others' in index order.
+    /// </summary>
+    public Distributed.ICommunicator? Communicator { get; set; }
+
     /// <summary>The scheme.</summary>
     public Splitter Splitter { get; }
     /// <summary>Splits run at once.</summary>
@@ -136,11 +145,32 @@ public sealed class CrossValidator
         var splits = Splitter.Split(data, groups).ToArray();
         var results = new FoldResult[splits.Length];
         var options = new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellation };
-        Parallel.For(0, splits.Length, options, i =>
+        var comm = Communicator is { Size: > 1 } c ? c : null;
+        if (comm is not null && keepModels) throw new InvalidOperationException("CrossValidator: keepModels needs every split's model in one process; run it without a communicator.");
+        int[] mine = [.. Enumerable.Range(0, splits.Length).Where(i => comm is null || i % comm.Size == comm.Rank)];
+        Parallel.For(0, mine.Length, options, j =>
         {
+            int i = mine[j];
             results[i] = RunSplit(data, splits[i], i, factory, keepModels);
             onFold?.Invoke(results[i]);
         });
+        if (comm is not null)
+        {
+            // Every rank's results to rank 0, then all of them to every rank.
+            var gathered = comm.Gather(FoldCodec.Encode(mine.Select(i => results[i])), 0);
+            byte[] all = gathered is null ? [] : FoldCodec.Join(gathered);
+            var length = new byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(length, all.Length);
+            comm.Broadcast(length.AsSpan(), 0);
+            if (comm.Rank != 0) all = new byte[System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(length)];
+            comm.Broadcast(all.AsSpan(), 0);
+            foreach (var f in FoldCodec.Decode(all))
+                if (results[f.Index] is null)
+                {
+                    results[f.Index] = f;
+                    onFold?.Invoke(f);
+                }
+        }
         return new CrossValidationResult(Splitter.Name, results);
     }
 
@@ -216,5 +246,58 @@ public sealed class CrossValidator
         ArgumentNullException.ThrowIfNull(setup);
         new Trainer(setup.Options).Fit(setup.Model, setup.Loss, setup.Optimizer, data, null, setup.Epochs, setup.Callbacks);
         return setup.Model;
+    }
+}
+
+/// <summary>A fold's numbers as JSON bytes, to send between ranks (the history and the model stay where they were made).</summary>
+internal static class FoldCodec
+{
+    public static byte[] Encode(IEnumerable<FoldResult> folds)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new System.Text.Json.Utf8JsonWriter(stream))
+        {
+            w.WriteStartArray();
+            foreach (var f in folds)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("index", f.Index);
+                w.WriteNumber("train", f.TrainCount);
+                w.WriteNumber("validation", f.ValidationCount);
+                w.WriteNumber("epochs", f.EpochsRun);
+                if (f.BestEpoch is { } b) w.WriteNumber("best", b);
+                w.WriteNumber("seconds", f.Seconds);
+                w.WriteStartObject("metrics");
+                // Non-finite values (a NaN loss) as strings: JSON has no NaN.
+                foreach (var (k, v) in f.Metrics)
+                    if (double.IsFinite(v)) w.WriteNumber(k, v); else w.WriteString(k, v.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        return stream.ToArray();
+    }
+
+    public static byte[] Join(byte[][] parts)
+    {
+        var all = parts.SelectMany(p => System.Text.Json.JsonDocument.Parse(p).RootElement.EnumerateArray().Select(e => e.GetRawText()));
+        return System.Text.Encoding.UTF8.GetBytes("[" + string.Join(",", all) + "]");
+    }
+
+    public static IEnumerable<FoldResult> Decode(byte[] bytes)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(bytes);
+        var list = new List<FoldResult>();
+        foreach (var e in doc.RootElement.EnumerateArray())
+        {
+            var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var m in e.GetProperty("metrics").EnumerateObject())
+                metrics[m.Name] = m.Value.ValueKind == System.Text.Json.JsonValueKind.Number ? m.Value.GetDouble()
+                    : double.Parse(m.Value.GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+            list.Add(new FoldResult(e.GetProperty("index").GetInt32(), e.GetProperty("train").GetInt32(), e.GetProperty("validation").GetInt32(), metrics,
+                e.GetProperty("epochs").GetInt32(), e.TryGetProperty("best", out var b) ? b.GetInt32() : null, e.GetProperty("seconds").GetDouble(), new History(), null));
+        }
+        return list.OrderBy(f => f.Index);
     }
 }
