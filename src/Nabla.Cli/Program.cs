@@ -37,7 +37,9 @@ public static class Program
             if (Cluster.IsRoot) Fail(Console.Error, EnvironmentFailure, $"nabla: {e.Message}");
             return EnvironmentFailure;
         }
-        // Under mpirun only rank 0 prints: results and user errors alike.
+        // Under mpirun only rank 0 prints: results and user errors alike. Commands that do not spread their work over
+        // ranks (everything but train, validate and search) run on rank 0 alone.
+        if (!Cluster.IsRoot && args.Length > 0 && args[0] is not ("train" or "validate" or "search")) return Ok;
         int code = Cluster.IsRoot
             ? Run(args, Console.Out, Console.Error, interactive: !mpi && !Console.IsOutputRedirected)
             : Run(args, TextWriter.Null, TextWriter.Null, interactive: false);

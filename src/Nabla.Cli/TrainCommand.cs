@@ -62,6 +62,8 @@ internal static class TrainCommand
         var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         Threads.Count = config.Threads;
         var run = new RunPlan(config, outDir, given, a.Flag("--overwrite"), null) { TensorBoard = Output.BoardFolder(a.String("--tensorboard"), outDir) };
+        if (config.Ensemble > 1 && Cluster.Current.Size > 1)
+            throw new UsageException("--ensemble under mpirun: members are trained one after another in one process; train them with separate runs (or without mpirun).");
         return config.Ensemble > 1
             ? RunEnsemble(run, stdout, stderr, interactive, json)
             : Execute(run, stdout, stderr, interactive, json).Code;

@@ -13,6 +13,7 @@ internal static class ValidateCommand
     private static readonly Opt Scheme = new() { Name = "--scheme", Value = "SCHEME", Help = "the validation scheme (SCHEME below)" };
     private static readonly Opt Groups = new() { Name = "--groups", Value = "COLUMN", Help = "a CSV column naming each row's group (for group-kfold; whole groups held out for test)" };
     private static readonly Opt Parallel = new() { Name = "--parallel", Value = "N", Help = "splits trained at once", Default = "1" };
+    private static readonly Opt RanksPerRun = new() { Name = "--ranks-per-run", Value = "K", Help = "under mpirun: ranks that train each run together, data-parallel (a divisor of the ranks)", Default = "1: each rank trains whole runs" };
     private static readonly Opt Grid = new() { Name = "--grid", Value = "GRID", Help = "axes to search: \"lr=1e-3,3e-4;model=mlp:128|mlp:256,128;augment=none|\\\"hflip,crop:2\\\"\"" };
     private static readonly Opt Random = new() { Name = "--random", Value = "N", Help = "try N configurations drawn from the grid instead of all" };
     private static readonly Opt Scoring = new() { Name = "--scoring", Value = "METRIC", Help = "accuracy, f1, precision, recall, loss, r2, mse or mae", Default = "accuracy; r2 for regression" };
@@ -21,6 +22,7 @@ internal static class ValidateCommand
     [
         .. RunOptions.DataOptions, RunOptions.Model, .. RunOptions.ModelShapeOptions, .. RunOptions.TrainingOptions,
         RunOptions.Threads, RunOptions.Out, RunOptions.TensorBoard, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json, Scheme, Groups, Parallel,
+        RanksPerRun,
     ];
 
     internal static readonly Opt[] ValidateOptions = Common;
@@ -39,7 +41,7 @@ internal static class ValidateCommand
         row). With early stopping, it watches an inner holdout (--validation fraction) of the split's training samples,
         never the scored ones. Prints each split as it finishes and mean ± std with the 95% interval; writes cv.json and cv.png.
         """ + SchemeForms + Opt.Render([
-            ("Validation", [Scheme, Groups, Parallel]),
+            ("Validation", [Scheme, Groups, Parallel, RanksPerRun]),
             ("Data", RunOptions.DataOptions),
             ("Model", [RunOptions.Model, .. RunOptions.ModelShapeOptions]),
             ("Training", RunOptions.TrainingOptions),
@@ -59,7 +61,7 @@ internal static class ValidateCommand
         name files or resources (data, test, out, resume, threads, json, init) cannot be axes. Ranked as scikit-learn's
         GridSearchCV (mean, std, rank; ties to the first); writes search.json.
         """ + SchemeForms + Opt.Render([
-            ("Search", [Scheme, Grid, Random, Scoring, Groups, Parallel]),
+            ("Search", [Scheme, Grid, Random, Scoring, Groups, Parallel, RanksPerRun]),
             ("Data", RunOptions.DataOptions),
             ("Model", [RunOptions.Model, .. RunOptions.ModelShapeOptions]),
             ("Training", RunOptions.TrainingOptions),
@@ -175,7 +177,10 @@ internal static class ValidateCommand
     {
         double inner = configs.Any(c => c.EarlyStopping > 0 && c.Validation > 0) ? configs[0].Validation : 0;
         // Under mpirun the splits are spread over the ranks (each trains whole runs) and every rank gets every result.
-        var validator = new CrossValidator(splitter, a.Int("--parallel", 1, 1, 64), inner) { Communicator = Cluster.Current };
+        int per = a.Int("--ranks-per-run", 1, 1, 4096);
+        if (Cluster.Current.Size % per != 0)
+            throw new UsageException($"--ranks-per-run {per} does not divide the {Cluster.Current.Size} rank{(Cluster.Current.Size == 1 ? "" : "s")} of this job.");
+        var validator = new CrossValidator(splitter, a.Int("--parallel", 1, 1, 64), inner) { Communicator = Cluster.Current, RanksPerRun = per };
         Cluster.CheckSame("data", Cluster.Digest(p.Train));
         try
         {

@@ -156,6 +156,39 @@ public class MpiTests
     }
 
     [Fact]
+    public void Validate_with_runs_trained_by_two_ranks_together_prints_the_serial_table_within_float_rounding()
+    {
+        string[] args = ["validate", "--scheme", "kfold:3", "--model", "mlp:16", "--epochs", "1", "--threads", "1"];
+        string d1 = Path.Combine(Path.GetTempPath(), $"nabla-rpr1-{Guid.NewGuid():N}"), d2 = d1.Replace("rpr1", "rpr2", StringComparison.Ordinal);
+        try
+        {
+            var serial = Run("dotnet", [Cli, .. args, "--out", d1]);
+            Assert.True(serial.Code == 0, serial.Err);
+            // MPI_Comm_split into one group of two ranks: every split trained data-parallel.
+            var mpi = MpiRun2(["dotnet", Cli, .. args, "--ranks-per-run", "2", "--out", d2]);
+            Assert.True(mpi.Code == 0, mpi.Err);
+            var a = Table(serial.Out);
+            var b = Table(mpi.Out);
+            Assert.Equal(a.Length, b.Length);
+            for (int i = 0; i < a.Length; i++)
+            {
+                // The same lines; numbers within 2e-4 (data-parallel sums round in another order, printed to 4 digits).
+                var na = System.Text.RegularExpressions.Regex.Matches(a[i], @"-?\d+\.\d+").Select(m => double.Parse(m.Value, CultureInfo.InvariantCulture)).ToArray();
+                var nb = System.Text.RegularExpressions.Regex.Matches(b[i], @"-?\d+\.\d+").Select(m => double.Parse(m.Value, CultureInfo.InvariantCulture)).ToArray();
+                Assert.Equal(System.Text.RegularExpressions.Regex.Replace(a[i], @"-?\d+\.\d+", "#"), System.Text.RegularExpressions.Regex.Replace(b[i], @"-?\d+\.\d+", "#"));
+                for (int k = 0; k < na.Length; k++) Assert.True(Math.Abs(na[k] - nb[k]) <= 2e-4, $"{a[i]} | {b[i]}");
+            }
+            var bad = MpiRun2(["dotnet", Cli, .. args, "--ranks-per-run", "3", "--out", d2]);
+            Assert.Equal(2, bad.Code);
+            Assert.Contains("--ranks-per-run 3 does not divide the 2 ranks", bad.Err);
+        }
+        finally
+        {
+            foreach (var d in new[] { d1, d2 }) if (Directory.Exists(d)) Directory.Delete(d, true);
+        }
+    }
+
+    [Fact]
     public void Ranks_given_other_arguments_stop_with_our_message()
     {
         var r = MpiRun2("sh", "-c", $"exec dotnet '{Cli}' summary --model mlp:$((8 + OMPI_COMM_WORLD_RANK))");

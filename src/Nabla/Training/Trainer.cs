@@ -72,7 +72,17 @@ public sealed class TrainerOptions
     /// runs on every rank over the whole set, so every rank sees the same logs and takes the same decisions. Checkpoints
     /// and callbacks that write are the caller's to keep to rank 0.
     /// </summary>
-    public Distributed.ICommunicator? Communicator { get; init; }
+    public Distributed.ICommunicator? Communicator { get => _communicator; init => _communicator = value; }
+
+    private Distributed.ICommunicator? _communicator;
+
+    /// <summary>A copy of these options training over <paramref name="communicator"/> (a run of a distributed search).</summary>
+    internal TrainerOptions WithCommunicator(Distributed.ICommunicator communicator)
+    {
+        var copy = (TrainerOptions)MemberwiseClone();
+        copy._communicator = communicator;
+        return copy;
+    }
 }
 
 /// <summary>

@@ -112,6 +112,13 @@ public sealed class CrossValidator
     /// </summary>
     public Distributed.ICommunicator? Communicator { get; set; }
 
+    /// <summary>
+    /// Ranks that train each run together, data-parallel (default 1: each rank trains whole runs): the ranks are split
+    /// into groups of this many (MPI_Comm_split), each group trains every split i with i mod groups = its index, and
+    /// <see cref="Parallelism"/> is 1 within a group. The communicator's size must be a multiple of it.
+    /// </summary>
+    public int RanksPerRun { get; set; } = 1;
+
     /// <summary>The scheme.</summary>
     public Splitter Splitter { get; }
     /// <summary>Splits run at once.</summary>
@@ -147,17 +154,25 @@ public sealed class CrossValidator
         var options = new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellation };
         var comm = Communicator is { Size: > 1 } c ? c : null;
         if (comm is not null && keepModels) throw new InvalidOperationException("CrossValidator: keepModels needs every split's model in one process; run it without a communicator.");
-        int[] mine = [.. Enumerable.Range(0, splits.Length).Where(i => comm is null || i % comm.Size == comm.Rank)];
+        int per = comm is null ? 1 : RanksPerRun;
+        if (per < 1 || (comm is not null && comm.Size % per != 0))
+            throw new ArgumentException($"CrossValidator: RanksPerRun {RanksPerRun} must divide the {comm?.Size ?? 1} ranks.");
+        // Groups of `per` ranks train a run together; one rank per group is a group of one.
+        using var group = per > 1 ? comm!.Split(comm.Rank / per, comm.Rank) : null;
+        int teams = comm is null ? 1 : comm.Size / per, team = comm is null ? 0 : comm.Rank / per;
+        if (group is not null) options.MaxDegreeOfParallelism = 1;   // one run at a time: its collectives must not interleave
+        int[] mine = [.. Enumerable.Range(0, splits.Length).Where(i => i % teams == team)];
         Parallel.For(0, mine.Length, options, j =>
         {
             int i = mine[j];
-            results[i] = RunSplit(data, splits[i], i, factory, keepModels);
+            results[i] = RunSplit(data, splits[i], i, factory, keepModels, group);
             onFold?.Invoke(results[i]);
         });
         if (comm is not null)
         {
-            // Every rank's results to rank 0, then all of them to every rank.
-            var gathered = comm.Gather(FoldCodec.Encode(mine.Select(i => results[i])), 0);
+            // Every group's results (from its first rank) to rank 0, then all of them to every rank.
+            bool speaks = group is null || group.Rank == 0;
+            var gathered = comm.Gather(FoldCodec.Encode(speaks ? mine.Select(i => results[i]) : []), 0);
             byte[] all = gathered is null ? [] : FoldCodec.Join(gathered);
             var length = new byte[4];
             System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(length, all.Length);
@@ -213,7 +228,8 @@ public sealed class CrossValidator
         return (s.Train, s.Validation);
     }
 
-    private FoldResult RunSplit(TensorDataset data, Split split, int index, Func<int, TensorDataset, TrainingSetup> factory, bool keepModels)
+    private FoldResult RunSplit(TensorDataset data, Split split, int index, Func<int, TensorDataset, TrainingSetup> factory, bool keepModels,
+        Distributed.ICommunicator? group = null)
     {
         var clock = Stopwatch.StartNew();
         var train = data.Subset(split.Train);
@@ -226,7 +242,7 @@ public sealed class CrossValidator
             train = train.Subset(kept);
         }
         var setup = factory(index, train);
-        var trainer = new Trainer(setup.Options);
+        var trainer = new Trainer(group is null ? setup.Options : (setup.Options ?? new TrainerOptions()).WithCommunicator(group));
         var callbacks = setup.Callbacks ?? [];
         var history = trainer.Fit(setup.Model, setup.Loss, setup.Optimizer, train, inner, setup.Epochs, callbacks);
         var eval = trainer.Evaluate(setup.Model, setup.Loss, validation);
