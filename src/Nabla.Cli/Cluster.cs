@@ -38,13 +38,14 @@ internal static class Cluster
         {
             if (s_ending) return;
             string other = Current.Size == 2 ? $"rank {1 - Current.Rank} ended" : "another rank ended (mpirun's message names it)";
-            Console.Error.WriteLine($"nabla: rank {Current.Rank} of {Current.Size} was stopped by mpirun: {other}{Progress.Describe()}. " +
-                "Continue with the same mpirun command and nabla train --resume DIR.");
-            Console.Error.Flush();
+            Console.Error.WriteLine($"nabla: rank {Current.Rank} of {Current.Size} was stopped by mpirun: {other}{Progress.Describe()}." +
+                (Progress.CheckpointEpoch >= 0 ? " Continue with the same mpirun command and nabla train --resume DIR." : ""));
             context.Cancel = true;
-            Environment.Exit(Program.EnvironmentFailure);
+            Communicator.ExitNow(Program.EnvironmentFailure);
         });
         CheckSame("arguments", SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\0', args))));
+        // Ranks decide alike only on the same bits: hosts whose kernels take another instruction set are refused.
+        CheckSame("kernels (another instruction set: mixed AVX2 and AVX-512 hosts)", Encoding.UTF8.GetBytes(Program.KernelPath));
     }
 
     /// <summary>

@@ -89,7 +89,7 @@ internal sealed class Opt
 
     /// <summary>The end of every command's help: response files, completion and the exit codes.</summary>
     public const string Footer = """
-        Options may also come from a file: nabla COMMAND @FILE (one or more arguments per line, # starts a comment).
+        Options may also come from a file: nabla COMMAND @FILE (one or more arguments per line; a line starting with # is a comment).
         Tab completion: nabla completion bash|zsh|pwsh.
         Exit codes: 0 done, 1 the environment failed (disk, permissions), 2 a mistake in the input (nothing written),
         70 a bug in nabla (please report it), 130 interrupted (resumable).

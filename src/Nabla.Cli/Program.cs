@@ -43,9 +43,9 @@ public static class Program
         int code = Cluster.IsRoot
             ? Run(args, Console.Out, Console.Error, interactive: !mpi && !Console.IsOutputRedirected)
             : Run(args, TextWriter.Null, TextWriter.Null, interactive: false);
-        // A rank that failed in training ends the others, which would otherwise wait for it in a collective (a mistake in
-        // the input is met by every rank alike, before training, and ends each of them by itself).
-        if (code is not (Ok or UsageError)) Cluster.AbortIfDistributed(code);
+        // A rank that failed ends the others, which would otherwise wait for it in a collective: a mistake only one rank
+        // meets (an --out only rank 0 checks, a file missing on one host) as much as a failure in training.
+        if (code != Ok) Cluster.AbortIfDistributed(code);
         return code;
     }
 
@@ -150,14 +150,18 @@ public static class Program
         return code;
     }
 
+    /// <summary>The kernels' vector path: AVX-512, AVX2, 128-bit SIMD or scalar.</summary>
+    internal static string KernelPath =>
+        System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "AVX-512"
+        : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "AVX2"
+        : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? "128-bit SIMD" : "scalar";
+
     /// <summary>The kernels' vector path and how it was chosen: at run time (JIT), or fixed by a NativeAOT build.</summary>
     internal static string Kernels
     {
         get
         {
-            string path = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "AVX-512"
-                : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "AVX2"
-                : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? "128-bit SIMD" : "scalar";
+            string path = KernelPath;
             // IsDynamicCodeCompiled, not IsDynamicCodeSupported: PublishAot turns the latter off under the JIT too.
             if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeCompiled) return $"{path}, chosen at run time";
             // NativeAOT fixed the instruction set when it compiled (x86-64-v3 for the linux-x64 tool).
@@ -202,7 +206,7 @@ public static class Program
         {CommandTree.UsageLines()}
 
         Run 'nabla COMMAND --help' for the options of a command.
-        Options may also come from a file: nabla COMMAND @FILE (one or more arguments per line, # starts a comment).
+        Options may also come from a file: nabla COMMAND @FILE (one or more arguments per line; a line starting with # is a comment).
         Tab completion: nabla completion bash|zsh|pwsh.
         Exit codes: 0 done, 1 the environment failed (disk, permissions), 2 a mistake in the input (nothing written),
         70 a bug in nabla (please report it), 130 interrupted (resumable).

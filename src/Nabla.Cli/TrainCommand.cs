@@ -62,6 +62,8 @@ internal static class TrainCommand
         var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         Threads.Count = config.Threads;
         var run = new RunPlan(config, outDir, given, a.Flag("--overwrite"), null) { TensorBoard = Output.BoardFolder(a.String("--tensorboard"), outDir) };
+        if (config.ClassWeights != "none" && Cluster.Current.Size > 1)
+            throw new UsageException("--class-weights under mpirun: a weighted loss averages over the batch's weights, which the ranks' shards do not share; train without mpirun, or without class weights.");
         if (config.Ensemble > 1 && Cluster.Current.Size > 1)
             throw new UsageException("--ensemble under mpirun: members are trained one after another in one process; train them with separate runs (or without mpirun).");
         return config.Ensemble > 1
@@ -86,7 +88,7 @@ internal static class TrainCommand
         if (File.Exists(Path.Combine(dir, "metrics.json")))
             throw new UsageException($"--resume: the run in {dir} finished (metrics.json is there); train again with --out {dir} --overwrite, or into another folder.");
         byte[] configBytes = ReadInput(cfg, "--resume");
-        var config = RunConfig.Parse(configBytes, cfg).Resolved() with { Threads = a.Int("--threads", Environment.ProcessorCount, 1, 1024) };
+        var config = RunConfig.Parse(configBytes, cfg).Resolved() with { Threads = a.Int("--threads", Cluster.DefaultThreads, 1, 1024) };
         if (config.Ensemble > 1) throw new UsageException("--resume continues a single model; rerun the ensemble instead.");
         StateDict state;
         try
@@ -320,7 +322,7 @@ internal static class TrainCommand
         LayerStatistics? layerStats = config.LayerStats > 0 ? new LayerStatistics(config.LayerStats) : null;
         if (layerStats is not null) callbacks.Add(layerStats);
         callbacks.Add(new ModelCheckpoint(outDir, p.Validation is not null ? "val_loss" : "loss"));
-        using var board = run.TensorBoard is null ? null : OpenBoard(run.TensorBoard);
+        using var board = run.TensorBoard is null || !Cluster.IsRoot ? null : OpenBoard(run.TensorBoard);   // rank 0 logs the run
         if (board is not null) callbacks.Add(new Nabla.TensorBoard.TensorBoardCallback(board));
 
         using var cancel = new CancellationTokenSource();
@@ -329,7 +331,9 @@ internal static class TrainCommand
             e.Cancel = true;
             cancel.Cancel();
         };
-        Console.CancelKeyPress += onCancel;
+        // Under mpirun Ctrl+C ends every rank (mpirun stops them; each says where it was): ranks cannot agree on the batch
+        // at which to stop without another collective per step.
+        if (Cluster.Current.Size == 1) Console.CancelKeyPress += onCancel;
         var trainer = new Trainer(TrainerOptionsFor(config, p, checkpoint, cancel.Token,
             new Dictionary<string, string> { [DigestKey] = RunConfig.Digest(configBytes) }, Cluster.Current));
         Nabla.Distributed.Progress.Checkpoint = Path.Combine(run.OutDir, "checkpoint.safetensors");

@@ -31,6 +31,9 @@ internal static class ValidateCommand
 
     private static string SchemeForms => Schemes.Help;
 
+    // Whether this rank writes TensorBoard files for the runs it trains (under --ranks-per-run, one rank per group).
+    private static bool BoardWriter = true;
+
     public static string ValidateHelp => """
         nabla validate — cross-validate a training configuration
 
@@ -153,7 +156,7 @@ internal static class ValidateCommand
             callbacks.Add(new SpectralFilterCallback((trainCount + c.BatchSize - 1) / c.BatchSize, rank, energy));
         }
         // --tensorboard: one run folder per split (and per candidate of a search), its file closed when the split ends.
-        if (board is not null)
+        if (board is not null && BoardWriter)
         {
             try
             {
@@ -181,6 +184,7 @@ internal static class ValidateCommand
         if (Cluster.Current.Size % per != 0)
             throw new UsageException($"--ranks-per-run {per} does not divide the {Cluster.Current.Size} rank{(Cluster.Current.Size == 1 ? "" : "s")} of this job.");
         var validator = new CrossValidator(splitter, a.Int("--parallel", 1, 1, 64), inner) { Communicator = Cluster.Current, RanksPerRun = per };
+        BoardWriter = Cluster.Current.Rank % per == 0;   // one rank of each group logs its runs
         Cluster.CheckSame("data", Cluster.Digest(p.Train));
         try
         {

@@ -78,7 +78,9 @@ else if (mode == "train")
     output["weights_sample"] = all.Take(4).ToArray();
     output["ranks"] = history.Ranks;
 }
-Console.WriteLine(JsonSerializer.Serialize(output));
+// Rank 0 prints every rank's line (mpirun would interleave long lines written at the same time).
+var lines = comm.Gather(System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(output)), 0);
+if (lines is not null) foreach (var line in lines) Console.WriteLine(System.Text.Encoding.UTF8.GetString(line));
 return 0;
 
 sealed class Record(List<double> losses) : Callback

@@ -198,13 +198,13 @@ public class MpiTests
     }
 
     [Fact]
-    public void A_killed_rank_ends_the_job_with_our_message_naming_the_rank_the_step_and_the_checkpoint()
+    public void A_killed_rank_ends_the_job_with_our_message_naming_the_rank_the_step_and_the_checkpoint_and_the_run_resumes()
     {
         string dir = Path.Combine(Path.GetTempPath(), $"nabla-kill-{Guid.NewGuid():N}");
         string marker = Guid.NewGuid().ToString("N");
         try
         {
-            var r = Run(MpiRun, ["--oversubscribe", "-np", "2", "-x", $"NABLA_TEST_MARKER={marker}", "dotnet", Cli, "train", "--epochs", "500",
+            var r = Run(MpiRun, ["--oversubscribe", "-np", "2", "-x", $"NABLA_TEST_MARKER={marker}", "dotnet", Cli, "train", "--epochs", "60",
                 "--early-stopping", "none", "--model", "mlp:64", "--out", dir], during: _ =>
             {
                 // Once a checkpoint exists, kill rank 1 as an out-of-memory killer would.
@@ -227,6 +227,12 @@ public class MpiTests
             Assert.NotEqual(0, r.Code);
             Assert.Matches(@"nabla: rank 0 of 2 was stopped by mpirun: rank 1 ended, at epoch \d+, step \d+; the last checkpoint is .*checkpoint\.safetensors", r.Err);
             Assert.Contains("--resume", r.Err);
+            // The same job resumed under mpirun finishes the run from its checkpoint.
+            var resumed = MpiRun2("dotnet", Cli, "train", "--resume", dir, "--json");
+            Assert.True(resumed.Code == 0, resumed.Err);
+            var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "metrics.json"))).RootElement;
+            Assert.Equal(60, metrics.GetProperty("epochs_run").GetInt32());
+            Assert.Equal(2, metrics.GetProperty("ranks").GetInt32());
         }
         finally
         {

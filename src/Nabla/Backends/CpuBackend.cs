@@ -129,11 +129,11 @@ public sealed partial class CpuBackend : IBackend
             lengths[i] = t.Numel;
             total += t.Numel;
         }
-        Submit(new CollectiveLaunch(reduction, buffers, offsets, lengths, new float[total]));
+        Submit(new CollectiveLaunch(reduction, buffers, offsets, lengths, reduction.Buffer(total), total));
     }
 
     // Scale, pack, reduce, unpack: one bucket per call (the packed buffer is the launch's own).
-    private sealed class CollectiveLaunch(IReduction reduction, float[][] buffers, int[] offsets, int[] lengths, float[] packed) : Launch
+    private sealed class CollectiveLaunch(IReduction reduction, float[][] buffers, int[] offsets, int[] lengths, float[] packed, int total) : Launch
     {
         public override void Run()
         {
@@ -144,7 +144,7 @@ public sealed partial class CpuBackend : IBackend
                 System.Numerics.Tensors.TensorPrimitives.Multiply(buffers[i].AsSpan(offsets[i], lengths[i]), w, packed.AsSpan(k, lengths[i]));
                 k += lengths[i];
             }
-            reduction.Reduce(packed);
+            reduction.Reduce(packed.AsSpan(0, total));
             k = 0;
             for (int i = 0; i < buffers.Length; i++)
             {

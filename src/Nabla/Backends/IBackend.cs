@@ -185,4 +185,7 @@ public interface IReduction
 
     /// <summary>Reduces the packed values in place (an allreduce over ranks).</summary>
     void Reduce(Span<float> packed);
+
+    /// <summary>A buffer of at least <paramref name="length"/> floats to pack into (kept and reused by the owner).</summary>
+    float[] Buffer(int length);
 }

@@ -87,6 +87,25 @@ public static class Communicator
         return Single;
     }
 
+    /// <summary>Whether the process is ending through <see cref="ExitNow"/> (MPI is then not finalised).</summary>
+    public static bool Exiting { get; private set; }
+
+    /// <summary>
+    /// Ends the process at once with <paramref name="code"/>, from any thread: flushes stderr and calls <c>_exit</c>,
+    /// skipping MPI_Finalize (collective: it would wait for the rank that died or hangs) and other exit handlers.
+    /// </summary>
+    public static void ExitNow(int code)
+    {
+        Exiting = true;
+        Console.Error.Flush();
+        Console.Out.Flush();
+        if (OperatingSystem.IsWindows()) Environment.Exit(code);
+        Exit(code);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "_exit")]
+    private static extern void Exit(int code);
+
     /// <summary>
     /// Rows <c>[Start, Start + Count)</c> of a batch of <paramref name="count"/> that rank <paramref name="rank"/> of
     /// <paramref name="size"/> takes: contiguous shards, the first <c>count % size</c> ranks one row more.
@@ -140,10 +159,14 @@ public static class Progress
     /// <summary>The step within the epoch (0-based).</summary>
     public static int Step { get; set; }
 
-    /// <summary>The last checkpoint written, or null.</summary>
+    /// <summary>Where checkpoints are written (the run's, as the user knows it), or null.</summary>
     public static string? Checkpoint { get; set; }
 
-    /// <summary>", at epoch E, step S; the last checkpoint is PATH" (empty before training).</summary>
+    /// <summary>The epoch (0-based) of the last checkpoint written, or −1 (the trainer sets it).</summary>
+    public static int CheckpointEpoch { get; set; } = -1;
+
+    /// <summary>", at epoch E, step S; the last checkpoint is PATH (epoch C)" (empty before training).</summary>
     public static string Describe() =>
-        Epoch < 0 ? "" : $", at epoch {Epoch + 1}, step {Step + 1}; {(Checkpoint is null ? "no checkpoint was written" : $"the last checkpoint is {Checkpoint}")}";
+        Epoch < 0 ? "" : $", at epoch {Epoch + 1}, step {Step + 1}; " +
+            (Checkpoint is null || CheckpointEpoch < 0 ? "no checkpoint was written yet" : $"the last checkpoint is {Checkpoint} (epoch {CheckpointEpoch + 1})");
 }

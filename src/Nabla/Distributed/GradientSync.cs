@@ -31,6 +31,11 @@ public sealed class GradientSync(ICommunicator communicator) : Backends.IReducti
         tensors[0].Backend.AllReduce(tensors, this);
     }
 
+    private float[] _buffer = [];
+
+    // One buffer for every step (launches run one at a time): it grows, never shrinks.
+    float[] Backends.IReduction.Buffer(int length) => _buffer.Length >= length ? _buffer : _buffer = new float[length];
+
     void Backends.IReduction.Reduce(Span<float> packed)
     {
         long start = System.Diagnostics.Stopwatch.GetTimestamp();

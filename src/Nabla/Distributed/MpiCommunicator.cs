@@ -62,7 +62,12 @@ internal sealed unsafe class MpiCommunicator : ICommunicator
             var mpi = s_native ??= Native.Load();
             int initialized, provided;
             Check(mpi.Initialized(&initialized), "MPI_Initialized");
-            if (initialized == 0) Check(mpi.InitThread(null, null, MpiThreadFunneled, &provided), "MPI_Init_thread");
+            if (initialized == 0)
+            {
+                Check(mpi.InitThread(null, null, MpiThreadFunneled, &provided), "MPI_Init_thread");
+                // Collectives come from the training thread while kernel threads run: MPI_THREAD_FUNNELED at least.
+                if (provided < MpiThreadFunneled) throw new CommunicatorException($"the MPI library gives thread level {provided}; Nabla needs MPI_THREAD_FUNNELED (1) or more.");
+            }
             AppDomain.CurrentDomain.ProcessExit += (_, _) => FinalizeMpi(mpi);
             int local = int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out int l) && l > 0 ? l : 1;
             return s_world = new MpiCommunicator(mpi, mpi.CommWorld, owned: false, local);
@@ -71,6 +76,7 @@ internal sealed unsafe class MpiCommunicator : ICommunicator
 
     private static void FinalizeMpi(Native mpi)
     {
+        if (Communicator.Exiting) return;   // ending from another thread while a collective may still block the main one
         int finalized;
         if (mpi.Finalized(&finalized) == MpiSuccess && finalized == 0) mpi.Finalize();
     }
@@ -209,8 +215,7 @@ internal sealed unsafe class MpiCommunicator : ICommunicator
                     if (deadline == 0 || Stopwatch.GetTimestamp() < deadline) continue;
                     Console.Error.WriteLine($"nabla: rank {rank}: a {s_what} got no answer from the other ranks within {timeout.TotalSeconds:0} s " +
                         $"(a rank died, hangs, or was launched with other arguments){Progress.Describe()}; NABLA_MPI_TIMEOUT sets the limit.");
-                    Console.Error.Flush();
-                    Environment.Exit(1);
+                    Communicator.ExitNow(1);
                 }
             }) { IsBackground = true, Name = "nabla-mpi-watchdog" };
             s_watchdog.Start();

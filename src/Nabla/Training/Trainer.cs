@@ -222,6 +222,8 @@ public sealed partial class Trainer(TrainerOptions? options = null)
                 logs["val_loss"] = v.Loss;
                 foreach (var (k, value) in v.Metrics) logs["val_" + k] = value;
             }
+            // Every rank stops, schedules and checkpoints on rank 0's numbers (its own could differ in the last bits).
+            if (comm is not null) BroadcastLogs(logs, comm);
             if (Options.Scheduler?.Interval == StepInterval.Epoch) Options.Scheduler.Step();
             if (Options.Plateau is not null)
             {
@@ -234,7 +236,11 @@ public sealed partial class Trainer(TrainerOptions? options = null)
             var log = new EpochLog(epoch, logs);
             history.Epochs.Add(log);
             foreach (var c in callbacks) c.OnEpochEnd(context, log);
-            if (Options.CheckpointPath is not null) WriteCheckpoint(Options.CheckpointPath, epoch, model, optimizer, callbacks, history, noiseGenerator);
+            if (Options.CheckpointPath is not null)
+            {
+                WriteCheckpoint(Options.CheckpointPath, epoch, model, optimizer, callbacks, history, noiseGenerator);
+                Distributed.Progress.CheckpointEpoch = epoch;
+            }
         }
         steps.Dispose();
         history.StopReason = context.StopReason;
@@ -251,6 +257,15 @@ public sealed partial class Trainer(TrainerOptions? options = null)
         if (count == 0) (start, count) = (0, 1);
         var labels = batch.Labels is null ? null : new IntTensor(batch.Labels.Data.AsSpan(start, count).ToArray(), count);
         return new Batch(batch.Features.Narrow(0, start, count), labels, batch.Targets?.Narrow(0, start, count), batch.Indices.AsSpan(start, count).ToArray());
+    }
+
+    // Rank 0's values of an epoch's logs on every rank (the keys are the same everywhere: same data, same options).
+    private static void BroadcastLogs(Dictionary<string, double> logs, Distributed.ICommunicator comm)
+    {
+        var keys = logs.Keys.Order(StringComparer.Ordinal).ToArray();
+        var values = keys.Select(k => logs[k]).ToArray();
+        comm.Broadcast(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()), 0);
+        for (int i = 0; i < keys.Length; i++) logs[keys[i]] = values[i];
     }
 
     // Rank 0's parameters (at the start) or float buffers (running statistics, at each epoch's end) on every rank.

@@ -172,7 +172,18 @@ public sealed class CrossValidator
         {
             // Every group's results (from its first rank) to rank 0, then all of them to every rank.
             bool speaks = group is null || group.Rank == 0;
-            var gathered = comm.Gather(FoldCodec.Encode(speaks ? mine.Select(i => results[i]) : []), 0);
+            // Ranks wait here for the others' whole runs (uneven shares of the splits): no collective time limit.
+            var limit = comm.Timeout;
+            comm.Timeout = Timeout.InfiniteTimeSpan;
+            byte[][]? gathered;
+            try
+            {
+                gathered = comm.Gather(FoldCodec.Encode(speaks ? mine.Select(i => results[i]) : []), 0);
+            }
+            finally
+            {
+                comm.Timeout = limit;
+            }
             byte[] all = gathered is null ? [] : FoldCodec.Join(gathered);
             var length = new byte[4];
             System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(length, all.Length);
