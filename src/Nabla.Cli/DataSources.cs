@@ -11,7 +11,11 @@ internal enum SourceKind { Embedded, FashionMnist, Idx, Csv, Images }
 /// <see cref="TrainRows"/> maps the training part's samples to the source's rows (CSV row numbers from 0, image
 /// files in load order) when a test set was carved out of it.
 /// </summary>
-internal sealed record LoadedData(TensorDataset Train, TensorDataset? Test, string Description, SourceKind Kind, string[]? Features, int[]? TrainRows);
+internal sealed record LoadedData(TensorDataset Train, TensorDataset? Test, string Description, SourceKind Kind, string[]? Features, int[]? TrainRows)
+{
+    /// <summary>Each row's file, for a folder of images without class folders (predict), or null.</summary>
+    public string[]? Files { get; init; }
+}
 
 /// <summary>Where <c>--data</c> points: the embedded subset, the full Fashion-MNIST, a folder of IDX files, an image folder or a CSV.</summary>
 internal static class DataSources
@@ -115,6 +119,17 @@ internal static class DataSources
                     all = CsvTable.Load(c.Data, c.Label!, task, new CsvLayout(featureNames, classes) { LabelsOptional = labelsOptional });
                     description = $"{Path.GetFileName(c.Data)} ({all.Count} rows)";
                     break;
+                case SourceKind.Images when labelsOptional && classes is not null && Directory.Exists(c.Data)
+                    && !Directory.EnumerateDirectories(c.Data).Any() && Imaging.ImageFolder.Files(c.Data).Length > 0:
+                {
+                    // New pictures to predict, with no class folders: every image in the folder, in file-name order.
+                    var files = Imaging.ImageFolder.Files(c.Data);
+                    var (pixels, count) = Imaging.ImageFolder.LoadFlat(c.Data, c.ImageSize, c.ImageSize, c.Grayscale);
+                    var images = new TensorDataset(Tensor.FromArray(pixels, count, c.Grayscale ? 1 : 3, c.ImageSize, c.ImageSize),
+                        new IntTensor(new int[count], count), classes.Length, classes);
+                    string what = $"{count} images in {c.Data} ({c.ImageSize}×{c.ImageSize}, no class folders)";
+                    return new LoadedData(images, images, what, kind, null, null) { Files = [.. files.Select(Path.GetFileName).Select(f => f!)] };
+                }
                 default:
                     string trainDir = Path.Combine(c.Data, "train"), testDir = Path.Combine(c.Data, "test");
                     if (Directory.Exists(trainDir) && Directory.Exists(testDir))

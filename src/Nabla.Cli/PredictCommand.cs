@@ -26,7 +26,8 @@ internal static class PredictCommand
 
         Every row (or image) of the data is predicted; --test FRACTION|FILE|default predicts a test part instead. A CSV
         may lack the label column (new data to predict); its feature columns are matched to the run's by name, and the
-        run's input normalisation is applied. Classification prints one line per row: row (1 = the first row predicted:
+        run's input normalisation is applied. A folder of images without class folders is predicted image by image
+        (file-name order; the CSV's first column is then file). Classification prints one line per row: row (1 = the first row predicted:
         with every row, the first data row), class, and each class's probability (p_CLASS); regression prints row and
         prediction. --json writes the same as one JSON object.
         """ + Opt.Render([
@@ -73,7 +74,7 @@ internal static class PredictCommand
         float[] values = (classify ? outputs.Softmax(-1) : outputs).ToArray();
         int[] best = classify ? outputs.ArgMax(-1).Data : [];
         int width = outputs.Shape[1];
-        string text = a.Flag("--json") ? AsJson(weights, data.Description, rows, values, best, width, classify) : AsCsv(rows, values, best, width, classify);
+        string text = a.Flag("--json") ? AsJson(weights, data.Description, rows, values, best, width, classify, data.Files) : AsCsv(rows, values, best, width, classify, data.Files);
         if (outFile is null)
         {
             stdout.Write(text);
@@ -87,19 +88,20 @@ internal static class PredictCommand
 
     private static string Quote(string s) => s.IndexOfAny([',', '"', '\n', '\r']) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
 
-    private static string AsCsv(TensorDataset rows, float[] values, int[] best, int width, bool classify)
+    // Rows are numbered (1 = the first predicted); a folder of images without class folders names each file instead.
+    private static string AsCsv(TensorDataset rows, float[] values, int[] best, int width, bool classify, string[]? files)
     {
         var sb = new StringBuilder();
         if (classify)
         {
-            sb.Append("row,class");
+            sb.Append(files is null ? "row,class" : "file,class");
             foreach (var c in rows.ClassNames) sb.Append(",p_").Append(Quote(c));
         }
         else sb.Append(width == 1 ? "row,prediction" : "row," + string.Join(',', Enumerable.Range(0, width).Select(j => $"prediction_{j}")));
         sb.Append('\n');
         for (int i = 0; i < rows.Count; i++)
         {
-            sb.Append((i + 1).ToString(CultureInfo.InvariantCulture));
+            sb.Append(files is null ? (i + 1).ToString(CultureInfo.InvariantCulture) : Quote(files[i]));
             if (classify) sb.Append(',').Append(Quote(rows.ClassNames[best[i]]));
             for (int j = 0; j < width; j++) sb.Append(',').Append(F(values[i * width + j]));
             sb.Append('\n');
@@ -107,7 +109,7 @@ internal static class PredictCommand
         return sb.ToString();
     }
 
-    private static string AsJson(string model, string description, TensorDataset rows, float[] values, int[] best, int width, bool classify) =>
+    private static string AsJson(string model, string description, TensorDataset rows, float[] values, int[] best, int width, bool classify, string[]? files) =>
         Reports.Compact(w =>
         {
             w.WriteStartObject();
@@ -125,6 +127,7 @@ internal static class PredictCommand
             {
                 w.WriteStartObject();
                 w.WriteNumber("row", i + 1);
+                if (files is not null) w.WriteString("file", files[i]);
                 if (classify)
                 {
                     w.WriteString("class", rows.ClassNames[best[i]]);

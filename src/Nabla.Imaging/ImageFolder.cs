@@ -32,7 +32,7 @@ public static class ImageFolder
         ArgumentNullException.ThrowIfNull(folder);
         CheckSize(height, width);
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"ImageFolder: '{folder}' is not a folder.");
-        var files = Directory.GetFiles(folder).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToArray();
+        var files = Files(folder);
         if (files.Length == 0) throw new InvalidDataException($"ImageFolder: '{folder}' has no PNG or JPEG images (nor BMP, GIF, WebP).");
         int size = (grayscale ? 1 : 3) * height * width;
         if ((long)files.Length * size > Array.MaxLength)
@@ -40,6 +40,15 @@ public static class ImageFolder
         var pixels = new float[files.Length * size];
         for (int i = 0; i < files.Length; i++) DecodeInto(files[i], height, width, grayscale, pixels.AsSpan(i * size, size));
         return (pixels, files.Length);
+    }
+
+    /// <summary>The image files directly in <paramref name="folder"/> (PNG, JPEG, BMP, GIF, WebP), sorted ordinally: <see cref="LoadFlat"/>'s order.</summary>
+    /// <exception cref="DirectoryNotFoundException">the folder is missing.</exception>
+    public static string[] Files(string folder)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"ImageFolder: '{folder}' is not a folder.");
+        return [.. Directory.GetFiles(folder).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal)];
     }
 
     /// <summary>The class names of an image folder: its sub-folder names, sorted ordinally.</summary>

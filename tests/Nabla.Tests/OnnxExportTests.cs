@@ -281,6 +281,37 @@ public class PredictCommandTests
     }
 
     [Fact]
+    public void Predict_scores_a_folder_of_new_images_without_class_folders_by_file()
+    {
+        using var s = new ReliabilityTests.Scratch();
+        // Dark and bright 8×8 pictures in class folders to train on; new ones side by side in one folder to predict.
+        void Picture(string path, float level)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            Nabla.Imaging.ImageFolder.SavePng([.. Enumerable.Repeat(level, 64)], 1, 8, 8, path);
+        }
+        for (int i = 0; i < 12; i++)
+        {
+            Picture(s.P("pics", "dark", $"{i}.png"), 0.05f * (i % 4));
+            Picture(s.P("pics", "bright", $"{i}.png"), 1 - 0.05f * (i % 4));
+        }
+        var r = CliRunner.Run("train", "--data", s.P("pics"), "--image-size", "8", "--grayscale", "--model", "mlp:8", "--epochs", "30", "--lr", "0.05",
+            "--validation", "none", "--test", "none", "--out", s.P("run"));
+        Assert.True(r.code == 0, r.stderr);
+        Picture(s.P("new", "b-bright.png"), 0.95f);
+        Picture(s.P("new", "a-dark.png"), 0.02f);
+        r = CliRunner.Run("predict", "--model", s.P("run"), "--data", s.P("new"));
+        Assert.True(r.code == 0, r.stderr);
+        var lines = r.stdout.TrimEnd('\n').Split('\n');
+        Assert.Equal("file,class,p_bright,p_dark", lines[0]);
+        Assert.StartsWith("a-dark.png,dark,", lines[1]);
+        Assert.StartsWith("b-bright.png,bright,", lines[2]);
+        Assert.Equal(3, lines.Length);
+        r = CliRunner.Run("predict", "--model", s.P("run"), "--data", s.P("new"), "--json");
+        Assert.Contains("\"file\":\"b-bright.png\"", r.stdout);
+    }
+
+    [Fact]
     public void Predict_scores_an_unlabelled_csv_with_its_columns_in_another_order()
     {
         using var s = new ReliabilityTests.Scratch();
