@@ -11,11 +11,21 @@ namespace Nabla.Cli;
 /// <summary><c>nabla train</c>: data → model → training with progress → model, metrics, plots.</summary>
 internal static class TrainCommand
 {
+    private static readonly Opt SyncBatchNormOpt = new()
+    {
+        Name = "--sync-batchnorm", Group = OptGroup.Run,
+        Help = "under mpirun: BatchNorm normalises with the whole global batch's statistics (SyncBatchNorm; steps run uncaptured); without it each rank uses its shard's",
+    };
+
     internal static readonly Opt[] Options =
     [
         .. RunOptions.DataOptions, RunOptions.Model, .. RunOptions.ModelShapeOptions, .. RunOptions.TrainingOptions,
         RunOptions.LayerStats, RunOptions.Threads, RunOptions.Out, RunOptions.TensorBoard, RunOptions.Resume, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json,
+        SyncBatchNormOpt,
     ];
+
+    // --sync-batchnorm, read by Run and Resume for Execute (a property of how this process trains, not of the run).
+    private static bool s_syncBatchNorm;
 
     /// <summary>The checkpoint metadata key holding the SHA-256 of the run's config.json.</summary>
     internal const string DigestKey = "nabla.config_sha256";
@@ -36,6 +46,7 @@ internal static class TrainCommand
             ("Model", [RunOptions.Model, .. RunOptions.ModelShapeOptions]),
             ("Training", RunOptions.TrainingOptions),
             ("Output", [RunOptions.LayerStats, RunOptions.Threads, RunOptions.Out, RunOptions.TensorBoard, RunOptions.Resume, RunOptions.Overwrite, RunOptions.Config, RunOptions.Json]),
+            ("Under mpirun (docs/SCALE.md)", [SyncBatchNormOpt]),
         ]) + CliOptimizers.HelpTable() + """
 
         Writes model.safetensors (PyTorch key names), metrics.json, curves.png, confusion.png, config.json and a resumable
@@ -54,6 +65,7 @@ internal static class TrainCommand
             return Program.Ok;
         }
         bool json = a.Flag("--json");
+        s_syncBatchNorm = a.Flag("--sync-batchnorm");
         if (a.String("--resume") is { } resumeDir) return Resume(a, resumeDir, stdout, stderr, interactive, json);
 
         var start = a.String("--config") is { } path ? LoadConfig(path) : new RunConfig();
@@ -335,7 +347,7 @@ internal static class TrainCommand
         // at which to stop without another collective per step.
         if (Cluster.Current.Size == 1) Console.CancelKeyPress += onCancel;
         var trainer = new Trainer(TrainerOptionsFor(config, p, checkpoint, cancel.Token,
-            new Dictionary<string, string> { [DigestKey] = RunConfig.Digest(configBytes) }, Cluster.Current));
+            new Dictionary<string, string> { [DigestKey] = RunConfig.Digest(configBytes) }, Cluster.Current, s_syncBatchNorm));
         Nabla.Distributed.Progress.Checkpoint = Path.Combine(run.OutDir, "checkpoint.safetensors");
 
         log.WriteLine($"nabla {Program.Version}: {p.Description}: train {p.Train.Count}, validation {p.Validation?.Count ?? 0}, test {p.Test?.Count ?? 0}; {Threads.Count} threads" +
@@ -416,8 +428,8 @@ internal static class TrainCommand
 
     /// <summary>The trainer's options for a run (validate and search use them too).</summary>
     internal static TrainerOptions TrainerOptionsFor(RunConfig c, Prepared p, string? checkpoint = null, CancellationToken cancel = default,
-        IReadOnlyDictionary<string, string>? metadata = null, Nabla.Distributed.ICommunicator? communicator = null) =>
-        c.ToRecipe().TrainerOptions(p.Train.NumClasses, p.Scheduler, p.Plateau, p.Validation is not null, checkpoint, cancel, metadata, communicator);
+        IReadOnlyDictionary<string, string>? metadata = null, Nabla.Distributed.ICommunicator? communicator = null, bool syncBatchNorm = false) =>
+        c.ToRecipe().TrainerOptions(p.Train.NumClasses, p.Scheduler, p.Plateau, p.Validation is not null, checkpoint, cancel, metadata, communicator, syncBatchNorm);
 
     private static History RunWithProgress(bool interactive, TextWriter log, bool classification, Func<Callback, History> run) =>
         interactive ? ProgressReporter.Live(AnsiConsole.Console, classification, run) : run(new ProgressReporter(log, null, classification));

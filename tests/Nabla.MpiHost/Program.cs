@@ -59,6 +59,8 @@ else if (mode == "train")
     int batch = int.Parse(Arg("--batch", "64"), CultureInfo.InvariantCulture);
     int epochs = int.Parse(Arg("--epochs", "1"), CultureInfo.InvariantCulture);
     bool capture = Arg("--capture", "true") == "true";
+    bool syncBn = Arg("--sync-batchnorm", "false") == "true";
+    bool bn = Arg("--model", "mlp") == "bn";
     // Synthetic classification data, the same on every rank (seeded).
     var gen = new Generator(5);
     int rows = int.Parse(Arg("--rows", "1000"), CultureInfo.InvariantCulture);
@@ -66,14 +68,16 @@ else if (mode == "train")
     var w = Tensor.Normal([20, 4], 0f, 1f, gen);
     var labels = x.MatMul(w).ArgMax(1);
     var data = new TensorDataset(x, labels, 4);
-    var model = new Sequential(new Linear(20, 32, 1), new ReLU(), new Linear(32, 4, 2));
+    var model = bn
+        ? new Sequential(new Linear(20, 32, 1), new BatchNorm1d(32), new ReLU(), new Linear(32, 4, 2))
+        : new Sequential(new Linear(20, 32, 1), new ReLU(), new Linear(32, 4, 2));
     var losses = new List<double>();
-    var trainer = new Trainer(new TrainerOptions { BatchSize = batch, Seed = 3, Communicator = comm, CaptureStep = capture, BackgroundLoading = false });
+    var trainer = new Trainer(new TrainerOptions { BatchSize = batch, Seed = 3, Communicator = comm, CaptureStep = capture, BackgroundLoading = false, SyncBatchNorm = syncBn });
     var history = trainer.Fit(model, new CrossEntropyLoss(), new Adam(model.Parameters(), lr: 1e-2), data, null, epochs, [new Record(losses)]);
     output["losses"] = losses;
     output["accuracy"] = history.Epochs[^1]["accuracy"];
     output["captured"] = history.CapturedStep;
-    var all = model.Parameters().SelectMany(p => p.ToArray()).ToArray();
+    var all = model.Parameters().Concat(model.NamedBuffers().Where(b => b.Buffer.Float is not null).Select(b => b.Buffer.Float!)).SelectMany(p => p.ToArray()).ToArray();
     output["weights"] = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(all.AsSpan())));
     output["weights_sample"] = all.Take(4).ToArray();
     output["ranks"] = history.Ranks;

@@ -115,6 +115,43 @@ public class DistributedTests
         Assert.Equal(comm.Calls, sync.Count);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Synchronised_batchnorm_on_one_rank_is_batchnorm_forward_backward_and_running_statistics(bool relu)
+    {
+        (float[] Y, float[] Gx, float[] Gw, float[] Gb, float[] Mean, float[] Var) Run(bool synchronised)
+        {
+            var bn = new BatchNorm2d(3);
+            using (Nabla.Autograd.GradMode.NoGrad())
+            {
+                bn.Weight!.CopyFrom(Tensor.FromArray([1.5f, -0.5f, 2f], 3));
+                bn.Bias!.CopyFrom(Tensor.FromArray([0.1f, 0.2f, -0.3f], 3));
+            }
+            var model = new Sequential(bn);
+            if (synchronised) Assert.Equal(1, SyncBatchNorm.Apply(model, new GradientSync(Communicator.Single)));
+            var x = (Tensor.Randn([4, 3, 5, 5], new Generator(8)) * 2f + 1f).Detach();
+            x.RequiresGrad = true;
+            var y = relu ? bn.ForwardRelu(x) : bn.Forward(x);
+            (y * Tensor.Randn([4, 3, 5, 5], new Generator(9))).Sum().Backward();
+            return (y.ToArray(), x.Grad!.ToArray(), bn.Weight!.Grad!.ToArray(), bn.Bias!.Grad!.ToArray(), bn.RunningMean!.ToArray(), bn.RunningVar!.ToArray());
+        }
+        var plain = Run(false);
+        var synced = Run(true);
+        static void Close(float[] a, float[] b, float tol)
+        {
+            Assert.Equal(a.Length, b.Length);
+            for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) <= tol * (1 + Math.Abs(a[i])), $"[{i}] {a[i]} against {b[i]}");
+        }
+        // Composed from autograd ops (one-pass variance) against the fused kernel: the same values within float rounding.
+        Close(plain.Y, synced.Y, 1e-4f);
+        Close(plain.Gx, synced.Gx, 1e-4f);
+        Close(plain.Gw, synced.Gw, 1e-4f);
+        Close(plain.Gb, synced.Gb, 1e-4f);
+        Close(plain.Mean, synced.Mean, 1e-5f);
+        Close(plain.Var, synced.Var, 1e-5f);
+    }
+
     [Fact]
     public void Split_results_travel_between_ranks_with_every_number()
     {

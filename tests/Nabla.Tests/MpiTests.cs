@@ -104,6 +104,27 @@ public class MpiTests
     }
 
     [Fact]
+    public void Synchronised_batchnorm_follows_one_process_and_per_rank_statistics_do_not()
+    {
+        string[] args = ["train", "--batch", "63", "--epochs", "2", "--model", "bn"];
+        var one = Run("dotnet", [Host, .. args]);
+        Assert.True(one.Code == 0, one.Err);
+        double[] expected = [.. Lines(one.Out)[0].GetProperty("losses").EnumerateArray().Select(x => x.GetDouble())];
+        double[] Losses(JsonElement e) => [.. e.GetProperty("losses").EnumerateArray().Select(x => x.GetDouble())];
+        var synced = MpiRun2(["dotnet", Host, .. args, "--sync-batchnorm", "true"]);
+        Assert.True(synced.Code == 0, synced.Err);
+        var ranks = Lines(synced.Out);
+        for (int i = 0; i < 20; i++)
+            Assert.True(Math.Abs(Losses(ranks[0])[i] - expected[i]) <= 1e-5 * Math.Abs(expected[i]), $"step {i + 1}: {Losses(ranks[0])[i]} against {expected[i]}");
+        // Weights and running statistics the same bits on both ranks.
+        Assert.Equal(ranks[0].GetProperty("weights").GetString(), ranks[1].GetProperty("weights").GetString());
+        // Per-rank statistics (the default) normalise each half-batch by itself: another trajectory from the first step.
+        var perRank = MpiRun2(["dotnet", Host, .. args]);
+        Assert.True(perRank.Code == 0, perRank.Err);
+        Assert.True(Math.Abs(Losses(Lines(perRank.Out)[0])[0] - expected[0]) > 1e-4);
+    }
+
+    [Fact]
     public void Nabla_train_under_mpirun_writes_from_rank_0_only_and_records_the_ranks()
     {
         string dir = Path.Combine(Path.GetTempPath(), $"nabla-mpi-{Guid.NewGuid():N}");

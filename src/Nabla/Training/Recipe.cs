@@ -153,9 +153,9 @@ public sealed record Recipe
     /// <summary>The trainer's options for this run (the schedule from <see cref="BuildSchedule"/>).</summary>
     public TrainerOptions TrainerOptions(int classes, LRScheduler? scheduler = null, ReduceLROnPlateau? plateau = null, bool validating = true,
         string? checkpoint = null, CancellationToken cancel = default, IReadOnlyDictionary<string, string>? metadata = null,
-        Distributed.ICommunicator? communicator = null) => new()
+        Distributed.ICommunicator? communicator = null, bool syncBatchNorm = false) => new()
         {
-            Communicator = communicator,
+            Communicator = communicator, SyncBatchNorm = syncBatchNorm,
             BatchSize = BatchSize, Shuffle = Shuffle, Seed = Seed, Scheduler = scheduler, Plateau = plateau,
             PlateauMonitor = validating ? "val_loss" : "loss",
             L1 = L1, L2 = L2, WeightNoise = WeightNoise, ClipGradNorm = ClipGrad,

@@ -74,6 +74,13 @@ public sealed class TrainerOptions
     /// </summary>
     public Distributed.ICommunicator? Communicator { get => _communicator; init => _communicator = value; }
 
+    /// <summary>
+    /// With a <see cref="Communicator"/> of several ranks: BatchNorm layers normalise with the whole global batch's
+    /// statistics (<see cref="Distributed.SyncBatchNorm"/>, PyTorch's SyncBatchNorm) instead of each rank's shard.
+    /// Default false (per-rank statistics, as DDP without SyncBatchNorm).
+    /// </summary>
+    public bool SyncBatchNorm { get; init; }
+
     private Distributed.ICommunicator? _communicator;
 
     /// <summary>A copy of these options training over <paramref name="communicator"/> (a run of a distributed search).</summary>
@@ -157,6 +164,7 @@ public sealed partial class Trainer(TrainerOptions? options = null)
         {
             history.Ranks = comm.Size;
             BroadcastState(model, comm, parameters: true);
+            if (Options.SyncBatchNorm) Distributed.SyncBatchNorm.Apply(model, sync!);
         }
         var steps = new StepRunner(this, model, loss, optimizer, weights, clipped, noiseGenerator, history, sync);
         steps.Start();
@@ -243,6 +251,7 @@ public sealed partial class Trainer(TrainerOptions? options = null)
             }
         }
         steps.Dispose();
+        if (comm is not null && Options.SyncBatchNorm) Distributed.SyncBatchNorm.Disable(model);
         history.StopReason = context.StopReason;
         foreach (var c in callbacks) c.OnTrainEnd(context);
         return history;

@@ -58,6 +58,13 @@ public abstract class BatchNormBase : Module
     /// <summary>Training batches seen.</summary>
     public IntTensor? NumBatchesTracked { get; }
 
+    /// <summary>
+    /// Synchronised batch statistics (PyTorch's SyncBatchNorm): the reductions that sum the per-channel Σx, Σx² and
+    /// counts over the ranks of a data-parallel job, forward and backward (<see cref="Distributed.SyncBatchNorm"/> sets
+    /// them); null: each rank normalises with its own shard's statistics.
+    /// </summary>
+    internal (Backends.IReduction Forward, Backends.IReduction Backward)? Synchronized { get; set; }
+
     /// <summary>Checks the input's rank and channel count.</summary>
     protected virtual void CheckInput(Tensor input)
     {
@@ -81,11 +88,33 @@ public abstract class BatchNormBase : Module
         bool useBatch = Training || !TrackRunningStats;
         if (!useBatch)
             return BatchNormOp.Forward(input, Weight, Bias, RunningMean!, RunningVar!, Eps, relu).Output;
+        if (Synchronized is { } sync) return ForwardSynchronized(input, relu, sync.Forward, sync.Backward);
         var (y, mean, variance) = BatchNormOp.Forward(input, Weight, Bias, null, null, Eps, relu);
         // r ← (1 − f)·r + f·μ_B and v ← (1 − f)·v + f·σ²_B·m/(m − 1) (the unbiased variance), f the momentum or
         // 1/batches seen, m values per channel: a launch, so a captured step advances them too.
         if (Training && TrackRunningStats)
             input.Backend.BatchNormRunningStatistics(RunningMean!, RunningVar!, NumBatchesTracked!, Momentum, mean, variance, input.Numel / NumFeatures);
+        return y;
+    }
+
+    // The batch statistics of every rank's shard together: Σx, Σx² and the count per channel summed over ranks (one
+    // reduction, differentiable), then μ = Σx/m and σ² = Σx²/m − μ², composed from autograd ops. The running
+    // statistics take the global count, read on the host: a synchronised step runs eagerly (it is not captured).
+    private Tensor ForwardSynchronized(Tensor input, bool relu, Backends.IReduction forward, Backends.IReduction backward)
+    {
+        int c = NumFeatures;
+        int[] dims = [0, .. Enumerable.Range(2, input.Rank - 2)];
+        int[] view = [1, c, .. Enumerable.Repeat(1, input.Rank - 2)];
+        var local = Tensor.Concat([input.Sum(dims), (input * input).Sum(dims), Tensor.FromArray([(float)(input.Numel / c)], 1)], 0);
+        var global = AllReduceOp.Forward(local, forward, backward);
+        var count = global.Narrow(0, 2 * c, 1);
+        var mean = global.Narrow(0, 0, c) / count;
+        var variance = global.Narrow(0, c, c) / count - mean * mean;
+        var y = (input - mean.Reshape(view)) / (variance.Reshape(view) + Eps).Sqrt();
+        if (Affine) y = y * Weight!.Reshape(view) + Bias!.Reshape(view);
+        if (relu) y = y.Relu();
+        if (Training && TrackRunningStats)
+            input.Backend.BatchNormRunningStatistics(RunningMean!, RunningVar!, NumBatchesTracked!, Momentum, mean.Detach(), variance.Detach(), (long)count.Item());
         return y;
     }
 
