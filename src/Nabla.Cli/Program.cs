@@ -50,7 +50,7 @@ public static class Program
     }
 
     /// <summary>The file name of the AOT tool's AVX-512 binary, beside the x86-64-v3 one that is the command.</summary>
-    internal const string Avx512Binary = "Nabla.Cli-avx512";
+    internal const string Avx512Binary = "nabla-avx512";
 
     /// <summary>
     /// In the NativeAOT tool (x86-64-v3, AVX2) on a CPU with AVX-512 (F, BW, CD, DQ, VL: x86-64-v4), replaces this
