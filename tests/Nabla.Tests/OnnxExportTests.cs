@@ -29,7 +29,7 @@ public class OnnxExportTests
         m.Eval();
     }
 
-    static void AssertExportMatches(Module m, int[] shape, double tol = 2e-5, OnnxExportOptions? options = null, bool warm = true)
+    static void AssertExportMatches(Module m, int[] shape, double tol = 1e-5, OnnxExportOptions? options = null, bool warm = true)
     {
         if (warm) Warm(m, shape);
         m.Eval();
@@ -66,7 +66,7 @@ public class OnnxExportTests
         var seq = new Sequential(act);
         var want = seq.Forward(x).ToArray();
         var got = RunOnnx(OnnxExport.ToBytes(seq, [4, 5]), x);
-        for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - got[i]) <= 2e-5 * (1 + Math.Abs(want[i])), $"{name}({x.ToArray()[i]}): {want[i]} vs {got[i]}");
+        for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - got[i]) <= 1e-5 * (1 + Math.Abs(want[i])), $"{name}({x.ToArray()[i]}): {want[i]} vs {got[i]}");
     }
 
     [Fact]
@@ -122,7 +122,7 @@ public class OnnxExportTests
     public void The_cli_model_specs_export(string spec, int[] sample, string norm)
     {
         var m = Models.FromSpec(spec, sample, 10, new Generator(1), options: new ModelOptions(Dropout: 0.2f, Norm: norm));
-        AssertExportMatches(m, [2, .. sample], tol: 5e-5);
+        AssertExportMatches(m, [2, .. sample], tol: 1e-5);
     }
 
     [Fact]
