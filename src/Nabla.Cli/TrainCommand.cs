@@ -24,8 +24,6 @@ internal static class TrainCommand
         SyncBatchNormOpt,
     ];
 
-    // --sync-batchnorm, read by Run and Resume for Execute (a property of how this process trains, not of the run).
-    private static bool s_syncBatchNorm;
 
     /// <summary>The checkpoint metadata key holding the SHA-256 of the run's config.json.</summary>
     internal const string DigestKey = "nabla.config_sha256";
@@ -65,7 +63,6 @@ internal static class TrainCommand
             return Program.Ok;
         }
         bool json = a.Flag("--json");
-        s_syncBatchNorm = a.Flag("--sync-batchnorm");
         if (a.String("--resume") is { } resumeDir) return Resume(a, resumeDir, stdout, stderr, interactive, json);
 
         var start = a.String("--config") is { } path ? LoadConfig(path) : new RunConfig();
@@ -73,7 +70,10 @@ internal static class TrainCommand
         string outDir = a.String("--out") ?? Output.NewRunFolder();
         var given = a.Given.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         Threads.Count = config.Threads;
-        var run = new RunPlan(config, outDir, given, a.Flag("--overwrite"), null) { TensorBoard = Output.BoardFolder(a.String("--tensorboard"), outDir) };
+        var run = new RunPlan(config, outDir, given, a.Flag("--overwrite"), null)
+        {
+            TensorBoard = Output.BoardFolder(a.String("--tensorboard"), outDir), SyncBatchNorm = a.Flag("--sync-batchnorm"),
+        };
         if (config.ClassWeights != "none" && Cluster.Current.Size > 1)
             throw new UsageException("--class-weights under mpirun: a weighted loss averages over the batch's weights, which the ranks' shards do not share; train without mpirun, or without class weights.");
         if (config.Ensemble > 1 && Cluster.Current.Size > 1)
@@ -123,7 +123,10 @@ internal static class TrainCommand
         if (digest != RunConfig.Digest(configBytes))
             throw new UsageException($"--resume: {checkpoint} was written by a run with other settings than {cfg} (the digests differ); the two files are from different runs.");
         Threads.Count = config.Threads;
-        return Execute(new RunPlan(config, dir, null, false, state) { ConfigBytes = configBytes, TensorBoard = Output.BoardFolder(a.String("--tensorboard"), dir) }, stdout, stderr, interactive, json).Code;
+        return Execute(new RunPlan(config, dir, null, false, state)
+        {
+            ConfigBytes = configBytes, TensorBoard = Output.BoardFolder(a.String("--tensorboard"), dir), SyncBatchNorm = a.Flag("--sync-batchnorm"),
+        }, stdout, stderr, interactive, json).Code;
     }
 
     /// <summary>What a run is: its settings, where it writes, what was given on the command line, and the checkpoint it resumes.</summary>
@@ -132,6 +135,8 @@ internal static class TrainCommand
         public byte[]? ConfigBytes { get; init; }
         /// <summary>--tensorboard: the folder of this run's event file, or null.</summary>
         public string? TensorBoard { get; init; }
+        /// <summary>--sync-batchnorm: how this process trains under mpirun, not a setting config.json records.</summary>
+        public bool SyncBatchNorm { get; init; }
     }
 
     private sealed record Outcome(int Code, Module? Model, TensorDataset? Test, Evaluation? TestEval, string Description);
@@ -347,7 +352,7 @@ internal static class TrainCommand
         // at which to stop without another collective per step.
         if (Cluster.Current.Size == 1) Console.CancelKeyPress += onCancel;
         var trainer = new Trainer(TrainerOptionsFor(config, p, checkpoint, cancel.Token,
-            new Dictionary<string, string> { [DigestKey] = RunConfig.Digest(configBytes) }, Cluster.Current, s_syncBatchNorm));
+            new Dictionary<string, string> { [DigestKey] = RunConfig.Digest(configBytes) }, Cluster.Current, run.SyncBatchNorm));
         Nabla.Distributed.Progress.Checkpoint = Path.Combine(run.OutDir, "checkpoint.safetensors");
 
         log.WriteLine($"nabla {Program.Version}: {p.Description}: train {p.Train.Count}, validation {p.Validation?.Count ?? 0}, test {p.Test?.Count ?? 0}; {Threads.Count} threads" +

@@ -31,9 +31,6 @@ internal static class ValidateCommand
 
     private static string SchemeForms => Schemes.Help;
 
-    // Whether this rank writes TensorBoard files for the runs it trains (under --ranks-per-run, one rank per group).
-    private static bool BoardWriter = true;
-
     public static string ValidateHelp => """
         nabla validate — cross-validate a training configuration
 
@@ -156,7 +153,7 @@ internal static class ValidateCommand
             callbacks.Add(new SpectralFilterCallback((trainCount + c.BatchSize - 1) / c.BatchSize, rank, energy));
         }
         // --tensorboard: one run folder per split (and per candidate of a search), its file closed when the split ends.
-        if (board is not null && BoardWriter)
+        if (board is not null)
         {
             try
             {
@@ -184,7 +181,6 @@ internal static class ValidateCommand
         if (Cluster.Current.Size % per != 0)
             throw new UsageException($"--ranks-per-run {per} does not divide the {Cluster.Current.Size} rank{(Cluster.Current.Size == 1 ? "" : "s")} of this job.");
         var validator = new CrossValidator(splitter, a.Int("--parallel", 1, 1, 64), inner) { Communicator = Cluster.Current, RanksPerRun = per };
-        BoardWriter = Cluster.Current.Rank % per == 0;   // one rank of each group logs its runs
         Cluster.CheckSame("data", Cluster.Digest(p.Train));
         try
         {
@@ -223,6 +219,7 @@ internal static class ValidateCommand
         string outDir = a.String("--out") ?? Output.NewRunFolder("cv-");
         string? board = Output.BoardFolder(a.String("--tensorboard"), outDir);
         var validator = Validator(a, [config], splitter, p);
+        if (Cluster.Current.Rank % validator.RanksPerRun != 0) board = null;   // one rank of each group logs the runs it trains
         outDir = Cluster.PrivateFolder(outDir);   // under mpirun only rank 0 writes the results
         Output.PrepareRunFolder(outDir, a.Flag("--overwrite") || !Cluster.IsRoot);
         log.WriteLine($"nabla {Program.Version}: {splitter.Name} on {p.Description}: {p.Train.Count} samples, {splits} splits; {config.Describe()}");
@@ -395,6 +392,7 @@ internal static class ValidateCommand
         string outDir = a.String("--out") ?? Output.NewRunFolder("search-");
         string? board = Output.BoardFolder(a.String("--tensorboard"), outDir);
         var validator = Validator(a, configs, splitter, p);
+        if (Cluster.Current.Rank % validator.RanksPerRun != 0) board = null;   // one rank of each group logs the runs it trains
         outDir = Cluster.PrivateFolder(outDir);   // under mpirun only rank 0 writes the results
         Output.PrepareRunFolder(outDir, a.Flag("--overwrite") || !Cluster.IsRoot);
         log.WriteLine($"nabla {Program.Version}: {candidates.Count} configurations × {splitter.Name} on {p.Description}, scored by {scoring}");

@@ -160,7 +160,9 @@ public class DistributedTests
             new Validation.FoldResult(3, 70, 30, new Dictionary<string, double> { ["accuracy"] = 0.1 + 0.2, ["loss"] = double.NaN }, 4, 2, 1.25, new Training.History(), null),
             new Validation.FoldResult(1, 71, 29, new Dictionary<string, double> { ["accuracy"] = 1.0 / 3, ["loss"] = 2.5e-300 }, 5, null, 0.5, new Training.History(), null),
         };
-        var back = Validation.FoldCodec.Decode(Validation.FoldCodec.Join([Validation.FoldCodec.Encode([folds[0]]), Validation.FoldCodec.Encode([folds[1]])])).ToArray();
+        // Each rank's folds encoded, decoded on rank 0 and encoded together, decoded on every rank: as CrossValidator sends them.
+        byte[][] parts = [Validation.FoldCodec.Encode([folds[0]]), Validation.FoldCodec.Encode([folds[1]])];
+        var back = Validation.FoldCodec.Decode(Validation.FoldCodec.Encode(parts.SelectMany(Validation.FoldCodec.Decode))).ToArray();
         Assert.Equal([1, 3], back.Select(f => f.Index));
         foreach (var f in back)
         {
@@ -168,6 +170,23 @@ public class DistributedTests
             Assert.Equal((o.TrainCount, o.ValidationCount, o.EpochsRun, o.BestEpoch, o.Seconds), (f.TrainCount, f.ValidationCount, f.EpochsRun, f.BestEpoch, f.Seconds));
             foreach (var (k, v) in o.Metrics) Assert.Equal(v, f.Metrics[k]);   // bit for bit, NaN included
         }
+    }
+
+    [Fact]
+    public void A_distributed_cross_validation_refuses_groups_that_do_not_divide_the_ranks_and_kept_models()
+    {
+        var x = Tensor.Randn([20, 3], new Generator(1));
+        var data = new Data.TensorDataset(x, x.Narrow(1, 0, 2).ArgMax(1), 2);
+        Validation.TrainingSetup Setup(int i)
+        {
+            var m = new Sequential(new Linear(3, 2, i));
+            return new Validation.TrainingSetup(m, new CrossEntropyLoss(), new SGD(m.Parameters(), lr: 0.1), 1);
+        }
+        var cv = new Validation.CrossValidator(new Validation.KFold(2)) { Communicator = new Doubling(), RanksPerRun = 3 };
+        var e = Assert.Throws<ArgumentException>(() => cv.Run(data, Setup));
+        Assert.Contains("RanksPerRun 3 must divide the 2 ranks", e.Message);
+        cv.RanksPerRun = 1;
+        Assert.Throws<InvalidOperationException>(() => cv.Run(data, Setup, keepModels: true));
     }
 
     [Fact]

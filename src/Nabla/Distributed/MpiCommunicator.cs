@@ -134,7 +134,10 @@ internal sealed unsafe class MpiCommunicator : ICommunicator
             displs[i] = (int)total;
             total += lengths[i];
         }
-        if (Rank == root && total > int.MaxValue) throw new CommunicatorException($"gather: {total} bytes from {Size} ranks are more than one MPI message holds.");
+        // Only the root knows the total: it tells every rank whether the gather fits, so none waits for one that gave up.
+        byte fits = (byte)(Rank != root || total <= int.MaxValue ? 1 : 0);
+        Bcast(&fits, 1, _mpi.Byte, root);
+        if (fits == 0) throw new CommunicatorException($"gather: the ranks' data are more than one MPI message holds ({Size} ranks).");
         var all = new byte[Rank == root ? total : 0];
         fixed (byte* send = data)
         fixed (byte* recv = all)

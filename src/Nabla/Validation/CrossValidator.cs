@@ -184,7 +184,7 @@ public sealed class CrossValidator
             {
                 comm.Timeout = limit;
             }
-            byte[] all = gathered is null ? [] : FoldCodec.Join(gathered);
+            byte[] all = gathered is null ? [] : FoldCodec.Encode(gathered.SelectMany(FoldCodec.Decode));
             var length = new byte[4];
             System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(length, all.Length);
             comm.Broadcast(length.AsSpan(), 0);
@@ -304,12 +304,6 @@ internal static class FoldCodec
             w.WriteEndArray();
         }
         return stream.ToArray();
-    }
-
-    public static byte[] Join(byte[][] parts)
-    {
-        var all = parts.SelectMany(p => System.Text.Json.JsonDocument.Parse(p).RootElement.EnumerateArray().Select(e => e.GetRawText()));
-        return System.Text.Encoding.UTF8.GetBytes("[" + string.Join(",", all) + "]");
     }
 
     public static IEnumerable<FoldResult> Decode(byte[] bytes)
