@@ -131,7 +131,8 @@ public static class Program
             return e switch
             {
                 UsageException => Fail(stderr, UsageError, $"nabla {command}: {e.Message}"),
-                EnvironmentException or IOException or UnauthorizedAccessException => Fail(stderr, EnvironmentFailure, $"nabla {command}: {e.Message}"),
+                EnvironmentException or IOException or UnauthorizedAccessException or Nabla.Distributed.CommunicatorException
+                    => Fail(stderr, EnvironmentFailure, $"nabla {command}: {e.Message}"),
                 OutOfMemoryException => Fail(stderr, EnvironmentFailure, $"nabla {command}: out of memory ({e.Message}); try a smaller model or batch."),
                 _ => Fail(stderr, InternalError, $"nabla {command}: internal error (a bug): {e.GetType().Name}: {e.Message}"),
             };

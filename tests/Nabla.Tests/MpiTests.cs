@@ -210,6 +210,20 @@ public class MpiTests
     }
 
     [Fact]
+    public void An_mpich_launch_is_refused_with_one_line_and_exit_1()
+    {
+        var psi = new ProcessStartInfo("dotnet", [Cli, "summary", "--model", "mlp:8"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["PMI_SIZE"] = "2";   // what MPICH's and Intel MPI's launchers set
+        using var p = Process.Start(psi)!;
+        string stdout = p.StandardOutput.ReadToEnd(), stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.Equal(1, p.ExitCode);
+        Assert.Equal("", stdout);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+        Assert.Contains("Nabla supports Open MPI's ABI only", stderr);
+    }
+
+    [Fact]
     public void Ranks_given_other_arguments_stop_with_our_message()
     {
         var r = MpiRun2("sh", "-c", $"exec dotnet '{Cli}' summary --model mlp:$((8 + OMPI_COMM_WORLD_RANK))");

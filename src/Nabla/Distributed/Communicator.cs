@@ -9,8 +9,9 @@ namespace Nabla.Distributed;
 /// Sums are <b>bit-identical on every rank</b>: <see cref="AllReduceSum(Span{float})"/> reduces to rank 0 and
 /// broadcasts the result (MPI_Reduce then MPI_Bcast), so replicas that apply the same update stay equal to the bit
 /// without relying on the MPI library's allreduce algorithm giving every rank the same rounding.
-/// A collective that does not complete within <see cref="Timeout"/> throws <see cref="CommunicatorException"/>
-/// (a rank that died or hangs) or, for MPI, ends the process with a message naming the rank and <see cref="Progress"/>.
+/// A collective that does not complete within <see cref="Timeout"/> ends the process (the MPI implementation's watchdog
+/// prints the rank, the collective and <see cref="Progress"/>, then exits with code 1: a rank died or hangs); a failed MPI
+/// call throws <see cref="CommunicatorException"/>.
 /// </remarks>
 public interface ICommunicator : IDisposable
 {
